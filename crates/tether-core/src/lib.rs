@@ -1,0 +1,10 @@
+//! Tether's vocabulary, shared by every crate: error kinds, secrets and id newtypes.
+//!
+//! This crate does no I/O and has no async runtime, so anything may depend on it.
+
+pub mod error;
+pub mod id;
+pub mod secret;
+
+pub use error::ErrorKind;
+pub use secret::Secret;

@@ -1,0 +1,212 @@
+//! The official OpenAPI specs, embedded and turned into JSON Schema validators.
+//!
+//! The simulator validates request bodies with them (a 422 names each problem), and the
+//! conformance tests validate every answer against the schema the spec declares for its status.
+//! OpenAPI 3.0 is not quite JSON Schema, so each document is normalised once:
+//! - `nullable: true` becomes a `null` alternative of the type;
+//! - references to `../common/common-schemas.json#/components/schemas/X` point at a copy of the
+//!   common schemas merged into the document as `#/components/schemas/common.X`;
+//! - [`SPEC_FIXES`] corrects the few schemas the official spec gets wrong, each with its reason.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use jsonschema::Validator;
+use serde_json::{Map, Value, json};
+
+use super::ops::{OPS, SpecFile};
+
+const CONTACTS: &str = include_str!("../../spec/ghl/contacts.openapi.json");
+const CALENDARS: &str = include_str!("../../spec/ghl/calendars.openapi.json");
+const OAUTH: &str = include_str!("../../spec/ghl/oauth.openapi.json");
+const COMMON: &str = include_str!("../../spec/ghl/common-schemas.json");
+
+/// Corrections to the official schemas: `(file, JSON pointer, replacement, why)`.
+///
+/// Only what the reference README documents as wrong or contradictory is fixed here.
+pub static SPEC_FIXES: &[(SpecFile, &str, &str, &str)] = &[(
+    SpecFile::Contacts,
+    "/components/schemas/CreateContactDto/properties/dateOfBirth",
+    r#"{"type": ["string", "null"]}"#,
+    "declared `object` with a prose example; the API takes a date string in one of eight formats (README §4.2)",
+)];
+
+fn normalise(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::String(reference)) = map.get_mut("$ref") {
+                if let Some(name) = reference.strip_prefix("../common/common-schemas.json#/components/schemas/") {
+                    *reference = format!("#/components/schemas/common.{name}");
+                }
+            }
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                match map.get("type").cloned() {
+                    Some(Value::String(kind)) => {
+                        map.insert("type".into(), json!([kind, "null"]));
+                    }
+                    _ => {
+                        // A nullable `$ref` or untyped schema: allow null beside it.
+                        let inner = Value::Object(std::mem::take(map));
+                        map.insert("anyOf".into(), json!([inner, {"type": "null"}]));
+                    }
+                }
+            }
+            // `example`s are documentation, and some are wrong: they never constrain.
+            map.remove("example");
+            map.values_mut().for_each(normalise);
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise),
+        _ => {}
+    }
+}
+
+/// The normalised document of one spec file.
+pub fn document(file: SpecFile) -> &'static Value {
+    static DOCS: OnceLock<HashMap<&'static str, Value>> = OnceLock::new();
+    let docs = DOCS.get_or_init(|| {
+        let common: Value = serde_json::from_str(COMMON).expect("embedded common schemas are JSON");
+        let mut docs = HashMap::new();
+        for (name, text, file) in [
+            ("contacts", CONTACTS, SpecFile::Contacts),
+            ("calendars", CALENDARS, SpecFile::Calendars),
+            ("oauth", OAUTH, SpecFile::OAuth),
+        ] {
+            let mut doc: Value = serde_json::from_str(text).expect("embedded spec is JSON");
+            for (fix_file, pointer, replacement, _why) in SPEC_FIXES {
+                if *fix_file == file {
+                    let target = doc.pointer_mut(pointer).expect("a spec fix points at an existing schema");
+                    *target = serde_json::from_str(replacement).expect("a spec fix is JSON");
+                }
+            }
+            let schemas = doc
+                .pointer_mut("/components/schemas")
+                .and_then(Value::as_object_mut)
+                .expect("every spec has components.schemas");
+            for (name, schema) in common["components"]["schemas"].as_object().expect("common schemas") {
+                schemas.insert(format!("common.{name}"), schema.clone());
+            }
+            normalise(&mut doc);
+            docs.insert(name, doc);
+        }
+        docs
+    });
+    let key = match file {
+        SpecFile::Contacts => "contacts",
+        SpecFile::Calendars => "calendars",
+        SpecFile::OAuth | SpecFile::Marketplace => "oauth",
+    };
+    &docs[key]
+}
+
+/// Compiles a validator for `schema` whose `$ref`s resolve inside `file`'s document.
+pub fn validator(file: SpecFile, schema: &Value) -> Validator {
+    let mut root = Map::new();
+    root.insert("components".into(), document(file)["components"].clone());
+    if let Value::Object(fields) = schema {
+        root.extend(fields.clone());
+    }
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&Value::Object(root))
+        .expect("normalised spec schemas compile")
+}
+
+fn operation(op_id: &str) -> Option<(SpecFile, &'static Value)> {
+    let op = OPS.iter().find(|op| op.operation_id == op_id)?;
+    let item = document(op.spec)
+        .pointer(&format!("/paths/{}/{}", op.path.replace('~', "~0").replace('/', "~1"), op.method.as_str().to_lowercase()))?;
+    Some((op.spec, item))
+}
+
+/// The validator of an operation's JSON request body, when the spec gives a non-empty schema.
+pub fn request_validator(op_id: &str) -> Option<&'static Validator> {
+    static CACHE: OnceLock<HashMap<&'static str, Validator>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            OPS.iter()
+                .filter_map(|op| {
+                    let (file, item) = operation(op.operation_id)?;
+                    let schema = item.pointer("/requestBody/content/application~1json/schema")?;
+                    let resolved = resolve(file, schema);
+                    let has_properties = resolved
+                        .get("properties")
+                        .and_then(Value::as_object)
+                        .is_some_and(|properties| !properties.is_empty());
+                    has_properties.then(|| (op.operation_id, validator(file, schema)))
+                })
+                .collect()
+        })
+        .get(op_id)
+}
+
+/// The names of the top-level properties a request body may carry, when the spec lists them.
+pub fn request_properties(op_id: &str) -> Option<Vec<String>> {
+    let (file, item) = operation(op_id)?;
+    let schema = resolve(file, item.pointer("/requestBody/content/application~1json/schema")?);
+    let properties = schema.get("properties")?.as_object()?;
+    (!properties.is_empty()).then(|| properties.keys().cloned().collect())
+}
+
+/// The schema an answer with `status` must match, when the spec declares one.
+pub fn response_schema(op_id: &str, status: u16) -> Option<(SpecFile, &'static Value)> {
+    let (file, item) = operation(op_id)?;
+    let schema = item.pointer(&format!("/responses/{status}/content/application~1json/schema"))?;
+    Some((file, schema))
+}
+
+/// Follows a local `$ref` to the schema it names.
+pub fn resolve(file: SpecFile, schema: &'static Value) -> &'static Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let pointer = reference.trim_start_matches('#');
+            document(file).pointer(pointer).map_or(schema, |target| resolve(file, target))
+        }
+        None => schema,
+    }
+}
+
+/// The problems of `instance` against `validator`, each naming the field, NestJS-style.
+pub fn problems(validator: &Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|error| {
+            let path = error.instance_path().to_string();
+            let field = path.trim_start_matches('/').replace('/', ".");
+            if field.is_empty() { error.to_string() } else { format!("{field}: {error}") }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_declared_response_schema_compiles() {
+        let mut n_schemas = 0;
+        for op in OPS {
+            for status in [200, 201, 400, 401, 422] {
+                if let Some((file, schema)) = response_schema(op.operation_id, status) {
+                    let _ = validator(file, schema);
+                    n_schemas += 1;
+                }
+            }
+        }
+        assert!(n_schemas > 100, "only {n_schemas} schemas found");
+    }
+
+    #[test]
+    fn create_task_body_is_checked_field_by_field() {
+        let validator = request_validator("create-task").expect("create-task has a body schema");
+        assert!(problems(validator, &json!({"title": "t", "dueDate": "2026-01-01T00:00:00Z", "completed": false})).is_empty());
+        let found = problems(validator, &json!({"title": 5, "dueDate": "2026-01-01T00:00:00Z"}));
+        assert!(found.iter().any(|p| p.starts_with("title:")), "{found:?}");
+        assert!(found.iter().any(|p| p.contains("completed")), "{found:?}");
+    }
+
+    #[test]
+    fn nullable_fields_accept_null() {
+        let validator = request_validator("create-contact").unwrap();
+        assert!(problems(validator, &json!({"locationId": "x", "email": null, "dateOfBirth": "1990-01-01"})).is_empty());
+    }
+}

@@ -1,0 +1,3 @@
+//! The `tether` command line (being written).
+
+fn main() {}
