@@ -1,3 +1,37 @@
-//! The `tether` command line (being written).
+//! The `tether` command line: wiring only; the work lives in the library crates.
 
-fn main() {}
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// Tether: keeps HighLevel contacts in sync with the other apps a business runs.
+#[derive(Debug, Parser)]
+#[command(name = "tether", version, about)]
+struct Cli {
+    /// Log filter, as in RUST_LOG (for example `info` or `tether_sim=debug`).
+    #[arg(long, global = true, env = "TETHER_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the built-in simulators on loopback and show Tether working with no account anywhere.
+    Demo(cmd::demo::DemoArgs),
+    /// Run a simulator of a real service as an HTTP server.
+    Sim(cmd::sim::SimArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Demo(args) => cmd::demo::run(args).await,
+        Command::Sim(args) => cmd::sim::run(args).await,
+    }
+}

@@ -144,6 +144,7 @@ impl GhlSim {
             .merge(oauth::routes())
             .merge(admin::routes())
             .route_layer(axum::middleware::from_fn_with_state(self.world.clone(), gate::gate))
+            .fallback(unknown_route)
             .with_state(self.world.clone())
     }
 
@@ -162,6 +163,11 @@ impl GhlSim {
         });
         Ok(RunningSim { sim: self, addr: local_addr, base_url, shutdown, task })
     }
+}
+
+/// NestJS' answer for a route that does not exist, which GHL's API gives too.
+async fn unknown_route(method: http::Method, uri: http::Uri) -> error::GhlError {
+    error::GhlError::NotFound(format!("Cannot {method} {}", uri.path()))
 }
 
 fn webhooks_start(_world: &Arc<World>, _shutdown: &CancellationToken) {}

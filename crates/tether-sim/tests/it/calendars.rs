@@ -1,0 +1,1 @@
+//! Tests of the `calendars` area (being written).

@@ -1,0 +1,1 @@
+//! Tests of the `contacts` area (being written).

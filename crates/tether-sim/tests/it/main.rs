@@ -1,0 +1,13 @@
+//! Integration tests of the simulators over real HTTP on loopback (one binary, one module per area).
+
+mod support;
+
+mod calendars;
+mod conformance;
+mod contacts;
+mod oauth;
+mod ratelimit;
+mod search;
+mod seed;
+mod tasks_notes;
+mod webhooks;

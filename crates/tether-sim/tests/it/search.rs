@@ -1,0 +1,1 @@
+//! Tests of the `search` area (being written).

@@ -1,0 +1,1 @@
+//! Tests of the `tasks_notes` area (being written).

@@ -1,0 +1,144 @@
+//! `tether sim APP`: run a simulator as a standalone HTTP server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use tether_sim::ghl::{GhlSim, GhlSimConfig, OAuthApp, RateLimitConfig};
+use tokio_util::sync::CancellationToken;
+
+/// Arguments of `tether sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    app: SimApp,
+}
+
+#[derive(Debug, Subcommand)]
+enum SimApp {
+    /// HighLevel (GHL / LeadConnector): Contacts v2, appointments, OAuth 2.0, webhooks, rate limits.
+    Ghl(GhlArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+/// Options of the GHL simulator.
+#[derive(Debug, Args)]
+pub struct GhlArgs {
+    /// Address to listen on; use port 0 to pick a free port.
+    #[arg(long, default_value = "127.0.0.1:8801")]
+    listen: SocketAddr,
+    /// A private integration token accepted on the seeded location (repeatable).
+    #[arg(long = "pit")]
+    pits: Vec<String>,
+    /// How many contacts to generate in the seeded location.
+    #[arg(long, default_value_t = 0)]
+    seed: usize,
+    /// Seed of the data generator: the same value gives the same ids and records.
+    #[arg(long, default_value_t = 42)]
+    rng_seed: u64,
+    /// GHL's rate limits (100 per 10 s and 200,000 per day, per app per location), or none.
+    #[arg(long, value_enum, default_value = "on")]
+    rate_limit: OnOff,
+    /// Requests allowed per burst window.
+    #[arg(long, default_value_t = 100)]
+    burst_max: u32,
+    /// Length of the burst window, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    burst_window_ms: u64,
+    /// Requests allowed per UTC day.
+    #[arg(long, default_value_t = 200_000)]
+    daily_max: u32,
+    /// Lifetime of OAuth access tokens, in seconds.
+    #[arg(long, default_value_t = 86_399)]
+    token_ttl_secs: u64,
+    /// OAuth client id of the registered Marketplace app.
+    #[arg(long, default_value = "sim-client-id")]
+    client_id: String,
+    /// OAuth client secret of the registered Marketplace app.
+    #[arg(long, default_value = "sim-client-secret")]
+    client_secret: String,
+    /// A webhook receiver URL (repeatable); every change is delivered there, signed.
+    #[arg(long = "webhook-url")]
+    webhook_urls: Vec<String>,
+    /// A folder with other webhook signing keys (see crates/tether-sim/keys/README.md).
+    #[arg(long)]
+    webhook_keys: Option<PathBuf>,
+    /// Accept any documented `Version` value on any operation, not only the one its spec names.
+    #[arg(long)]
+    lenient_version: bool,
+    /// How many received requests to keep for `GET /__sim/requests` (0 keeps none).
+    #[arg(long, default_value_t = 10_000)]
+    request_log: usize,
+}
+
+impl GhlArgs {
+    fn config(&self) -> GhlSimConfig {
+        GhlSimConfig {
+            pits: self.pits.clone(),
+            seed_contacts: self.seed,
+            rng_seed: Some(self.rng_seed),
+            rate_limit: RateLimitConfig {
+                enabled: matches!(self.rate_limit, OnOff::On),
+                burst_max: self.burst_max,
+                burst_window: Duration::from_millis(self.burst_window_ms),
+                daily_max: self.daily_max,
+            },
+            access_token_ttl: Duration::from_secs(self.token_ttl_secs),
+            apps: vec![OAuthApp {
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+                redirect_uris: Vec::new(),
+                webhook_url: None,
+            }],
+            webhook_urls: self.webhook_urls.clone(),
+            webhook_keys_dir: self.webhook_keys.clone(),
+            strict_version: !self.lenient_version,
+            request_log_capacity: self.request_log,
+            ..GhlSimConfig::default()
+        }
+    }
+}
+
+/// Runs `tether sim ...` until Ctrl-C.
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    match args.app {
+        SimApp::Ghl(ghl) => run_ghl(ghl).await,
+    }
+}
+
+async fn run_ghl(args: GhlArgs) -> anyhow::Result<()> {
+    let config = args.config();
+    let started = std::time::Instant::now();
+    let sim = tokio::task::spawn_blocking(move || GhlSim::new(config)).await?;
+    let seeded_in = started.elapsed();
+    let location_id = sim.world().config.location_id.clone();
+    let shutdown = CancellationToken::new();
+    let running = sim
+        .spawn(args.listen, shutdown.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!("GHL simulator listening on {}", running.base_url);
+    println!("  location:  {location_id} ({} contacts seeded in {:.2?})", args.seed, seeded_in);
+    for pit in &args.pits {
+        println!("  PIT:       {pit}");
+    }
+    println!("  OAuth:     {}/oauth/chooselocation?response_type=code&client_id={}&redirect_uri=...&scope=contacts.readonly%20contacts.write", running.base_url, args.client_id);
+    println!("  admin:     {}/__sim/requests, /__sim/faults, /__sim/webhook-keys", running.base_url);
+    if let Some(pit) = args.pits.first() {
+        println!(
+            "  try:       curl -H 'Authorization: Bearer {pit}' -H 'Version: 2021-07-28' '{}/contacts/?locationId={location_id}&limit=3'",
+            running.base_url
+        );
+    }
+    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    println!("Stopping.");
+    running.stop().await?;
+    Ok(())
+}
