@@ -47,7 +47,8 @@ mod tests {
 
     #[test]
     fn only_transient_and_throttled_are_retryable() {
-        let check = |kind: ErrorKind, expected: bool| assert_eq!(kind.is_retryable(), expected, "{kind:?}");
+        let check =
+            |kind: ErrorKind, expected: bool| assert_eq!(kind.is_retryable(), expected, "{kind:?}");
         check(ErrorKind::Transient, true);
         check(ErrorKind::Throttled { retry_after: None }, true);
         check(ErrorKind::Auth, false);

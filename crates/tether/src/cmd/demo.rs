@@ -36,16 +36,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let n_contacts = args.contacts;
     let sim = tokio::task::spawn_blocking(move || {
-        GhlSim::new(GhlSimConfig { pits: vec![DEMO_PIT.into()], seed_contacts: n_contacts, ..GhlSimConfig::default() })
+        GhlSim::new(GhlSimConfig {
+            pits: vec![DEMO_PIT.into()],
+            seed_contacts: n_contacts,
+            ..GhlSimConfig::default()
+        })
     })
     .await?;
     let location_id = sim.world().config.location_id.clone();
     let shutdown = CancellationToken::new();
-    let running = sim.spawn(args.ghl_listen, shutdown.clone()).await.context("cannot start the GHL simulator")?;
+    let running = sim
+        .spawn(args.ghl_listen, shutdown.clone())
+        .await
+        .context("cannot start the GHL simulator")?;
     println!("Tether demo");
-    println!("  GHL simulator  {}  (location {location_id}, {n_contacts} contacts seeded in {:.2?})", running.base_url, started.elapsed());
+    println!(
+        "  GHL simulator  {}  (location {location_id}, {n_contacts} contacts seeded in {:.2?})",
+        running.base_url,
+        started.elapsed()
+    );
 
-    let tour = Tour { http: reqwest::Client::new(), base: running.base_url.clone(), location_id };
+    let tour = Tour {
+        http: reqwest::Client::new(),
+        base: running.base_url.clone(),
+        location_id,
+    };
     tour.run().await?;
 
     println!();
@@ -54,13 +69,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  curl -s -H 'Authorization: Bearer {DEMO_PIT}' -H 'Version: {VERSION_CONTACTS}' '{}/contacts/?locationId={}&limit=2'",
         running.base_url, tour.location_id
     );
-    println!("  what the simulator received: {}/__sim/requests", running.base_url);
+    println!(
+        "  what the simulator received: {}/__sim/requests",
+        running.base_url
+    );
     if args.exit {
         running.stop().await?;
         return Ok(());
     }
     println!("Serving until Ctrl-C.");
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     running.stop().await?;
     Ok(())
 }
@@ -72,7 +92,13 @@ struct Tour {
 }
 
 impl Tour {
-    async fn call(&self, version: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn call(
+        &self,
+        version: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
@@ -81,7 +107,10 @@ impl Tour {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.with_context(|| format!("{method} {path}"))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
         let status = response.status();
         let remaining = response
             .headers()
@@ -89,8 +118,16 @@ impl Tour {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("-")
             .to_owned();
-        let body: Value = response.json().await.with_context(|| format!("{method} {path}: body is not JSON"))?;
-        println!("  {:<6} {:<48} {}  (rate limit left {remaining})", method.as_str(), path, status.as_u16());
+        let body: Value = response
+            .json()
+            .await
+            .with_context(|| format!("{method} {path}: body is not JSON"))?;
+        println!(
+            "  {:<6} {:<48} {}  (rate limit left {remaining})",
+            method.as_str(),
+            path,
+            status.as_u16()
+        );
         if !status.is_success() {
             bail!("{method} {path} answered {status}: {body}");
         }
@@ -103,7 +140,12 @@ impl Tour {
         println!();
         println!("A tour of the Contacts API, through the simulator:");
         let found = self
-            .call(VERSION_CONTACTS, Method::POST, "/contacts/search", Some(json!({"locationId": location_id, "pageLimit": 3})))
+            .call(
+                VERSION_CONTACTS,
+                Method::POST,
+                "/contacts/search",
+                Some(json!({"locationId": location_id, "pageLimit": 3})),
+            )
             .await?;
         println!("         {} contacts in the location", found["total"]);
         let email = format!("demo.{}@example.com", std::process::id());
@@ -115,7 +157,10 @@ impl Tour {
                 Some(json!({"locationId": location_id, "firstName": "Rosa", "lastName": "Demo", "email": email, "tags": ["demo"]})),
             )
             .await?;
-        let contact_id = created["contact"]["id"].as_str().context("created contact has an id")?.to_owned();
+        let contact_id = created["contact"]["id"]
+            .as_str()
+            .context("created contact has an id")?
+            .to_owned();
         println!("         created contact {contact_id}");
         let upserted = self
             .call(
@@ -125,9 +170,17 @@ impl Tour {
                 Some(json!({"locationId": location_id, "email": email, "city": "Lisbon"})),
             )
             .await?;
-        println!("         upsert by e-mail matched the same contact: new = {}", upserted["new"]);
-        self.call(VERSION_CONTACTS, Method::POST, &format!("/contacts/{contact_id}/tags"), Some(json!({"tags": ["vip"]})))
-            .await?;
+        println!(
+            "         upsert by e-mail matched the same contact: new = {}",
+            upserted["new"]
+        );
+        self.call(
+            VERSION_CONTACTS,
+            Method::POST,
+            &format!("/contacts/{contact_id}/tags"),
+            Some(json!({"tags": ["vip"]})),
+        )
+        .await?;
         self.call(
             VERSION_CONTACTS,
             Method::POST,
@@ -142,7 +195,14 @@ impl Tour {
             Some(json!({"body": "Prefers peonies."})),
         )
         .await?;
-        let calendars = self.call(VERSION_CALENDARS, Method::GET, &format!("/calendars/?locationId={location_id}"), None).await?;
+        let calendars = self
+            .call(
+                VERSION_CALENDARS,
+                Method::GET,
+                &format!("/calendars/?locationId={location_id}"),
+                None,
+            )
+            .await?;
         if let Some(calendar_id) = calendars["calendars"][0]["id"].as_str() {
             self.call(
                 VERSION_CALENDARS,
@@ -155,9 +215,25 @@ impl Tour {
             )
             .await?;
         }
-        let contact = self.call(VERSION_CONTACTS, Method::GET, &format!("/contacts/{contact_id}"), None).await?;
-        println!("         {} <{}> tags {}", contact["contact"]["name"], contact["contact"]["email"], contact["contact"]["tags"]);
-        self.call(VERSION_CONTACTS, Method::DELETE, &format!("/contacts/{contact_id}"), None).await?;
+        let contact = self
+            .call(
+                VERSION_CONTACTS,
+                Method::GET,
+                &format!("/contacts/{contact_id}"),
+                None,
+            )
+            .await?;
+        println!(
+            "         {} <{}> tags {}",
+            contact["contact"]["name"], contact["contact"]["email"], contact["contact"]["tags"]
+        );
+        self.call(
+            VERSION_CONTACTS,
+            Method::DELETE,
+            &format!("/contacts/{contact_id}"),
+            None,
+        )
+        .await?;
         Ok(())
     }
 }

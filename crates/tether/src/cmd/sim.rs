@@ -125,19 +125,30 @@ async fn run_ghl(args: GhlArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     println!("GHL simulator listening on {}", running.base_url);
-    println!("  location:  {location_id} ({} contacts seeded in {:.2?})", args.seed, seeded_in);
+    println!(
+        "  location:  {location_id} ({} contacts seeded in {:.2?})",
+        args.seed, seeded_in
+    );
     for pit in &args.pits {
         println!("  PIT:       {pit}");
     }
-    println!("  OAuth:     {}/oauth/chooselocation?response_type=code&client_id={}&redirect_uri=...&scope=contacts.readonly%20contacts.write", running.base_url, args.client_id);
-    println!("  admin:     {}/__sim/requests, /__sim/faults, /__sim/webhook-keys", running.base_url);
+    println!(
+        "  OAuth:     {}/oauth/chooselocation?response_type=code&client_id={}&redirect_uri=...&scope=contacts.readonly%20contacts.write",
+        running.base_url, args.client_id
+    );
+    println!(
+        "  admin:     {}/__sim/requests, /__sim/faults, /__sim/webhook-keys",
+        running.base_url
+    );
     if let Some(pit) = args.pits.first() {
         println!(
             "  try:       curl -H 'Authorization: Bearer {pit}' -H 'Version: 2021-07-28' '{}/contacts/?locationId={location_id}&limit=3'",
             running.base_url
         );
     }
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     println!("Stopping.");
     running.stop().await?;
     Ok(())

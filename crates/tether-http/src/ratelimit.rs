@@ -1,0 +1,340 @@
+//! A per-connection limiter that never sends a request it knows the service will refuse.
+//!
+//! HighLevel allows a burst of N requests per interval (100 per 10 s) and a daily quota
+//! (200,000), per app per location, and reports both in `X-RateLimit-*` headers. Its window is not
+//! documented as fixed or sliding, so this limiter keeps the strictest model: a log of the last N
+//! send times, and a request may go only when fewer than N were sent in the past interval. That
+//! can never exceed a fixed *or* a sliding window, and in steady state it still sends exactly N
+//! per interval, which is the most the service allows.
+//!
+//! `governor` (GCRA) was the first choice, but GCRA refills continuously: with a burst of 100 and
+//! 10/s it admits up to 200 requests in some 10 s windows, which a fixed-window service refuses.
+//!
+//! The headers correct the model: when the service reports fewer requests left than the log
+//! implies (another worker or another app instance shares the budget), the gap is recorded as
+//! sends made now; when it reports none left, nothing is sent until the window has passed; a 429
+//! blocks for `Retry-After`, or one interval when the service gives none. The daily quota is
+//! counted per UTC day and seeded from `X-RateLimit-Daily-Remaining`; when it is used up,
+//! [`WindowLimiter::acquire`] answers at once with the time of the reset instead of sleeping for
+//! hours, so the caller can park the work.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use http::HeaderMap;
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+/// Limits of one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitConfig {
+    /// Requests per burst window (GHL: 100).
+    pub burst_max: u32,
+    /// Length of the burst window (GHL: 10 s).
+    pub burst_window: Duration,
+    /// Requests per UTC day (GHL: 200,000).
+    pub daily_max: u32,
+    /// Slack added after a window closes, so our clock and the service's need not agree exactly.
+    pub safety_margin: Duration,
+}
+
+impl LimitConfig {
+    /// HighLevel's published limits (reference README §8).
+    pub fn ghl() -> Self {
+        LimitConfig {
+            burst_max: 100,
+            burst_window: Duration::from_secs(10),
+            daily_max: 200_000,
+            safety_margin: Duration::from_millis(50),
+        }
+    }
+}
+
+/// The daily quota is used up until `resume_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyQuotaExhausted {
+    /// When the next UTC day starts.
+    pub resume_at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct State {
+    config: LimitConfig,
+    sends: VecDeque<Instant>,
+    blocked_until: Option<Instant>,
+    day: NaiveDate,
+    used_today: u32,
+}
+
+/// The shared limiter of one connection; clone the `Arc` into every client of that connection.
+#[derive(Debug)]
+pub struct WindowLimiter {
+    state: Mutex<State>,
+}
+
+impl WindowLimiter {
+    /// A limiter with `config`, nothing sent yet.
+    pub fn new(config: LimitConfig) -> Self {
+        WindowLimiter {
+            state: Mutex::new(State {
+                config,
+                sends: VecDeque::new(),
+                blocked_until: None,
+                day: Utc::now().date_naive(),
+                used_today: 0,
+            }),
+        }
+    }
+
+    /// The limits currently believed.
+    pub fn config(&self) -> LimitConfig {
+        self.state.lock().config
+    }
+
+    /// Waits until a request may be sent and records it; every attempt, retries included, pays.
+    pub async fn acquire(&self) -> Result<(), DailyQuotaExhausted> {
+        loop {
+            let wait_until = {
+                let mut state = self.state.lock();
+                let now = Instant::now();
+                state.roll_day(Utc::now());
+                if state.used_today >= state.config.daily_max {
+                    return Err(DailyQuotaExhausted {
+                        resume_at: next_utc_midnight(Utc::now()),
+                    });
+                }
+                state.forget_before(now);
+                match state.next_slot(now) {
+                    None => {
+                        state.sends.push_back(now);
+                        state.used_today += 1;
+                        return Ok(());
+                    }
+                    Some(at) => at,
+                }
+            };
+            tokio::time::sleep_until(wait_until).await;
+        }
+    }
+
+    /// When a request could be sent without waiting, if not now (for metrics and tests).
+    pub fn next_slot(&self) -> Option<Instant> {
+        let mut state = self.state.lock();
+        let now = Instant::now();
+        state.forget_before(now);
+        state.next_slot(now)
+    }
+
+    /// Learns from an answer's `X-RateLimit-*` headers.
+    pub fn observe(&self, headers: &HeaderMap) {
+        let number =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let mut state = self.state.lock();
+        let now = Instant::now();
+        if let Some(max) = number("x-ratelimit-max") {
+            state.config.burst_max = u32::try_from(max).unwrap_or(u32::MAX).max(1);
+        }
+        if let Some(interval_ms) = number("x-ratelimit-interval-milliseconds") {
+            state.config.burst_window = Duration::from_millis(interval_ms.max(1));
+        }
+        if let Some(daily_max) = number("x-ratelimit-limit-daily") {
+            state.config.daily_max = u32::try_from(daily_max).unwrap_or(u32::MAX);
+        }
+        if let Some(daily_remaining) = number("x-ratelimit-daily-remaining") {
+            let used = u64::from(state.config.daily_max).saturating_sub(daily_remaining);
+            state.used_today = state
+                .used_today
+                .max(u32::try_from(used).unwrap_or(u32::MAX));
+        }
+        if let Some(remaining) = number("x-ratelimit-remaining") {
+            state.forget_before(now);
+            let believed_used = state.sends.len() as u64;
+            let reported_used = u64::from(state.config.burst_max).saturating_sub(remaining);
+            // Someone else spent part of this window's budget: count it as spent now.
+            for _ in believed_used..reported_used {
+                state.sends.push_back(now);
+            }
+            if remaining == 0 {
+                // Nothing left: wait until our oldest send in the window ages out. When the log is
+                // empty (we never saw this window open), wait one full window.
+                let window = state.config.burst_window + state.config.safety_margin;
+                let until = state
+                    .sends
+                    .front()
+                    .map_or(now + window, |oldest| *oldest + window);
+                state.block_until(until);
+            }
+        }
+    }
+
+    /// Learns from a 429: nothing is sent until `retry_after` (or one window) has passed.
+    pub fn throttled(&self, retry_after: Option<Duration>) {
+        let mut state = self.state.lock();
+        let wait = retry_after.unwrap_or(state.config.burst_window + state.config.safety_margin);
+        state.block_until(Instant::now() + wait);
+    }
+}
+
+impl State {
+    fn forget_before(&mut self, now: Instant) {
+        let horizon = self.config.burst_window + self.config.safety_margin;
+        while self
+            .sends
+            .front()
+            .is_some_and(|sent| now.duration_since(*sent) >= horizon)
+        {
+            self.sends.pop_front();
+        }
+        if self.blocked_until.is_some_and(|until| until <= now) {
+            self.blocked_until = None;
+        }
+    }
+
+    fn next_slot(&self, now: Instant) -> Option<Instant> {
+        if let Some(until) = self.blocked_until.filter(|until| *until > now) {
+            return Some(until);
+        }
+        let max = self.config.burst_max as usize;
+        if self.sends.len() < max {
+            return None;
+        }
+        // The send that must age out before one more fits.
+        let idx = self.sends.len() - max;
+        Some(self.sends[idx] + self.config.burst_window + self.config.safety_margin)
+    }
+
+    fn block_until(&mut self, until: Instant) {
+        self.blocked_until = Some(
+            self.blocked_until
+                .map_or(until, |current| current.max(until)),
+        );
+    }
+
+    fn roll_day(&mut self, now: DateTime<Utc>) {
+        let today = now.date_naive();
+        if today != self.day {
+            self.day = today;
+            self.used_today = 0;
+        }
+    }
+}
+
+fn next_utc_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
+    let tomorrow = now
+        .date_naive()
+        .succ_opt()
+        .expect("the calendar does not end tomorrow");
+    tomorrow
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(burst_max: u32) -> WindowLimiter {
+        WindowLimiter::new(LimitConfig {
+            burst_max,
+            burst_window: Duration::from_secs(10),
+            daily_max: 1_000,
+            safety_margin: Duration::ZERO,
+        })
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_the_burst_in_any_window() {
+        let limiter = limiter(100);
+        let start = Instant::now();
+        let mut sent_at = Vec::new();
+        for _ in 0..350 {
+            limiter.acquire().await.unwrap();
+            sent_at.push(Instant::now().duration_since(start));
+        }
+        // Any 101 consecutive sends span at least one window.
+        for pair in sent_at.windows(101) {
+            assert!(
+                pair[100] - pair[0] >= Duration::from_secs(10),
+                "{:?}",
+                (pair[0], pair[100])
+            );
+        }
+        // And the limiter wastes nothing: 350 sends need exactly 3 full windows of waiting.
+        assert_eq!(*sent_at.last().unwrap(), Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_smaller_remaining_than_believed_is_counted_as_spent() {
+        let limiter = limiter(100);
+        limiter.acquire().await.unwrap();
+        // The service says 10 left: 89 were spent by someone else.
+        limiter.observe(&headers(&[
+            ("x-ratelimit-max", "100"),
+            ("x-ratelimit-remaining", "10"),
+        ]));
+        for _ in 0..10 {
+            limiter.acquire().await.unwrap();
+        }
+        assert!(limiter.next_slot().is_some(), "the 11th must wait");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn zero_remaining_blocks_until_the_window_passes() {
+        let limiter = limiter(100);
+        let start = Instant::now();
+        limiter.acquire().await.unwrap();
+        limiter.observe(&headers(&[("x-ratelimit-remaining", "0")]));
+        limiter.acquire().await.unwrap();
+        assert_eq!(
+            Instant::now().duration_since(start),
+            Duration::from_secs(10)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_blocks_for_retry_after_or_one_window() {
+        let limiter = limiter(100);
+        let start = Instant::now();
+        limiter.throttled(Some(Duration::from_secs(3)));
+        limiter.acquire().await.unwrap();
+        assert_eq!(Instant::now().duration_since(start), Duration::from_secs(3));
+        limiter.throttled(None);
+        limiter.acquire().await.unwrap();
+        assert_eq!(
+            Instant::now().duration_since(start),
+            Duration::from_secs(13)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn headers_teach_the_limits_and_the_daily_quota_answers_at_once() {
+        let limiter = limiter(100);
+        limiter.observe(&headers(&[
+            ("x-ratelimit-max", "5"),
+            ("x-ratelimit-interval-milliseconds", "2000"),
+            ("x-ratelimit-limit-daily", "7"),
+            ("x-ratelimit-daily-remaining", "3"),
+        ]));
+        let config = limiter.config();
+        assert_eq!(
+            (config.burst_max, config.burst_window, config.daily_max),
+            (5, Duration::from_secs(2), 7)
+        );
+        for _ in 0..3 {
+            limiter.acquire().await.unwrap();
+        }
+        let exhausted = limiter.acquire().await.unwrap_err();
+        assert!(exhausted.resume_at > Utc::now());
+        assert_eq!(exhausted.resume_at.time(), chrono::NaiveTime::MIN);
+    }
+}
