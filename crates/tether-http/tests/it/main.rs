@@ -1,6 +1,8 @@
 //! The client stack against a scripted HTTP server on loopback: retries, refresh on 401,
 //! `Retry-After`, write safety, redaction.
 
+#![allow(clippy::unwrap_used, reason = "a test that cannot set up should fail loudly")]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
