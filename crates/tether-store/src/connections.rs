@@ -1,0 +1,298 @@
+//! Connections: one authenticated account of an app, with its sealed credentials and health.
+
+use rand_core::{OsRng, RngCore};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tether_core::Secret;
+
+use crate::{Error, Store, now_ms};
+
+/// How a connection authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthKind {
+    /// OAuth 2.0 (access + refresh token).
+    OAuth2,
+    /// A static token (a HighLevel private integration token).
+    PrivateToken,
+    /// OAuth 1.0a (token + token secret).
+    OAuth1,
+    /// An API key.
+    ApiKey,
+}
+
+impl AuthKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::OAuth2 => "oauth2",
+            AuthKind::PrivateToken => "private_token",
+            AuthKind::OAuth1 => "oauth1",
+            AuthKind::ApiKey => "api_key",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, Error> {
+        Ok(match text {
+            "oauth2" => AuthKind::OAuth2,
+            "private_token" => AuthKind::PrivateToken,
+            "oauth1" => AuthKind::OAuth1,
+            "api_key" => AuthKind::ApiKey,
+            other => {
+                return Err(Error::Corrupt {
+                    field: "connections.auth_kind",
+                    reason: other.to_owned(),
+                });
+            }
+        })
+    }
+}
+
+/// Whether a connection can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionStatus {
+    /// Working as far as we know.
+    Ok,
+    /// The service refused the credentials for good; a person must reconnect.
+    NeedsReauth,
+    /// The app was uninstalled or the connection revoked.
+    Revoked,
+}
+
+impl ConnectionStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::Ok => "ok",
+            ConnectionStatus::NeedsReauth => "needs_reauth",
+            ConnectionStatus::Revoked => "revoked",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, Error> {
+        Ok(match text {
+            "ok" => ConnectionStatus::Ok,
+            "needs_reauth" => ConnectionStatus::NeedsReauth,
+            "revoked" => ConnectionStatus::Revoked,
+            other => {
+                return Err(Error::Corrupt {
+                    field: "connections.status",
+                    reason: other.to_owned(),
+                });
+            }
+        })
+    }
+}
+
+/// What a new connection is made of.
+#[derive(Debug, Clone)]
+pub struct NewConnection {
+    /// A name people use (`ghl-main`), unique.
+    pub name: String,
+    /// The app (`ghl`, `flickr`, `details-flowers`).
+    pub app: String,
+    /// How it authenticates.
+    pub auth_kind: AuthKind,
+    /// The account at the app (a location id, a company id, a user id).
+    pub account_id: Option<String>,
+    /// The API base URL (the real service or a simulator).
+    pub base_url: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// The credentials, as the connector's JSON; sealed before storage.
+    pub credentials: Secret,
+    /// When the access credentials expire, when they do.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// A stored connection, credentials opened.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// The app.
+    pub app: String,
+    /// How it authenticates.
+    pub auth_kind: AuthKind,
+    /// The account at the app.
+    pub account_id: Option<String>,
+    /// API base URL.
+    pub base_url: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Health.
+    pub status: ConnectionStatus,
+    /// Why it is not ok, in words for a person.
+    pub status_message: Option<String>,
+    /// The credentials JSON.
+    pub credentials: Secret,
+    /// When the access credentials expire.
+    pub expires_at_ms: Option<i64>,
+    /// Incremented by every credential write; writes compare it.
+    pub version: i64,
+    /// Created, ms since epoch.
+    pub created_at_ms: i64,
+    /// Last changed, ms since epoch.
+    pub updated_at_ms: i64,
+}
+
+/// The columns every connection query reads, as a literal so statements stay static strings.
+macro_rules! columns {
+    () => {
+        "id, name, app, auth_kind, account_id, base_url, scopes, status, status_message, \
+         sealed_secret, expires_at_ms, version, created_at_ms, updated_at_ms"
+    };
+}
+
+impl Store {
+    /// Stores a new connection.
+    pub async fn create_connection(&self, new: NewConnection) -> Result<Connection, Error> {
+        let mut id_bytes = [0u8; 8];
+        OsRng.fill_bytes(&mut id_bytes);
+        let id = format!(
+            "conn_{}",
+            id_bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        );
+        let sealed = self.vault.seal(&id, &new.credentials)?;
+        let now = now_ms();
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO connections (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, 1, $11, $11)"
+        ))
+        .bind(&id)
+        .bind(&new.name)
+        .bind(&new.app)
+        .bind(new.auth_kind.as_str())
+        .bind(new.account_id.as_deref())
+        .bind(&new.base_url)
+        .bind(new.scopes.join(" "))
+        .bind(ConnectionStatus::Ok.as_str())
+        .bind(sealed)
+        .bind(new.expires_at_ms)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => self.connection(&id).await,
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                Err(Error::Conflict {
+                    what: "connection",
+                    name: new.name,
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The connection with this name or id.
+    pub async fn connection(&self, name_or_id: &str) -> Result<Connection, Error> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM connections WHERE id = $1 OR name = $1"
+        ))
+        .bind(name_or_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "connection",
+            name: name_or_id.to_owned(),
+        })?;
+        self.decode(&row)
+    }
+
+    /// Every connection, by name.
+    pub async fn connections(&self) -> Result<Vec<Connection>, Error> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM connections ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| self.decode(row)).collect()
+    }
+
+    /// Replaces the credentials when the stored version is still `expected_version` (nobody else
+    /// wrote meanwhile), and marks the connection ok. Answers whether it was written.
+    pub async fn update_credentials(
+        &self,
+        id: &str,
+        expected_version: i64,
+        credentials: &Secret,
+        expires_at_ms: Option<i64>,
+    ) -> Result<bool, Error> {
+        let sealed = self.vault.seal(id, credentials)?;
+        let result = sqlx::query(
+            "UPDATE connections SET sealed_secret = $1, expires_at_ms = $2, version = version + 1, \
+             status = 'ok', status_message = NULL, updated_at_ms = $3 WHERE id = $4 AND version = $5",
+        )
+        .bind(sealed)
+        .bind(expires_at_ms)
+        .bind(now_ms())
+        .bind(id)
+        .bind(expected_version)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records the connection's health and, when not ok, why, for a person.
+    pub async fn set_connection_status(
+        &self,
+        id: &str,
+        status: ConnectionStatus,
+        message: Option<&str>,
+    ) -> Result<(), Error> {
+        sqlx::query("UPDATE connections SET status = $1, status_message = $2, updated_at_ms = $3 WHERE id = $4")
+            .bind(status.as_str())
+            .bind(message)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a connection and its credentials.
+    pub async fn delete_connection(&self, name_or_id: &str) -> Result<(), Error> {
+        let result = sqlx::query("DELETE FROM connections WHERE id = $1 OR name = $1")
+            .bind(name_or_id)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(Error::NotFound {
+                what: "connection",
+                name: name_or_id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn decode(&self, row: &AnyRow) -> Result<Connection, Error> {
+        let id: String = row.try_get("id")?;
+        let sealed: Vec<u8> = row.try_get("sealed_secret")?;
+        let scopes: String = row.try_get("scopes")?;
+        Ok(Connection {
+            credentials: self.vault.open(&id, &sealed)?,
+            name: row.try_get("name")?,
+            app: row.try_get("app")?,
+            auth_kind: AuthKind::parse(&row.try_get::<String, _>("auth_kind")?)?,
+            account_id: row.try_get("account_id")?,
+            base_url: row.try_get("base_url")?,
+            scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            status: ConnectionStatus::parse(&row.try_get::<String, _>("status")?)?,
+            status_message: row.try_get("status_message")?,
+            expires_at_ms: row.try_get("expires_at_ms")?,
+            version: row.try_get("version")?,
+            created_at_ms: row.try_get("created_at_ms")?,
+            updated_at_ms: row.try_get("updated_at_ms")?,
+            id,
+        })
+    }
+}

@@ -1,0 +1,41 @@
+//! Short leases that make a piece of work single-flight across processes sharing the database
+//! (a token refresh, a schedule tick). In one process a mutex suffices; the lease covers several
+//! `tether serve` workers on one PostgreSQL, or a CLI next to a server on one SQLite file.
+
+use crate::{Error, Store};
+
+impl Store {
+    /// Takes the lease `key` for `owner` until `expires_at_ms`, when it is free, expired or already
+    /// `owner`'s. Answers whether `owner` holds it now.
+    pub async fn try_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> Result<bool, Error> {
+        // One statement for both backends: an upsert that only takes over an expired or own lease.
+        let result = sqlx::query(
+            "INSERT INTO leases (lease_key, owner, expires_at_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (lease_key) DO UPDATE SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms \
+             WHERE leases.expires_at_ms < $4 OR leases.owner = excluded.owner",
+        )
+        .bind(key)
+        .bind(owner)
+        .bind(expires_at_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives the lease back, when `owner` still holds it.
+    pub async fn release_lease(&self, key: &str, owner: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM leases WHERE lease_key = $1 AND owner = $2")
+            .bind(key)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

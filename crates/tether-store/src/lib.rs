@@ -1,0 +1,175 @@
+//! Tether's durable state behind one [`Store`]: SQLite in one file by default, PostgreSQL for
+//! scale-out. Both go through `sqlx::Any` with portable SQL (`$n` placeholders, which SQLite also
+//! accepts), so there is one implementation and the conformance suite runs it on both backends;
+//! where a backend needs its own statement the code says so next to it.
+//!
+//! **Invariant:** only this crate writes SQL. Credentials are sealed by the [`Vault`] before they
+//! reach a table and opened only when read back.
+
+pub mod connections;
+pub mod leases;
+pub mod vault;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
+
+pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
+pub use vault::Vault;
+
+/// A store error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database refused or failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("cannot migrate the database")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The secret key is unusable.
+    #[error("secret key in {place} is unusable: {reason}")]
+    Key {
+        /// Where the key came from (variable name or file path).
+        place: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A secret could not be sealed.
+    #[error("cannot seal a secret")]
+    Seal,
+    /// A sealed secret does not open with this key (wrong key, or tampered row).
+    #[error("the credentials of {row_id} do not open with this secret key")]
+    Unseal {
+        /// The row.
+        row_id: String,
+    },
+    /// No such record.
+    #[error("no {what} named {name:?}")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+        /// The name or id given.
+        name: String,
+    },
+    /// A record with that name exists.
+    #[error("a {what} named {name:?} exists already")]
+    Conflict {
+        /// What kind of record.
+        what: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A stored value is not what this version of Tether wrote.
+    #[error("stored {field} is invalid: {reason}")]
+    Corrupt {
+        /// Which field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// What a caller should do about it.
+    pub fn kind(&self) -> tether_core::ErrorKind {
+        use tether_core::ErrorKind;
+        match self {
+            Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => ErrorKind::Transient,
+            Error::Database(_) | Error::Migrate(_) | Error::Seal | Error::Corrupt { .. } => {
+                ErrorKind::Bug
+            }
+            Error::Key { .. } | Error::Unseal { .. } => ErrorKind::Auth,
+            Error::NotFound { .. } | Error::Conflict { .. } => ErrorKind::Permanent,
+        }
+    }
+}
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One SQLite file (the embedded default).
+    Sqlite,
+    /// PostgreSQL (several workers share it).
+    Postgres,
+}
+
+/// The store: a pool, the backend it talks to, and the vault that seals credentials.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    vault: Vault,
+}
+
+impl Store {
+    /// Opens (creating when needed) the SQLite file at `path` and migrates it.
+    pub async fn open_sqlite(path: &Path, vault: Vault) -> Result<Self, Error> {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        Self::connect(&url, vault).await
+    }
+
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and migrates the schema.
+    pub async fn connect(url: &str, vault: Vault) -> Result<Self, Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let mut options = AnyConnectOptions::from_str(url)?;
+        options = options.log_statements(tracing::log::LevelFilter::Trace);
+        let pool_options = match backend {
+            // SQLite has one writer; a small pool avoids "database is locked" storms, and WAL lets
+            // readers go on while it writes.
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            sqlx::query("PRAGMA journal_mode = WAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA busy_timeout = 5000")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA synchronous = NORMAL")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA foreign_keys = ON")
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(10),
+        };
+        let pool = pool_options.connect_with(options).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store {
+            pool,
+            backend,
+            vault,
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections to return.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, the portable time column type of every table.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

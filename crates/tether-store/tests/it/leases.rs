@@ -1,0 +1,83 @@
+//! Leases: exclusive while held, taken over once expired, given back by their owner only.
+
+use std::sync::Arc;
+
+use tether_store::Store;
+
+use crate::both;
+
+both!(
+    a_lease_is_exclusive_until_it_expires,
+    |store: Store| async move {
+        assert!(
+            store
+                .try_lease("refresh:c1", "worker-a", 1_000, 2_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .try_lease("refresh:c1", "worker-b", 1_500, 2_500)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .try_lease("refresh:c1", "worker-a", 1_500, 2_500)
+                .await
+                .unwrap(),
+            "the owner renews"
+        );
+        assert!(
+            store
+                .try_lease("refresh:c2", "worker-b", 1_500, 2_500)
+                .await
+                .unwrap(),
+            "other keys are free"
+        );
+        assert!(
+            store
+                .try_lease("refresh:c1", "worker-b", 2_600, 3_600)
+                .await
+                .unwrap(),
+            "expired leases are taken over"
+        );
+        store.release_lease("refresh:c1", "worker-a").await.unwrap();
+        assert!(
+            !store
+                .try_lease("refresh:c1", "worker-a", 2_700, 3_700)
+                .await
+                .unwrap(),
+            "a former owner cannot release it"
+        );
+        store.release_lease("refresh:c1", "worker-b").await.unwrap();
+        assert!(
+            store
+                .try_lease("refresh:c1", "worker-a", 2_800, 3_800)
+                .await
+                .unwrap()
+        );
+    }
+);
+
+both!(
+    of_many_concurrent_takers_exactly_one_wins,
+    |store: Store| async move {
+        let store = Arc::new(store);
+        let mut takers = tokio::task::JoinSet::new();
+        for worker in 0..20 {
+            let store = store.clone();
+            takers.spawn(async move {
+                store
+                    .try_lease("schedule:tick", &format!("worker-{worker}"), 10, 10_000)
+                    .await
+                    .unwrap()
+            });
+        }
+        let mut n_winners = 0;
+        while let Some(won) = takers.join_next().await {
+            n_winners += usize::from(won.unwrap());
+        }
+        assert_eq!(n_winners, 1);
+    }
+);

@@ -1,0 +1,11 @@
+//! The store conformance suite: every test runs on SQLite (a temp file) and on PostgreSQL (a
+//! fresh database on 127.0.0.1:5432, or `TETHER_TEST_POSTGRES`), through the same `Store` API.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot set up should fail loudly"
+)]
+
+mod connections;
+mod leases;
+mod support;
