@@ -72,6 +72,24 @@ pub struct CodeGrant {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A Marketplace app installed on a location or an agency: what `GET /oauth/installedLocations`
+/// lists, what `/oauth/locationToken` requires and what routes events to the app's webhook URL.
+#[derive(Debug, Clone)]
+pub struct Installation {
+    /// The app's client id.
+    pub client_id: String,
+    /// The agency of the location.
+    pub company_id: String,
+    /// The location; `None` for the agency-level record of a company install.
+    pub location_id: Option<String>,
+    /// The user who installed it.
+    pub user_id: String,
+    /// Whether an agency-level (bulk) install put it there.
+    pub by_company: bool,
+    /// When it was installed.
+    pub installed_at: DateTime<Utc>,
+}
+
 /// Every credential the simulator issued.
 #[derive(Debug, Default)]
 pub struct Tokens {
@@ -81,6 +99,8 @@ pub struct Tokens {
     pub refresh: Mutex<HashMap<String, RefreshGrant>>,
     /// Authorization codes → what they exchange for.
     pub codes: Mutex<HashMap<String, CodeGrant>>,
+    /// App installations by `(client id, location id)`; agency installs by `(client id, company id)`.
+    pub installs: RwLock<HashMap<(String, String), Installation>>,
 }
 
 impl Tokens {
@@ -102,12 +122,9 @@ impl Tokens {
 
     /// The grant of a presented access token, or the 401 the API answers.
     pub fn check(&self, token: &str, now: DateTime<Utc>) -> GhlResult<AccessGrant> {
-        let grant = self
-            .access
-            .read()
-            .get(token)
-            .cloned()
-            .ok_or_else(|| GhlError::Unauthorized("Invalid token: access token is invalid".into()))?;
+        let grant = self.access.read().get(token).cloned().ok_or_else(|| {
+            GhlError::Unauthorized("Invalid token: access token is invalid".into())
+        })?;
         if grant.expires_at.is_some_and(|expires_at| expires_at <= now) {
             return Err(GhlError::Unauthorized("Invalid JWT".into()));
         }
@@ -117,13 +134,17 @@ impl Tokens {
     /// Revokes every access and refresh token of an app on a resource (uninstall).
     pub fn revoke_app(&self, app_id: &str, resource_id: &str) -> usize {
         let matches = |grant: &AccessGrant| {
-            grant.app_id == app_id && (grant.location_id.as_deref() == Some(resource_id) || grant.company_id == resource_id)
+            grant.app_id == app_id
+                && (grant.location_id.as_deref() == Some(resource_id)
+                    || grant.company_id == resource_id)
         };
         let mut access = self.access.write();
         let before = access.len();
         access.retain(|_, grant| !matches(grant));
         let n_revoked = before - access.len();
-        self.refresh.lock().retain(|_, refresh| !matches(&refresh.grant));
+        self.refresh
+            .lock()
+            .retain(|_, refresh| !matches(&refresh.grant));
         n_revoked
     }
 }
@@ -140,10 +161,9 @@ pub struct Caller {
 impl Caller {
     /// The location the token is for, or 403 for an agency token on a location route.
     pub fn location_id(&self) -> GhlResult<&str> {
-        self.grant
-            .location_id
-            .as_deref()
-            .ok_or_else(|| GhlError::Forbidden("The token does not have access to this location".into()))
+        self.grant.location_id.as_deref().ok_or_else(|| {
+            GhlError::Forbidden("The token does not have access to this location".into())
+        })
     }
 
     /// Checks that a `locationId` given in a query or body is the token's own.
@@ -151,7 +171,9 @@ impl Caller {
         if self.location_id()? == location_id {
             Ok(())
         } else {
-            Err(GhlError::Forbidden("The token does not have access to this location".into()))
+            Err(GhlError::Forbidden(
+                "The token does not have access to this location".into(),
+            ))
         }
     }
 }

@@ -88,7 +88,9 @@ impl GhlError {
                 "error": "Too Many Requests"
             }),
             GhlError::Internal => json!({"statusCode": status, "message": "Internal server error"}),
-            GhlError::Unavailable => json!({"statusCode": status, "message": "Service Unavailable"}),
+            GhlError::Unavailable => {
+                json!({"statusCode": status, "message": "Service Unavailable"})
+            }
         }
     }
 }

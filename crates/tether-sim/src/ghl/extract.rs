@@ -19,12 +19,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for GhlJson<T> {
             .await
             .map_err(|error| GhlError::BadRequest(error.body_text()))?;
         let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|error| GhlError::BadRequest(format!("Invalid JSON body: {error}")))?;
-        serde_path_to_error::deserialize(value).map(GhlJson).map_err(|error| {
-            let path = error.path().to_string();
-            GhlError::unprocessable(format!("{path}: {}", error.into_inner()))
-        })
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|error| GhlError::BadRequest(format!("Invalid JSON body: {error}")))?;
+        serde_path_to_error::deserialize(value)
+            .map(GhlJson)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                GhlError::unprocessable(format!("{path}: {}", error.into_inner()))
+            })
     }
 }
 

@@ -49,7 +49,8 @@ pub struct Faults {
 impl Faults {
     /// Replaces the configuration; a storm starts now.
     pub fn set(&mut self, config: FaultsConfig, now: Instant) {
-        self.storm_until = (config.storm_429_ms > 0).then(|| now + Duration::from_millis(config.storm_429_ms));
+        self.storm_until =
+            (config.storm_429_ms > 0).then(|| now + Duration::from_millis(config.storm_429_ms));
         self.config = config;
     }
 
@@ -57,14 +58,23 @@ impl Faults {
     pub fn draw(&self, rng: &mut fastrand::Rng, now: Instant) -> (Fault, Duration) {
         let config = &self.config;
         let latency = Duration::from_millis(
-            config.latency_ms + if config.jitter_ms > 0 { rng.u64(..config.jitter_ms) } else { 0 },
+            config.latency_ms
+                + if config.jitter_ms > 0 {
+                    rng.u64(..config.jitter_ms)
+                } else {
+                    0
+                },
         );
         let fault = if self.storm_until.is_some_and(|until| now < until) {
             Fault::TooManyRequests
         } else if config.reset_rate > 0.0 && rng.f64() < config.reset_rate {
             Fault::Reset
         } else if config.error_rate > 0.0 && rng.f64() < config.error_rate {
-            if rng.bool() { Fault::ServerError } else { Fault::Unavailable }
+            if rng.bool() {
+                Fault::ServerError
+            } else {
+                Fault::Unavailable
+            }
         } else if config.rate_429 > 0.0 && rng.f64() < config.rate_429 {
             Fault::TooManyRequests
         } else {
@@ -82,9 +92,17 @@ mod tests {
     fn an_error_rate_is_honoured_roughly() {
         let mut faults = Faults::default();
         let now = Instant::now();
-        faults.set(FaultsConfig { error_rate: 0.2, ..FaultsConfig::default() }, now);
+        faults.set(
+            FaultsConfig {
+                error_rate: 0.2,
+                ..FaultsConfig::default()
+            },
+            now,
+        );
         let mut rng = fastrand::Rng::with_seed(7);
-        let n_errors = (0..10_000).filter(|_| faults.draw(&mut rng, now).0 != Fault::None).count();
+        let n_errors = (0..10_000)
+            .filter(|_| faults.draw(&mut rng, now).0 != Fault::None)
+            .count();
         assert!((1_700..2_300).contains(&n_errors), "{n_errors}");
     }
 
@@ -92,9 +110,18 @@ mod tests {
     fn a_storm_ends() {
         let mut faults = Faults::default();
         let now = Instant::now();
-        faults.set(FaultsConfig { storm_429_ms: 1_000, ..FaultsConfig::default() }, now);
+        faults.set(
+            FaultsConfig {
+                storm_429_ms: 1_000,
+                ..FaultsConfig::default()
+            },
+            now,
+        );
         let mut rng = fastrand::Rng::with_seed(1);
         assert_eq!(faults.draw(&mut rng, now).0, Fault::TooManyRequests);
-        assert_eq!(faults.draw(&mut rng, now + Duration::from_secs(2)).0, Fault::None);
+        assert_eq!(
+            faults.draw(&mut rng, now + Duration::from_secs(2)).0,
+            Fault::None
+        );
     }
 }

@@ -25,15 +25,26 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// The axum middleware wrapping every route of the GHL simulator.
 pub async fn gate(State(world): State<Arc<World>>, request: Request, next: Next) -> Response {
-    let matched = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
-    let op = matched.as_deref().and_then(|path| ops::find(request.method(), path));
-    let is_admin = matched.as_deref().is_some_and(|path| path.starts_with("/__sim"));
+    let matched = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    let op = matched
+        .as_deref()
+        .and_then(|path| ops::find(request.method(), path));
+    let is_admin = matched
+        .as_deref()
+        .is_some_and(|path| path.starts_with("/__sim"));
 
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(_) => {
-            return (http::StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+            return (
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+            )
+                .into_response();
         }
     };
     let log_entry = world.log.enabled().then(|| LoggedRequest {
@@ -44,7 +55,12 @@ pub async fn gate(State(world): State<Arc<World>>, request: Request, next: Next)
         headers: parts
             .headers
             .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
         operation_id: op.map(|op| op.operation_id.to_owned()),
@@ -87,25 +103,41 @@ async fn inject_faults(world: &World) -> Option<Response> {
             // A body that fails after the head is sent makes hyper abort the connection, which
             // the client sees as a reset in the middle of the answer.
             let failing = futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"))
+                Err::<Bytes, std::io::Error>(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected reset",
+                ))
             });
             Some(Response::new(Body::from_stream(failing)))
         }
     }
 }
 
-async fn serve_operation(world: &World, op: &'static OpSpec, mut parts: http::request::Parts, body: Bytes, next: Next) -> Response {
+async fn serve_operation(
+    world: &World,
+    op: &'static OpSpec,
+    mut parts: http::request::Parts,
+    body: Bytes,
+    next: Next,
+) -> Response {
     let mut decision = None;
     if op.token != TokenRule::None {
         let caller = match authenticate(world, op, &parts.headers) {
             Ok(caller) => caller,
             Err(error) => return error.into_response(),
         };
-        decision = world.limiter.check(&caller.grant.app_id, caller.grant.resource_id(), Instant::now(), world.now());
+        decision = world.limiter.check(
+            &caller.grant.app_id,
+            caller.grant.resource_id(),
+            Instant::now(),
+            world.now(),
+        );
         if decision.is_some_and(|decision| !decision.allowed) {
             let mut response = GhlError::TooManyRequests.into_response();
             if let Some(decision) = &decision {
-                world.limiter.write_headers(decision, response.headers_mut());
+                world
+                    .limiter
+                    .write_headers(decision, response.headers_mut());
             }
             return response;
         }
@@ -120,7 +152,9 @@ async fn serve_operation(world: &World, op: &'static OpSpec, mut parts: http::re
         Err(error) => error.into_response(),
     };
     if let Some(decision) = &decision {
-        world.limiter.write_headers(decision, response.headers_mut());
+        world
+            .limiter
+            .write_headers(decision, response.headers_mut());
     }
     response
 }
@@ -129,7 +163,11 @@ fn authenticate(world: &World, op: &OpSpec, headers: &http::HeaderMap) -> Result
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .ok_or_else(|| GhlError::Unauthorized("Invalid token: access token is missing".into()))?;
@@ -141,18 +179,29 @@ fn authenticate(world: &World, op: &OpSpec, headers: &http::HeaderMap) -> Result
         TokenRule::LocationOrAgency => true,
     };
     if !accepted {
-        return Err(GhlError::Unauthorized("This authClass type is not allowed to access this scope".into()));
+        return Err(GhlError::Unauthorized(
+            "This authClass type is not allowed to access this scope".into(),
+        ));
     }
-    Ok(Caller { token: token.to_owned(), grant })
+    Ok(Caller {
+        token: token.to_owned(),
+        grant,
+    })
 }
 
 fn check_version(world: &World, op: &OpSpec, headers: &http::HeaderMap) -> Result<(), GhlError> {
-    let Some(expected) = op.version else { return Ok(()) };
+    let Some(expected) = op.version else {
+        return Ok(());
+    };
     let given = headers.get("version").and_then(|value| value.to_str().ok());
     match given {
         None => Err(GhlError::BadRequest("Version header was not found".into())),
         Some(given) if given == expected => Ok(()),
-        Some(given) if !world.config.strict_version && super::SUPPORTED_VERSIONS.contains(&given) => Ok(()),
+        Some(given)
+            if !world.config.strict_version && super::SUPPORTED_VERSIONS.contains(&given) =>
+        {
+            Ok(())
+        }
         Some(given) => Err(GhlError::BadRequest(format!(
             "Version header value {given:?} is not supported for this operation; expected {expected:?}"
         ))),
@@ -160,9 +209,13 @@ fn check_version(world: &World, op: &OpSpec, headers: &http::HeaderMap) -> Resul
 }
 
 fn check_scope(op: &OpSpec, caller: Option<&Caller>) -> Result<(), GhlError> {
-    let (Some(scope), Some(caller)) = (op.scope, caller) else { return Ok(()) };
+    let (Some(scope), Some(caller)) = (op.scope, caller) else {
+        return Ok(());
+    };
     // A write scope implies the matching read scope, as GHL's scope picker grants both.
-    let implied = scope.strip_suffix(".readonly").map(|base| format!("{base}.write"));
+    let implied = scope
+        .strip_suffix(".readonly")
+        .map(|base| format!("{base}.write"));
     let granted = caller
         .grant
         .scopes
@@ -171,21 +224,38 @@ fn check_scope(op: &OpSpec, caller: Option<&Caller>) -> Result<(), GhlError> {
     if granted {
         Ok(())
     } else {
-        Err(GhlError::Forbidden(format!("The token is not authorized for this scope. Required scope: {scope}")))
+        Err(GhlError::Forbidden(format!(
+            "The token is not authorized for this scope. Required scope: {scope}"
+        )))
     }
 }
 
 fn check_body(op: &OpSpec, body: &Bytes) -> Result<(), GhlError> {
-    let Some(validator) = spec::request_validator(op.operation_id) else { return Ok(()) };
+    let Some(validator) = spec::request_validator(op.operation_id) else {
+        return Ok(());
+    };
     let instance: serde_json::Value = if body.is_empty() {
         serde_json::Value::Object(Default::default())
     } else {
-        serde_json::from_slice(body).map_err(|error| GhlError::BadRequest(format!("Invalid JSON body: {error}")))?
+        serde_json::from_slice(body)
+            .map_err(|error| GhlError::BadRequest(format!("Invalid JSON body: {error}")))?
     };
     let mut problems = spec::problems(validator, &instance);
     // NestJS' whitelist validation, which GHL runs, refuses properties the DTO does not declare.
-    if let (Some(allowed), Some(given)) = (spec::request_properties(op.operation_id), instance.as_object()) {
-        problems.extend(given.keys().filter(|key| !allowed.contains(key)).map(|key| format!("property {key} should not exist")));
+    if let (Some(allowed), Some(given)) = (
+        spec::request_properties(op.operation_id),
+        instance.as_object(),
+    ) {
+        problems.extend(
+            given
+                .keys()
+                .filter(|key| !allowed.contains(key))
+                .map(|key| format!("property {key} should not exist")),
+        );
     }
-    if problems.is_empty() { Ok(()) } else { Err(GhlError::Unprocessable(problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(GhlError::Unprocessable(problems))
+    }
 }

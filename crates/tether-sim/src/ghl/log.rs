@@ -36,7 +36,10 @@ pub struct RequestLog {
 impl RequestLog {
     /// Keeps the last `capacity` requests; 0 keeps none (benchmarks).
     pub fn new(capacity: usize) -> Self {
-        RequestLog { capacity, inner: Mutex::new((0, VecDeque::new())) }
+        RequestLog {
+            capacity,
+            inner: Mutex::new((0, VecDeque::new())),
+        }
     }
 
     /// Whether anything is kept.
@@ -60,7 +63,13 @@ impl RequestLog {
 
     /// Requests with a sequence number above `after`, oldest first.
     pub fn since(&self, after: u64) -> Vec<LoggedRequest> {
-        self.inner.lock().1.iter().filter(|request| request.seq > after).cloned().collect()
+        self.inner
+            .lock()
+            .1
+            .iter()
+            .filter(|request| request.seq > after)
+            .cloned()
+            .collect()
     }
 
     /// Forgets everything kept.

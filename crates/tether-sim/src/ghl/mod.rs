@@ -83,6 +83,12 @@ pub struct GhlSimConfig {
     pub webhook_urls: Vec<String>,
     /// A folder with other signing key files (see `keys/README.md`); `None` uses the built-in ones.
     pub webhook_keys_dir: Option<PathBuf>,
+    /// Time between webhook retries after a receiver answers 429 (GHL: about 10 minutes, plus up
+    /// to 10 % random jitter here); tests set milliseconds.
+    pub webhook_retry_interval: Duration,
+    /// How long a webhook receiver may take to answer; no answer in time is final, as with GHL.
+    /// GHL does not document its own timeout.
+    pub webhook_timeout: Duration,
     /// Accept only the `Version` value each operation's spec enumerates.
     pub strict_version: bool,
     /// How many received requests the admin API keeps (0: none).
@@ -109,6 +115,8 @@ impl Default for GhlSimConfig {
             }],
             webhook_urls: Vec::new(),
             webhook_keys_dir: None,
+            webhook_retry_interval: Duration::from_secs(600),
+            webhook_timeout: Duration::from_secs(10),
             strict_version: true,
             request_log_capacity: 10_000,
         }
@@ -143,17 +151,24 @@ impl GhlSim {
             .merge(calendars::routes())
             .merge(oauth::routes())
             .merge(admin::routes())
-            .route_layer(axum::middleware::from_fn_with_state(self.world.clone(), gate::gate))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.world.clone(),
+                gate::gate,
+            ))
             .fallback(unknown_route)
             .with_state(self.world.clone())
     }
 
     /// Listens on `addr` (port 0 picks one) and serves until `shutdown` is cancelled.
-    pub async fn spawn(self, addr: SocketAddr, shutdown: CancellationToken) -> std::io::Result<RunningSim> {
+    pub async fn spawn(
+        self,
+        addr: SocketAddr,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<RunningSim> {
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
         let base_url = format!("http://{local_addr}");
-        webhooks_start(&self.world, &shutdown);
+        webhooks_start(&self.world, &shutdown)?;
         let router = self.router();
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
@@ -161,7 +176,13 @@ impl GhlSim {
                 .with_graceful_shutdown(async move { stop.cancelled().await })
                 .await
         });
-        Ok(RunningSim { sim: self, addr: local_addr, base_url, shutdown, task })
+        Ok(RunningSim {
+            sim: self,
+            addr: local_addr,
+            base_url,
+            shutdown,
+            task,
+        })
     }
 }
 
@@ -170,7 +191,10 @@ async fn unknown_route(method: http::Method, uri: http::Uri) -> error::GhlError 
     error::GhlError::NotFound(format!("Cannot {method} {}", uri.path()))
 }
 
-fn webhooks_start(_world: &Arc<World>, _shutdown: &CancellationToken) {}
+/// Starts signed webhook delivery until `shutdown`; fails when the signing keys cannot be loaded.
+fn webhooks_start(world: &Arc<World>, shutdown: &CancellationToken) -> std::io::Result<()> {
+    webhooks::start(world.clone(), shutdown.clone())
+}
 
 /// A simulator listening on a socket.
 pub struct RunningSim {

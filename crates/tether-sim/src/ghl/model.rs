@@ -191,6 +191,12 @@ pub struct Appointment {
     pub date_added: DateTime<Utc>,
     /// Last update time.
     pub date_updated: DateTime<Utc>,
+    /// Meeting location type (`custom`, `zoom`, `gmeet`, `phone`, `address`, `ms_teams`, `google`).
+    pub meeting_location_type: Option<String>,
+    /// Recurrence rule (RFC 5545) of a recurring series; `None` for a single event.
+    pub rrule: Option<String>,
+    /// Who booked it: `createdBy.source` and the webhooks' `source` (`third_party` for the API).
+    pub source: Option<String>,
 }
 
 /// A calendar of a location, to book appointments into.
@@ -202,6 +208,23 @@ pub struct Calendar {
     pub name: String,
     /// Slot length in minutes.
     pub slot_duration: u32,
+    /// The calendar group it belongs to (events report it as `groupId`).
+    pub group_id: Option<String>,
+    /// User ids of the team members who take its appointments, primary first.
+    pub team_members: Vec<String>,
+}
+
+/// A custom field definition of a location (contacts carry values as `customFields: [{id, value}]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomField {
+    /// Field id.
+    pub id: String,
+    /// Key used in merge fields and in `{key, field_value}` input (`contact.favourite_flower`).
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// GHL data type: `TEXT`, `LARGE_TEXT`, `NUMERICAL`, `DATE`, `SINGLE_OPTIONS`, ...
+    pub data_type: String,
 }
 
 /// A business (company record) contacts can belong to.

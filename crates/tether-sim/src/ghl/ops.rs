@@ -75,52 +75,396 @@ macro_rules! op {
 /// real service does not serve anonymous writes.
 pub static OPS: &[OpSpec] = &[
     // Contacts v2 (contacts.openapi.json): all 32 operations.
-    op!("search-contacts-advanced", POST, "/contacts/search", CONTACTS_VERSION, R, Location, Contacts),
-    op!("get-duplicate-contact", GET, "/contacts/search/duplicate", CONTACTS_VERSION, R, Location, Contacts),
-    op!("get-all-tasks", GET, "/contacts/{contactId}/tasks", CONTACTS_VERSION, R, Location, Contacts),
-    op!("create-task", POST, "/contacts/{contactId}/tasks", CONTACTS_VERSION, W, Location, Contacts),
-    op!("get-task", GET, "/contacts/{contactId}/tasks/{taskId}", CONTACTS_VERSION, R, Location, Contacts),
-    op!("update-task", PUT, "/contacts/{contactId}/tasks/{taskId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("delete-task", DELETE, "/contacts/{contactId}/tasks/{taskId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("update-task-completed", PUT, "/contacts/{contactId}/tasks/{taskId}/completed", CONTACTS_VERSION, W, Location, Contacts),
-    op!("get-appointments-for-contact", GET, "/contacts/{contactId}/appointments", CONTACTS_VERSION, R, Location, Contacts),
-    op!("add-tags", POST, "/contacts/{contactId}/tags", CONTACTS_VERSION, W, Location, Contacts),
-    op!("remove-tags", DELETE, "/contacts/{contactId}/tags", CONTACTS_VERSION, W, Location, Contacts),
-    op!("get-all-notes", GET, "/contacts/{contactId}/notes", CONTACTS_VERSION, R, Location, Contacts),
-    op!("create-note", POST, "/contacts/{contactId}/notes", CONTACTS_VERSION, W, Location, Contacts),
-    op!("get-note", GET, "/contacts/{contactId}/notes/{id}", CONTACTS_VERSION, R, Location, Contacts),
-    op!("update-note", PUT, "/contacts/{contactId}/notes/{id}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("delete-note", DELETE, "/contacts/{contactId}/notes/{id}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("create-association", POST, "/contacts/bulk/tags/update/{type}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("add-remove-contact-from-business", POST, "/contacts/bulk/business", CONTACTS_VERSION, W, Location, Contacts),
-    op!("get-contact", GET, "/contacts/{contactId}", CONTACTS_VERSION, R, Location, Contacts),
-    op!("update-contact", PUT, "/contacts/{contactId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("delete-contact", DELETE, "/contacts/{contactId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("upsert-contact", POST, "/contacts/upsert", CONTACTS_VERSION, W, Location, Contacts),
-    op!("get-contacts-by-businessId", GET, "/contacts/business/{businessId}", CONTACTS_VERSION, R, Location, Contacts),
-    op!("add-followers-contact", POST, "/contacts/{contactId}/followers", CONTACTS_VERSION, W, Location, Contacts),
-    op!("remove-followers-contact", DELETE, "/contacts/{contactId}/followers", CONTACTS_VERSION, W, Location, Contacts),
-    op!("add-contact-to-campaign", POST, "/contacts/{contactId}/campaigns/{campaignId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("remove-contact-from-campaign", DELETE, "/contacts/{contactId}/campaigns/{campaignId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("remove-contact-from-every-campaign", DELETE, "/contacts/{contactId}/campaigns/removeAll", CONTACTS_VERSION, W, Location, Contacts),
-    op!("add-contact-to-workflow", POST, "/contacts/{contactId}/workflow/{workflowId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("delete-contact-from-workflow", DELETE, "/contacts/{contactId}/workflow/{workflowId}", CONTACTS_VERSION, W, Location, Contacts),
-    op!("create-contact", POST, "/contacts/", CONTACTS_VERSION, W, Location, Contacts),
-    op!("get-contacts", GET, "/contacts/", CONTACTS_VERSION, R, Location, Contacts),
+    op!(
+        "search-contacts-advanced",
+        POST,
+        "/contacts/search",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-duplicate-contact",
+        GET,
+        "/contacts/search/duplicate",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-all-tasks",
+        GET,
+        "/contacts/{contactId}/tasks",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "create-task",
+        POST,
+        "/contacts/{contactId}/tasks",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-task",
+        GET,
+        "/contacts/{contactId}/tasks/{taskId}",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "update-task",
+        PUT,
+        "/contacts/{contactId}/tasks/{taskId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "delete-task",
+        DELETE,
+        "/contacts/{contactId}/tasks/{taskId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "update-task-completed",
+        PUT,
+        "/contacts/{contactId}/tasks/{taskId}/completed",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-appointments-for-contact",
+        GET,
+        "/contacts/{contactId}/appointments",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "add-tags",
+        POST,
+        "/contacts/{contactId}/tags",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "remove-tags",
+        DELETE,
+        "/contacts/{contactId}/tags",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-all-notes",
+        GET,
+        "/contacts/{contactId}/notes",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "create-note",
+        POST,
+        "/contacts/{contactId}/notes",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-note",
+        GET,
+        "/contacts/{contactId}/notes/{id}",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "update-note",
+        PUT,
+        "/contacts/{contactId}/notes/{id}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "delete-note",
+        DELETE,
+        "/contacts/{contactId}/notes/{id}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "create-association",
+        POST,
+        "/contacts/bulk/tags/update/{type}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "add-remove-contact-from-business",
+        POST,
+        "/contacts/bulk/business",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-contact",
+        GET,
+        "/contacts/{contactId}",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "update-contact",
+        PUT,
+        "/contacts/{contactId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "delete-contact",
+        DELETE,
+        "/contacts/{contactId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "upsert-contact",
+        POST,
+        "/contacts/upsert",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-contacts-by-businessId",
+        GET,
+        "/contacts/business/{businessId}",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
+    op!(
+        "add-followers-contact",
+        POST,
+        "/contacts/{contactId}/followers",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "remove-followers-contact",
+        DELETE,
+        "/contacts/{contactId}/followers",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "add-contact-to-campaign",
+        POST,
+        "/contacts/{contactId}/campaigns/{campaignId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "remove-contact-from-campaign",
+        DELETE,
+        "/contacts/{contactId}/campaigns/{campaignId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "remove-contact-from-every-campaign",
+        DELETE,
+        "/contacts/{contactId}/campaigns/removeAll",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "add-contact-to-workflow",
+        POST,
+        "/contacts/{contactId}/workflow/{workflowId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "delete-contact-from-workflow",
+        DELETE,
+        "/contacts/{contactId}/workflow/{workflowId}",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "create-contact",
+        POST,
+        "/contacts/",
+        CONTACTS_VERSION,
+        W,
+        Location,
+        Contacts
+    ),
+    op!(
+        "get-contacts",
+        GET,
+        "/contacts/",
+        CONTACTS_VERSION,
+        R,
+        Location,
+        Contacts
+    ),
     // Calendars v2 (calendars.openapi.json): what a contact sync needs.
-    op!("get-calendars", GET, "/calendars/", CALENDARS_VERSION, Some("calendars.readonly"), Location, Calendars),
-    op!("get-calendar", GET, "/calendars/{calendarId}", CALENDARS_VERSION, Some("calendars.readonly"), Location, Calendars),
-    op!("get-calendar-events", GET, "/calendars/events", CALENDARS_VERSION, Some("calendars/events.readonly"), Location, Calendars),
-    op!("create-appointment", POST, "/calendars/events/appointments", CALENDARS_VERSION, Some("calendars/events.write"), Location, Calendars),
-    op!("get-appointment", GET, "/calendars/events/appointments/{eventId}", CALENDARS_VERSION, Some("calendars/events.readonly"), Location, Calendars),
-    op!("edit-appointment", PUT, "/calendars/events/appointments/{eventId}", CALENDARS_VERSION, Some("calendars/events.write"), Location, Calendars),
-    op!("delete-event", DELETE, "/calendars/events/{eventId}", CALENDARS_VERSION, Some("calendars/events.write"), Location, Calendars),
+    op!(
+        "get-calendars",
+        GET,
+        "/calendars/",
+        CALENDARS_VERSION,
+        Some("calendars.readonly"),
+        Location,
+        Calendars
+    ),
+    op!(
+        "get-calendar",
+        GET,
+        "/calendars/{calendarId}",
+        CALENDARS_VERSION,
+        Some("calendars.readonly"),
+        Location,
+        Calendars
+    ),
+    op!(
+        "get-calendar-events",
+        GET,
+        "/calendars/events",
+        CALENDARS_VERSION,
+        Some("calendars/events.readonly"),
+        Location,
+        Calendars
+    ),
+    op!(
+        "create-appointment",
+        POST,
+        "/calendars/events/appointments",
+        CALENDARS_VERSION,
+        Some("calendars/events.write"),
+        Location,
+        Calendars
+    ),
+    op!(
+        "get-appointment",
+        GET,
+        "/calendars/events/appointments/{eventId}",
+        CALENDARS_VERSION,
+        Some("calendars/events.readonly"),
+        Location,
+        Calendars
+    ),
+    op!(
+        "edit-appointment",
+        PUT,
+        "/calendars/events/appointments/{eventId}",
+        CALENDARS_VERSION,
+        Some("calendars/events.write"),
+        Location,
+        Calendars
+    ),
+    op!(
+        "delete-event",
+        DELETE,
+        "/calendars/events/{eventId}",
+        CALENDARS_VERSION,
+        Some("calendars/events.write"),
+        Location,
+        Calendars
+    ),
     // OAuth (oauth.openapi.json).
-    op!("get-access-token", POST, "/oauth/token", None, None, None, OAuth),
-    op!("get-location-access-token", POST, "/oauth/locationToken", CONTACTS_VERSION, Some("oauth.write"), AgencyOnly, OAuth),
-    op!("get-installed-location", GET, "/oauth/installedLocations", CONTACTS_VERSION, Some("oauth.readonly"), AgencyOnly, OAuth),
+    op!(
+        "get-access-token",
+        POST,
+        "/oauth/token",
+        None,
+        None,
+        None,
+        OAuth
+    ),
+    op!(
+        "get-location-access-token",
+        POST,
+        "/oauth/locationToken",
+        CONTACTS_VERSION,
+        Some("oauth.write"),
+        AgencyOnly,
+        OAuth
+    ),
+    op!(
+        "get-installed-location",
+        GET,
+        "/oauth/installedLocations",
+        CONTACTS_VERSION,
+        Some("oauth.readonly"),
+        AgencyOnly,
+        OAuth
+    ),
     // Marketplace: developer-initiated uninstall (reference README §3.5).
-    op!("uninstall-application", DELETE, "/marketplace/app/{appId}/installations", CONTACTS_VERSION, Some("oauth.write"), LocationOrAgency, Marketplace),
+    op!(
+        "uninstall-application",
+        DELETE,
+        "/marketplace/app/{appId}/installations",
+        CONTACTS_VERSION,
+        Some("oauth.write"),
+        LocationOrAgency,
+        Marketplace
+    ),
 ];
 
 /// Finds the operation for a matched route.
@@ -164,7 +508,8 @@ mod tests {
             for (method, op) in item.as_object().unwrap() {
                 let method: Method = method.to_uppercase().parse().unwrap();
                 let id = op["operationId"].as_str().unwrap();
-                let found = find(&method, path).unwrap_or_else(|| panic!("{method} {path} missing"));
+                let found =
+                    find(&method, path).unwrap_or_else(|| panic!("{method} {path} missing"));
                 assert_eq!(found.operation_id, id);
                 n_ops += 1;
             }
@@ -175,9 +520,18 @@ mod tests {
     #[test]
     fn declared_scopes_and_versions_match_the_specs() {
         for (file, spec_file) in [
-            (include_str!("../../spec/ghl/contacts.openapi.json"), SpecFile::Contacts),
-            (include_str!("../../spec/ghl/calendars.openapi.json"), SpecFile::Calendars),
-            (include_str!("../../spec/ghl/oauth.openapi.json"), SpecFile::OAuth),
+            (
+                include_str!("../../spec/ghl/contacts.openapi.json"),
+                SpecFile::Contacts,
+            ),
+            (
+                include_str!("../../spec/ghl/calendars.openapi.json"),
+                SpecFile::Calendars,
+            ),
+            (
+                include_str!("../../spec/ghl/oauth.openapi.json"),
+                SpecFile::OAuth,
+            ),
         ] {
             let spec: serde_json::Value = serde_json::from_str(file).unwrap();
             for op in OPS.iter().filter(|op| op.spec == spec_file) {

@@ -27,7 +27,12 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        RateLimitConfig { enabled: true, burst_max: 100, burst_window: Duration::from_secs(10), daily_max: 200_000 }
+        RateLimitConfig {
+            enabled: true,
+            burst_max: 100,
+            burst_window: Duration::from_secs(10),
+            daily_max: 200_000,
+        }
     }
 }
 
@@ -62,7 +67,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter with these limits.
     pub fn new(config: RateLimitConfig) -> Self {
-        RateLimiter { config: Mutex::new(config), buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            config: Mutex::new(config),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The limits in force.
@@ -80,7 +88,13 @@ impl RateLimiter {
     ///
     /// A refused request is not counted against the window, as the service keeps refusing until the
     /// window closes either way.
-    pub fn check(&self, app_id: &str, resource_id: &str, now: Instant, today: DateTime<Utc>) -> Option<Decision> {
+    pub fn check(
+        &self,
+        app_id: &str,
+        resource_id: &str,
+        now: Instant,
+        today: DateTime<Utc>,
+    ) -> Option<Decision> {
         let config = self.config.lock().clone();
         if !config.enabled {
             return None;
@@ -89,7 +103,12 @@ impl RateLimiter {
         let mut buckets = self.buckets.lock();
         let bucket = buckets
             .entry((app_id.to_owned(), resource_id.to_owned()))
-            .or_insert(Bucket { window_start: now, used_in_window: 0, day: today, used_today: 0 });
+            .or_insert(Bucket {
+                window_start: now,
+                used_in_window: 0,
+                day: today,
+                used_today: 0,
+            });
         if now.duration_since(bucket.window_start) >= config.burst_window {
             bucket.window_start = now;
             bucket.used_in_window = 0;
@@ -98,7 +117,8 @@ impl RateLimiter {
             bucket.day = today;
             bucket.used_today = 0;
         }
-        let allowed = bucket.used_in_window < config.burst_max && bucket.used_today < config.daily_max;
+        let allowed =
+            bucket.used_in_window < config.burst_max && bucket.used_today < config.daily_max;
         if allowed {
             bucket.used_in_window += 1;
             bucket.used_today += 1;
@@ -107,7 +127,9 @@ impl RateLimiter {
             allowed,
             remaining: config.burst_max - bucket.used_in_window,
             daily_remaining: config.daily_max - bucket.used_today,
-            window_reset: config.burst_window.saturating_sub(now.duration_since(bucket.window_start)),
+            window_reset: config
+                .burst_window
+                .saturating_sub(now.duration_since(bucket.window_start)),
         })
     }
 
@@ -118,8 +140,14 @@ impl RateLimiter {
             headers.insert(name, HeaderValue::from(value as u64));
         };
         put("x-ratelimit-limit-daily", u128::from(config.daily_max));
-        put("x-ratelimit-daily-remaining", u128::from(decision.daily_remaining));
-        put("x-ratelimit-interval-milliseconds", config.burst_window.as_millis());
+        put(
+            "x-ratelimit-daily-remaining",
+            u128::from(decision.daily_remaining),
+        );
+        put(
+            "x-ratelimit-interval-milliseconds",
+            config.burst_window.as_millis(),
+        );
         put("x-ratelimit-max", u128::from(config.burst_max));
         put("x-ratelimit-remaining", u128::from(decision.remaining));
     }
@@ -130,7 +158,12 @@ mod tests {
     use super::*;
 
     fn limiter(burst_max: u32, daily_max: u32) -> RateLimiter {
-        RateLimiter::new(RateLimitConfig { enabled: true, burst_max, burst_window: Duration::from_secs(10), daily_max })
+        RateLimiter::new(RateLimitConfig {
+            enabled: true,
+            burst_max,
+            burst_window: Duration::from_secs(10),
+            daily_max,
+        })
     }
 
     #[test]
@@ -145,8 +178,18 @@ mod tests {
         }
         assert!(!limiter.check("app", "loc", start, today).unwrap().allowed);
         // Other resources and other apps have their own budget.
-        assert!(limiter.check("app", "other-loc", start, today).unwrap().allowed);
-        assert!(limiter.check("other-app", "loc", start, today).unwrap().allowed);
+        assert!(
+            limiter
+                .check("app", "other-loc", start, today)
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            limiter
+                .check("other-app", "loc", start, today)
+                .unwrap()
+                .allowed
+        );
         // The window closes after 10 s.
         let later = start + Duration::from_secs(10);
         let decision = limiter.check("app", "loc", later, today).unwrap();
@@ -166,6 +209,11 @@ mod tests {
         assert!(!refused.allowed);
         assert_eq!(refused.daily_remaining, 0);
         let tomorrow = today + chrono::Duration::days(1);
-        assert!(limiter.check("app", "loc", start, tomorrow).unwrap().allowed);
+        assert!(
+            limiter
+                .check("app", "loc", start, tomorrow)
+                .unwrap()
+                .allowed
+        );
     }
 }

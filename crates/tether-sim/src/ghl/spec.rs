@@ -24,20 +24,89 @@ const COMMON: &str = include_str!("../../spec/ghl/common-schemas.json");
 /// Corrections to the official schemas: `(file, JSON pointer, replacement, why)`.
 ///
 /// Only what the reference README documents as wrong or contradictory is fixed here.
-pub static SPEC_FIXES: &[(SpecFile, &str, &str, &str)] = &[(
-    SpecFile::Contacts,
-    "/components/schemas/CreateContactDto/properties/dateOfBirth",
-    r#"{"type": ["string", "null"]}"#,
-    "declared `object` with a prose example; the API takes a date string in one of eight formats (README §4.2)",
-)];
+pub static SPEC_FIXES: &[(SpecFile, &str, &str, &str)] = &[
+    (
+        SpecFile::Contacts,
+        "/components/schemas/CreateContactDto/properties/dateOfBirth",
+        r#"{"type": ["string", "null"]}"#,
+        "declared `object` with a prose example; the API takes a date string in one of eight formats (README §4.2)",
+    ),
+    (
+        SpecFile::Contacts,
+        "/components/schemas/UpdateContactDto/properties/dateOfBirth",
+        r#"{"type": ["string", "null"]}"#,
+        "same mistake as in CreateContactDto: declared `object`, the API takes a date string (README §4.2)",
+    ),
+    (
+        SpecFile::Contacts,
+        "/components/schemas/UpsertContactDto/properties/dateOfBirth",
+        r#"{"type": ["string", "null"]}"#,
+        "same mistake as in CreateContactDto: declared `object`, the API takes a date string (README §4.2)",
+    ),
+    (
+        SpecFile::Contacts,
+        "/components/schemas/CreateContactDto/properties/customFields/items",
+        r#"{"type": "object", "properties": {"id": {"type": "string"}, "key": {"type": "string"}}, "anyOf": [{"required": ["id"]}, {"required": ["key"]}]}"#,
+        "the field schemas require `id` while their descriptions say to pass `id` or `key` (README §13.15), and NumericField / MonetoryField declare `object` values with numeric examples",
+    ),
+    (
+        SpecFile::Contacts,
+        "/components/schemas/UpdateContactDto/properties/customFields/items",
+        r#"{"type": "object", "properties": {"id": {"type": "string"}, "key": {"type": "string"}}, "anyOf": [{"required": ["id"]}, {"required": ["key"]}]}"#,
+        "as for CreateContactDto: `id` or `key` (README §13.15), numeric values for numeric fields",
+    ),
+    (
+        SpecFile::Contacts,
+        "/components/schemas/UpsertContactDto/properties/customFields/items",
+        r#"{"type": "object", "properties": {"id": {"type": "string"}, "key": {"type": "string"}}, "anyOf": [{"required": ["id"]}, {"required": ["key"]}]}"#,
+        "as for CreateContactDto: `id` or `key` (README §13.15), numeric values for numeric fields",
+    ),
+    (
+        SpecFile::Contacts,
+        "/components/schemas/CustomFieldSchema/properties/value",
+        r#"{}"#,
+        "declared `string`, but a custom field's value keeps its type (README §4.2): arrays for checkbox / multi-select, numbers for numeric / monetary, objects for file uploads, as the input schemas accept",
+    ),
+    (
+        SpecFile::Contacts,
+        "/components/schemas/UpdateTagsResponseDTO/properties/responses",
+        r#"{"type": "array", "items": {"type": "object", "properties": {"contactId": {"type": "string"}, "message": {"type": "string"}, "type": {"type": "string", "enum": ["success", "error"]}, "oldTags": {"type": "array", "items": {"type": "string"}}, "tagsAdded": {"type": "array", "items": {"type": "string"}}, "tagsRemoved": {"type": "array", "items": {"type": "string"}}}, "required": ["contactId", "message", "type"]}}"#,
+        "declared an array of strings while its own example lists objects {contactId, message, type, oldTags, tagsAdded, tagsRemoved}",
+    ),
+    (
+        SpecFile::Calendars,
+        "/components/schemas/CalendarEventDTO/properties/startTime",
+        r#"{"type": "string"}"#,
+        "declared `object` while its own example, the webhook payloads and README §13.16 show an ISO string with offset",
+    ),
+    (
+        SpecFile::Calendars,
+        "/components/schemas/CalendarEventDTO/properties/endTime",
+        r#"{"type": "string"}"#,
+        "declared `object` while its own example, the webhook payloads and README §13.16 show an ISO string with offset",
+    ),
+    (
+        SpecFile::Calendars,
+        "/components/schemas/CalendarEventDTO/properties/dateAdded",
+        r#"{"type": "string"}"#,
+        "declared `object` while its own example and the webhook payloads show an ISO string with offset",
+    ),
+    (
+        SpecFile::Calendars,
+        "/components/schemas/CalendarEventDTO/properties/dateUpdated",
+        r#"{"type": "string"}"#,
+        "declared `object` while its own example and the webhook payloads show an ISO string with offset",
+    ),
+];
 
 fn normalise(node: &mut Value) {
     match node {
         Value::Object(map) => {
-            if let Some(Value::String(reference)) = map.get_mut("$ref") {
-                if let Some(name) = reference.strip_prefix("../common/common-schemas.json#/components/schemas/") {
-                    *reference = format!("#/components/schemas/common.{name}");
-                }
+            if let Some(Value::String(reference)) = map.get_mut("$ref")
+                && let Some(name) =
+                    reference.strip_prefix("../common/common-schemas.json#/components/schemas/")
+            {
+                *reference = format!("#/components/schemas/common.{name}");
             }
             if map.remove("nullable") == Some(Value::Bool(true)) {
                 match map.get("type").cloned() {
@@ -74,7 +143,9 @@ pub fn document(file: SpecFile) -> &'static Value {
             let mut doc: Value = serde_json::from_str(text).expect("embedded spec is JSON");
             for (fix_file, pointer, replacement, _why) in SPEC_FIXES {
                 if *fix_file == file {
-                    let target = doc.pointer_mut(pointer).expect("a spec fix points at an existing schema");
+                    let target = doc
+                        .pointer_mut(pointer)
+                        .expect("a spec fix points at an existing schema");
                     *target = serde_json::from_str(replacement).expect("a spec fix is JSON");
                 }
             }
@@ -82,7 +153,10 @@ pub fn document(file: SpecFile) -> &'static Value {
                 .pointer_mut("/components/schemas")
                 .and_then(Value::as_object_mut)
                 .expect("every spec has components.schemas");
-            for (name, schema) in common["components"]["schemas"].as_object().expect("common schemas") {
+            for (name, schema) in common["components"]["schemas"]
+                .as_object()
+                .expect("common schemas")
+            {
                 schemas.insert(format!("common.{name}"), schema.clone());
             }
             normalise(&mut doc);
@@ -113,8 +187,11 @@ pub fn validator(file: SpecFile, schema: &Value) -> Validator {
 
 fn operation(op_id: &str) -> Option<(SpecFile, &'static Value)> {
     let op = OPS.iter().find(|op| op.operation_id == op_id)?;
-    let item = document(op.spec)
-        .pointer(&format!("/paths/{}/{}", op.path.replace('~', "~0").replace('/', "~1"), op.method.as_str().to_lowercase()))?;
+    let item = document(op.spec).pointer(&format!(
+        "/paths/{}/{}",
+        op.path.replace('~', "~0").replace('/', "~1"),
+        op.method.as_str().to_lowercase()
+    ))?;
     Some((op.spec, item))
 }
 
@@ -142,7 +219,10 @@ pub fn request_validator(op_id: &str) -> Option<&'static Validator> {
 /// The names of the top-level properties a request body may carry, when the spec lists them.
 pub fn request_properties(op_id: &str) -> Option<Vec<String>> {
     let (file, item) = operation(op_id)?;
-    let schema = resolve(file, item.pointer("/requestBody/content/application~1json/schema")?);
+    let schema = resolve(
+        file,
+        item.pointer("/requestBody/content/application~1json/schema")?,
+    );
     let properties = schema.get("properties")?.as_object()?;
     (!properties.is_empty()).then(|| properties.keys().cloned().collect())
 }
@@ -150,7 +230,9 @@ pub fn request_properties(op_id: &str) -> Option<Vec<String>> {
 /// The schema an answer with `status` must match, when the spec declares one.
 pub fn response_schema(op_id: &str, status: u16) -> Option<(SpecFile, &'static Value)> {
     let (file, item) = operation(op_id)?;
-    let schema = item.pointer(&format!("/responses/{status}/content/application~1json/schema"))?;
+    let schema = item.pointer(&format!(
+        "/responses/{status}/content/application~1json/schema"
+    ))?;
     Some((file, schema))
 }
 
@@ -159,7 +241,9 @@ pub fn resolve(file: SpecFile, schema: &'static Value) -> &'static Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
             let pointer = reference.trim_start_matches('#');
-            document(file).pointer(pointer).map_or(schema, |target| resolve(file, target))
+            document(file)
+                .pointer(pointer)
+                .map_or(schema, |target| resolve(file, target))
         }
         None => schema,
     }
@@ -172,7 +256,11 @@ pub fn problems(validator: &Validator, instance: &Value) -> Vec<String> {
         .map(|error| {
             let path = error.instance_path().to_string();
             let field = path.trim_start_matches('/').replace('/', ".");
-            if field.is_empty() { error.to_string() } else { format!("{field}: {error}") }
+            if field.is_empty() {
+                error.to_string()
+            } else {
+                format!("{field}: {error}")
+            }
         })
         .collect()
 }
@@ -198,8 +286,17 @@ mod tests {
     #[test]
     fn create_task_body_is_checked_field_by_field() {
         let validator = request_validator("create-task").expect("create-task has a body schema");
-        assert!(problems(validator, &json!({"title": "t", "dueDate": "2026-01-01T00:00:00Z", "completed": false})).is_empty());
-        let found = problems(validator, &json!({"title": 5, "dueDate": "2026-01-01T00:00:00Z"}));
+        assert!(
+            problems(
+                validator,
+                &json!({"title": "t", "dueDate": "2026-01-01T00:00:00Z", "completed": false})
+            )
+            .is_empty()
+        );
+        let found = problems(
+            validator,
+            &json!({"title": 5, "dueDate": "2026-01-01T00:00:00Z"}),
+        );
         assert!(found.iter().any(|p| p.starts_with("title:")), "{found:?}");
         assert!(found.iter().any(|p| p.contains("completed")), "{found:?}");
     }
@@ -207,6 +304,12 @@ mod tests {
     #[test]
     fn nullable_fields_accept_null() {
         let validator = request_validator("create-contact").unwrap();
-        assert!(problems(validator, &json!({"locationId": "x", "email": null, "dateOfBirth": "1990-01-01"})).is_empty());
+        assert!(
+            problems(
+                validator,
+                &json!({"locationId": "x", "email": null, "dateOfBirth": "1990-01-01"})
+            )
+            .is_empty()
+        );
     }
 }

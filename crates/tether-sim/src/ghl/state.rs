@@ -12,7 +12,7 @@ use super::auth::Tokens;
 use super::error::{GhlError, GhlResult};
 use super::faults::Faults;
 use super::log::RequestLog;
-use super::model::{Appointment, Business, Calendar, Contact};
+use super::model::{Appointment, Business, Calendar, Contact, CustomField};
 use super::ratelimit::RateLimiter;
 use super::webhooks::Webhooks;
 
@@ -58,11 +58,17 @@ pub struct Location {
     pub campaigns: Vec<String>,
     /// Workflow ids that exist.
     pub workflows: Vec<String>,
+    /// Custom field definitions (contact values refer to their ids).
+    pub custom_fields: Vec<CustomField>,
 }
 
 impl Location {
     /// An empty location.
-    pub fn new(id: impl Into<String>, name: impl Into<String>, company_id: impl Into<String>) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        company_id: impl Into<String>,
+    ) -> Self {
         Location {
             id: id.into(),
             name: name.into(),
@@ -79,7 +85,16 @@ impl Location {
             users: Vec::new(),
             campaigns: Vec::new(),
             workflows: Vec::new(),
+            custom_fields: Vec::new(),
         }
+    }
+
+    /// Makes room for `additional` more contacts in the map and its indexes, so a bulk load
+    /// (seeding a million contacts) does not rehash again and again.
+    pub fn reserve_contacts(&mut self, additional: usize) {
+        self.contacts.reserve(additional);
+        self.by_email.reserve(additional);
+        self.by_phone.reserve(additional);
     }
 
     /// Adds a contact and indexes it. The caller has checked duplicates.
@@ -92,7 +107,8 @@ impl Location {
     pub fn remove_contact(&mut self, contact_id: &str) -> Option<Contact> {
         let contact = self.contacts.remove(contact_id)?;
         self.unindex(&contact);
-        self.appointments.retain(|_, appointment| appointment.contact_id != contact_id);
+        self.appointments
+            .retain(|_, appointment| appointment.contact_id != contact_id);
         Some(contact)
     }
 
@@ -115,12 +131,16 @@ impl Location {
 
     /// The contact, or the 404 the API answers.
     pub fn contact(&self, contact_id: &str) -> GhlResult<&Contact> {
-        self.contacts.get(contact_id).ok_or_else(|| contact_not_found(contact_id))
+        self.contacts
+            .get(contact_id)
+            .ok_or_else(|| contact_not_found(contact_id))
     }
 
     /// Ids of contacts with this e-mail (case-insensitive).
     pub fn find_by_email(&self, email: &str) -> &[String] {
-        self.by_email.get(&email.to_lowercase()).map_or(&[], Vec::as_slice)
+        self.by_email
+            .get(&email.to_lowercase())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Ids of contacts with this phone.
@@ -129,11 +149,19 @@ impl Location {
     }
 
     fn index(&mut self, contact: &Contact) {
+        // Almost every key has one contact: a one-slot Vec, not the default first growth to four
+        // slots, saves ~160 MB across the two indexes at a million contacts.
         if let Some(email) = &contact.email {
-            self.by_email.entry(email.to_lowercase()).or_default().push(contact.id.clone());
+            self.by_email
+                .entry(email.to_lowercase())
+                .or_insert_with(|| Vec::with_capacity(1))
+                .push(contact.id.clone());
         }
         if let Some(phone) = &contact.phone {
-            self.by_phone.entry(phone.clone()).or_default().push(contact.id.clone());
+            self.by_phone
+                .entry(phone.clone())
+                .or_insert_with(|| Vec::with_capacity(1))
+                .push(contact.id.clone());
         }
         self.by_date_added
             .insert((contact.date_added.timestamp_millis(), contact.id.clone()));
@@ -220,7 +248,10 @@ impl World {
         };
         world.companies.write().insert(
             world.config.company_id.clone(),
-            Company { id: world.config.company_id.clone(), name: "Tether Demo Agency".into() },
+            Company {
+                id: world.config.company_id.clone(),
+                name: "Tether Demo Agency".into(),
+            },
         );
         world
     }
@@ -246,7 +277,9 @@ impl World {
             .read()
             .get(location_id)
             .cloned()
-            .ok_or_else(|| GhlError::Forbidden("The token does not have access to this location".into()))
+            .ok_or_else(|| {
+                GhlError::Forbidden("The token does not have access to this location".into())
+            })
     }
 
     /// Adds a location (replacing one with the same id).

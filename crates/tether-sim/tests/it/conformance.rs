@@ -29,8 +29,17 @@ fn check_error(op: &OpSpec, status: StatusCode, body: &Value) {
     if spec::response_schema(op.operation_id, status.as_u16()).is_some() {
         assert_conforms(op.operation_id, status.as_u16(), body);
     }
-    assert_eq!(body["statusCode"], status.as_u16(), "{}: {body}", op.operation_id);
-    assert!(body["message"].is_string() || body["message"].is_array(), "{}: {body}", op.operation_id);
+    assert_eq!(
+        body["statusCode"],
+        status.as_u16(),
+        "{}: {body}",
+        op.operation_id
+    );
+    assert!(
+        body["message"].is_string() || body["message"].is_array(),
+        "{}: {body}",
+        op.operation_id
+    );
 }
 
 #[tokio::test]
@@ -39,7 +48,9 @@ async fn every_secured_operation_refuses_a_missing_or_unknown_token_with_401() {
     for op in OPS.iter().filter(|op| op.token != TokenRule::None) {
         let path = concrete_path(op);
         for token in [None, Some("not-a-token")] {
-            let mut request = sim.http.request(op.method.clone(), format!("{}{path}", sim.base_url));
+            let mut request = sim
+                .http
+                .request(op.method.clone(), format!("{}{path}", sim.base_url));
             if let Some(version) = op.version {
                 request = request.header("Version", version);
             }
@@ -47,7 +58,12 @@ async fn every_secured_operation_refuses_a_missing_or_unknown_token_with_401() {
                 request = request.bearer_auth(token);
             }
             let (status, body) = sim.send(request).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED, "{} {path} token {token:?}: {body}", op.operation_id);
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{} {path} token {token:?}: {body}",
+                op.operation_id
+            );
             check_error(op, status, &body);
         }
     }
@@ -56,17 +72,31 @@ async fn every_secured_operation_refuses_a_missing_or_unknown_token_with_401() {
 #[tokio::test]
 async fn every_versioned_operation_refuses_a_missing_or_wrong_version_with_400() {
     let sim = Sim::default().await;
-    for op in OPS.iter().filter(|op| op.version.is_some() && op.token == TokenRule::Location) {
+    for op in OPS
+        .iter()
+        .filter(|op| op.version.is_some() && op.token == TokenRule::Location)
+    {
         let path = concrete_path(op);
         for version in [None, Some("1999-01-01")] {
-            let mut request = sim.http.request(op.method.clone(), format!("{}{path}", sim.base_url)).bearer_auth(PIT);
+            let mut request = sim
+                .http
+                .request(op.method.clone(), format!("{}{path}", sim.base_url))
+                .bearer_auth(PIT);
             if let Some(version) = version {
                 request = request.header("Version", version);
             }
             let (status, body) = sim.send(request).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{} version {version:?}: {body}", op.operation_id);
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "{} version {version:?}: {body}",
+                op.operation_id
+            );
             check_error(op, status, &body);
-            assert!(body["message"].as_str().unwrap().contains("Version"), "{body}");
+            assert!(
+                body["message"].as_str().unwrap().contains("Version"),
+                "{body}"
+            );
         }
     }
 }
@@ -101,7 +131,13 @@ async fn a_token_without_the_scope_is_refused_with_403_and_one_with_it_is_not() 
             assert_ne!(status, StatusCode::FORBIDDEN, "{}: {body}", op.operation_id);
         } else {
             assert_eq!(status, StatusCode::FORBIDDEN, "{}: {body}", op.operation_id);
-            assert!(body["message"].as_str().unwrap().contains(op.scope.unwrap()), "{body}");
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(op.scope.unwrap()),
+                "{body}"
+            );
             check_error(op, status, &body);
             n_refused += 1;
         }
@@ -114,7 +150,11 @@ async fn a_token_without_the_scope_is_refused_with_403_and_one_with_it_is_not() 
 fn wrong_value(schema: &Value) -> Value {
     let kind = match &schema["type"] {
         Value::String(kind) => kind.as_str(),
-        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).find(|kind| *kind != "null").unwrap_or("string"),
+        Value::Array(kinds) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|kind| *kind != "null")
+            .unwrap_or("string"),
         _ => "object",
     };
     match kind {
@@ -130,17 +170,23 @@ fn wrong_value(schema: &Value) -> Value {
 async fn every_body_schema_refuses_a_wrongly_typed_field_with_422_naming_it() {
     let sim = Sim::default().await;
     let mut n_checked = 0;
-    for op in OPS.iter().filter(|op| spec::request_validator(op.operation_id).is_some()) {
-        let Some((file, item)) = spec::document(op.spec)["paths"][op.path][op.method.as_str().to_lowercase()]
-            .pointer("/requestBody/content/application~1json/schema")
-            .map(|schema| (op.spec, schema))
-        else {
+    for op in OPS
+        .iter()
+        .filter(|op| spec::request_validator(op.operation_id).is_some())
+    {
+        let Some((file, item)) = spec::document(op.spec)["paths"][op.path]
+            [op.method.as_str().to_lowercase()]
+        .pointer("/requestBody/content/application~1json/schema")
+        .map(|schema| (op.spec, schema)) else {
             continue;
         };
         let schema = spec::resolve(file, item);
         let properties = schema["properties"].as_object().unwrap();
         // Prefer a property with a plain type, so the wrong value is unambiguous.
-        let Some((field, field_schema)) = properties.iter().find(|(_, property)| property["type"].is_string()) else {
+        let Some((field, field_schema)) = properties
+            .iter()
+            .find(|(_, property)| property["type"].is_string())
+        else {
             continue;
         };
         let body = json!({ field.as_str(): wrong_value(field_schema) });
@@ -152,23 +198,44 @@ async fn every_body_schema_refuses_a_wrongly_typed_field_with_422_naming_it() {
             .header("Version", op.version.unwrap())
             .json(&body);
         let (status, answer) = sim.send(request).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{} {body}: {answer}", op.operation_id);
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{} {body}: {answer}",
+            op.operation_id
+        );
         check_error(op, status, &answer);
         let messages = answer["message"].as_array().unwrap();
-        assert!(messages.iter().any(|m| m.as_str().unwrap().contains(field.as_str())), "{}: {answer}", op.operation_id);
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.as_str().unwrap().contains(field.as_str())),
+            "{}: {answer}",
+            op.operation_id
+        );
         n_checked += 1;
     }
-    assert!(n_checked >= 15, "only {n_checked} operations had a checkable body schema");
+    assert!(
+        n_checked >= 15,
+        "only {n_checked} operations had a checkable body schema"
+    );
 }
 
 #[tokio::test]
 async fn undeclared_body_properties_are_refused_and_unknown_routes_answer_404() {
     let sim = Sim::default().await;
     let (status, body) = sim
-        .call(Method::POST, "/contacts/", Some(json!({"locationId": sim.location_id(), "favouriteFlower": "peony"})))
+        .call(
+            Method::POST,
+            "/contacts/",
+            Some(json!({"locationId": sim.location_id(), "favouriteFlower": "peony"})),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["message"][0], "property favouriteFlower should not exist");
+    assert_eq!(
+        body["message"][0],
+        "property favouriteFlower should not exist"
+    );
 
     let (status, body) = sim.call(Method::GET, "/no/such/route", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -185,5 +252,8 @@ async fn malformed_json_is_a_400_that_says_so() {
         .body("{\"locationId\": ");
     let (status, body) = sim.send(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("Invalid JSON"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("Invalid JSON"),
+        "{body}"
+    );
 }

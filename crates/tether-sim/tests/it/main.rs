@@ -1,6 +1,9 @@
 //! Integration tests of the simulators over real HTTP on loopback (one binary, one module per area).
 
-#![allow(clippy::unwrap_used, reason = "a test that cannot set up should fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot set up should fail loudly"
+)]
 
 mod support;
 

@@ -26,17 +26,31 @@ pub struct Sim {
 
 /// A config with the test PIT, a fixed seed, no seeded contacts and default limits.
 pub fn config() -> GhlSimConfig {
-    GhlSimConfig { pits: vec![PIT.into()], rng_seed: Some(7), ..GhlSimConfig::default() }
+    GhlSimConfig {
+        pits: vec![PIT.into()],
+        rng_seed: Some(7),
+        ..GhlSimConfig::default()
+    }
 }
 
 impl Sim {
     /// Starts a simulator with `config` on 127.0.0.1:0.
     pub async fn start(config: GhlSimConfig) -> Sim {
         let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let running = GhlSim::new(config).spawn(addr, CancellationToken::new()).await.unwrap();
+        let running = GhlSim::new(config)
+            .spawn(addr, CancellationToken::new())
+            .await
+            .unwrap();
         let base_url = running.base_url.clone();
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Sim { running, base_url, http }
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Sim {
+            running,
+            base_url,
+            http,
+        }
     }
 
     /// Starts the default test simulator.
@@ -67,12 +81,22 @@ impl Sim {
         let response = request.send().await.unwrap();
         let status = response.status();
         let bytes = response.bytes().await.unwrap();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())) };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
         (status, body)
     }
 
     /// Calls an operation with the PIT and Contacts version; `body` is sent as JSON when given.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
@@ -82,7 +106,14 @@ impl Sim {
 
     /// Like [`Sim::call`], then asserts the status and that the body matches the spec's schema
     /// for `op_id` at that status.
-    pub async fn call_ok(&self, op_id: &str, method: Method, path: &str, body: Option<Value>, expected: u16) -> Value {
+    pub async fn call_ok(
+        &self,
+        op_id: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        expected: u16,
+    ) -> Value {
         let (status, answer) = self.call(method, path, body).await;
         assert_eq!(status.as_u16(), expected, "{op_id}: {answer}");
         assert_conforms(op_id, expected, &answer);
@@ -97,5 +128,8 @@ pub fn assert_conforms(op_id: &str, status: u16, body: &Value) {
         .unwrap_or_else(|| panic!("the spec declares no schema for {op_id} {status}"));
     let validator = spec::validator(file, schema);
     let problems = spec::problems(&validator, body);
-    assert!(problems.is_empty(), "{op_id} {status} does not match the spec: {problems:?}\n{body:#}");
+    assert!(
+        problems.is_empty(),
+        "{op_id} {status} does not match the spec: {problems:?}\n{body:#}"
+    );
 }
