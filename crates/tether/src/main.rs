@@ -21,11 +21,21 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Run a simulator of a real service as an HTTP server.
     Sim(cmd::sim::SimArgs),
+    /// Authorize an account of an app and store it as a connection.
+    Connect(cmd::connect::ConnectArgs),
+    /// List the stored connections and their health.
+    Connections(cmd::connections::ConnectionsArgs),
+    /// Run one catalog operation with a JSON input.
+    Call(cmd::call::CallArgs),
+    /// List every operation Tether can run.
+    Catalog(cmd::catalog::CatalogArgs),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // One TLS provider for every HTTP client in the process (reqwest is built without a default).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
         .with_writer(std::io::stderr)
@@ -33,5 +43,9 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => cmd::demo::run(args).await,
         Command::Sim(args) => cmd::sim::run(args).await,
+        Command::Connect(args) => cmd::connect::run(args).await,
+        Command::Connections(args) => cmd::connections::run(args).await,
+        Command::Call(args) => cmd::call::run(args).await,
+        Command::Catalog(args) => cmd::catalog::run(args).await,
     }
 }

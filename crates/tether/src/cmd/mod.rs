@@ -1,4 +1,9 @@
 //! One module per subcommand.
 
+pub mod call;
+pub mod catalog;
+pub mod connect;
+pub mod connections;
+pub mod data;
 pub mod demo;
 pub mod sim;

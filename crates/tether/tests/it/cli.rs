@@ -1,0 +1,273 @@
+//! Process-level journeys. Every process listens on loopback only and is killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const TETHER: &str = env!("CARGO_BIN_EXE_tether");
+
+/// A child process killed on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tether sim ghl` on a free port and returns it with its base URL (read from its banner).
+fn start_sim(extra: &[&str]) -> (Running, String) {
+    let mut child = Command::new(TETHER)
+        .args(["sim", "ghl", "--listen", "127.0.0.1:0", "--pit", "cli-pit"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let started = Instant::now();
+    let base_url = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the simulator did not start"
+        );
+        let line = lines
+            .next()
+            .expect("the simulator prints a banner")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("GHL simulator listening on ") {
+            break url.trim().to_owned();
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Running(child), base_url)
+}
+
+fn curl(args: &[&str]) -> (u16, Value) {
+    let output = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (body, status) = text.rsplit_once('\n').unwrap();
+    (
+        status.trim().parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+const AUTH: &str = "Authorization: Bearer cli-pit";
+const VERSION: &str = "Version: 2021-07-28";
+const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
+
+#[test]
+fn curl_can_list_search_create_update_and_delete_through_the_simulator() {
+    let (_sim, base) = start_sim(&["--seed", "1000"]);
+    let (status, listed) = curl(&[
+        "-H",
+        AUTH,
+        "-H",
+        VERSION,
+        &format!("{base}/contacts/?locationId={LOCATION}&limit=5"),
+    ]);
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["contacts"].as_array().unwrap().len(), 5);
+
+    let search = format!(r#"{{"locationId":"{LOCATION}","pageLimit":10}}"#);
+    let (status, found) = curl(&[
+        "-H",
+        AUTH,
+        "-H",
+        VERSION,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        &search,
+        &format!("{base}/contacts/search"),
+    ]);
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["total"], 1000);
+
+    let create =
+        format!(r#"{{"locationId":"{LOCATION}","firstName":"Curl","email":"curl@example.com"}}"#);
+    let (status, created) = curl(&[
+        "-H",
+        AUTH,
+        "-H",
+        VERSION,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        &create,
+        &format!("{base}/contacts/"),
+    ]);
+    assert_eq!(status, 201, "{created}");
+    let id = created["contact"]["id"].as_str().unwrap().to_owned();
+
+    let (status, updated) = curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        AUTH,
+        "-H",
+        VERSION,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"lastName":"Updated"}"#,
+        &format!("{base}/contacts/{id}"),
+    ]);
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["contact"]["lastName"], "Updated");
+
+    let (status, deleted) = curl(&[
+        "-X",
+        "DELETE",
+        "-H",
+        AUTH,
+        "-H",
+        VERSION,
+        &format!("{base}/contacts/{id}"),
+    ]);
+    assert_eq!(status, 200, "{deleted}");
+    let (status, _) = curl(&["-H", AUTH, "-H", VERSION, &format!("{base}/contacts/{id}")]);
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn the_demo_runs_its_tour_and_exits() {
+    let output = Command::new(TETHER)
+        .args(["demo", "--exit", "--contacts", "200"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("200 contacts in the location"), "{stdout}");
+    assert!(
+        stdout.contains("new = false"),
+        "upsert matched the created contact: {stdout}"
+    );
+}
+
+fn tether(data_dir: &PathBuf, args: &[&str]) -> Output {
+    Command::new(TETHER)
+        .args(args)
+        .env("TETHER_DATA_DIR", data_dir)
+        .env_remove("TETHER_SECRET_KEY")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn connect_then_list_then_call_against_a_simulator_process() {
+    let (_sim, base) = start_sim(&["--seed", "20"]);
+    let data_dir = std::env::temp_dir().join(format!(
+        "tether-cli-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+
+    let connected = tether(
+        &data_dir,
+        &[
+            "connect",
+            "ghl",
+            "--name",
+            "sim",
+            "--client-id",
+            "sim-client-id",
+            "--client-secret",
+            "sim-client-secret",
+            "--api-base",
+            &base,
+            "--sim-approve-location",
+            LOCATION,
+        ],
+    );
+    assert!(
+        connected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+    assert!(String::from_utf8_lossy(&connected.stdout).contains("through OAuth 2.0"));
+
+    let key_mode = std::fs::metadata(data_dir.join("secret.key")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(key_mode.permissions().mode() & 0o777, 0o600);
+    }
+    let _ = key_mode;
+
+    let listed = tether(&data_dir, &["connections"]);
+    let listed_text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed_text.contains("sim") && listed_text.contains("oauth2") && listed_text.contains("ok"),
+        "{listed_text}"
+    );
+
+    let called = tether(
+        &data_dir,
+        &[
+            "call",
+            "ghl.contact.search",
+            "--connection",
+            "sim",
+            "--input",
+            r#"{"pageLimit":3}"#,
+        ],
+    );
+    assert!(
+        called.status.success(),
+        "{}",
+        String::from_utf8_lossy(&called.stderr)
+    );
+    let output: Value = serde_json::from_slice(&called.stdout).unwrap();
+    assert_eq!(output["contacts"].as_array().unwrap().len(), 3, "{output}");
+
+    let bad = tether(
+        &data_dir,
+        &[
+            "call",
+            "ghl.contact.get",
+            "--connection",
+            "sim",
+            "--input",
+            "{not json",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not JSON"));
+    let wrong_field = tether(
+        &data_dir,
+        &[
+            "call",
+            "ghl.contact.search",
+            "--connection",
+            "sim",
+            "--input",
+            r#"{"pageLimt":3}"#,
+        ],
+    );
+    assert!(!wrong_field.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong_field.stderr).contains("pageLimt"),
+        "the bad field is named"
+    );
+
+    // The database file never holds the tokens in clear.
+    let db = std::fs::read(data_dir.join("tether.sqlite")).unwrap();
+    assert!(!db.windows(13).any(|window| window == b"refresh_token"));
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -1,0 +1,9 @@
+//! The `tether` binary run as a process: the simulator served to curl, the demo, and the
+//! connect → connections → call journey against a simulator process.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot set up should fail loudly"
+)]
+
+mod cli;
