@@ -1,7 +1,10 @@
 //! The client stack against a scripted HTTP server on loopback: retries, refresh on 401,
 //! `Retry-After`, write safety, redaction.
 
-#![allow(clippy::unwrap_used, reason = "a test that cannot set up should fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test that cannot set up should fail loudly"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
