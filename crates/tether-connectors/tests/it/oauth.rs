@@ -354,7 +354,11 @@ async fn tokens_never_reach_the_logs() {
             .with_ansi(false)
             .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
     );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Process-wide, because a thread-local subscriber races tracing's global callsite-interest
+    // cache when other tests run in parallel. It is the only subscriber this test binary installs,
+    // so it also scans every other test's logs for the secrets, which is no harm.
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("no other test installs a subscriber");
     let setup = setup().await;
     connect(&setup, "main").await;
     expire_locally(&setup.store, "main").await;

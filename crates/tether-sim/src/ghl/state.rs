@@ -39,7 +39,7 @@ pub struct Location {
     /// Which fields identify a duplicate, first match wins.
     pub duplicate_priority: Vec<MatchField>,
     /// Contacts by id.
-    pub contacts: HashMap<String, Contact>,
+    pub contacts: HashMap<String, Box<Contact>>,
     /// Lowercased e-mail → contact ids having it (several only when duplicates are allowed).
     pub by_email: HashMap<String, Vec<String>>,
     /// Phone → contact ids having it.
@@ -100,7 +100,9 @@ impl Location {
     /// Adds a contact and indexes it. The caller has checked duplicates.
     pub fn insert_contact(&mut self, contact: Contact) {
         self.index(&contact);
-        self.contacts.insert(contact.id.clone(), contact);
+        // Boxed: the map's slots stay small (a million inline contacts would need ~1.6 GB of
+        // slots alone), and growing the map moves pointers, not records.
+        self.contacts.insert(contact.id.clone(), Box::new(contact));
     }
 
     /// Removes a contact, its indexes and its appointments.
@@ -109,7 +111,7 @@ impl Location {
         self.unindex(&contact);
         self.appointments
             .retain(|_, appointment| appointment.contact_id != contact_id);
-        Some(contact)
+        Some(*contact)
     }
 
     /// Applies `change` to a contact, keeping the indexes right; returns the updated contact.
@@ -133,6 +135,7 @@ impl Location {
     pub fn contact(&self, contact_id: &str) -> GhlResult<&Contact> {
         self.contacts
             .get(contact_id)
+            .map(|contact| &**contact)
             .ok_or_else(|| contact_not_found(contact_id))
     }
 

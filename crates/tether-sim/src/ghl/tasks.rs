@@ -66,6 +66,7 @@ pub(super) fn contact_mut<'a>(
     location
         .contacts
         .get_mut(contact_id)
+        .map(|contact| &mut **contact)
         .ok_or_else(|| contact_not_found(contact_id))
 }
 

@@ -48,7 +48,7 @@ struct DuplicateEnvelope<'a> {
 /// oldest one is the match, as it is the one the location has known longest.
 fn oldest<'a>(location: &'a Location, ids: &'a [String]) -> Option<&'a Contact> {
     ids.iter()
-        .filter_map(|id| location.contacts.get(id))
+        .filter_map(|id| location.contacts.get(id).map(|contact| &**contact))
         .min_by(|a, b| (a.date_added, &a.id).cmp(&(b.date_added, &b.id)))
 }
 

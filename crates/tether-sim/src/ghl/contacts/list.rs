@@ -174,6 +174,7 @@ pub(super) async fn get_contacts(
             .range((lower.clone(), Bound::Unbounded))
             .filter_map(|(_, id)| is_match(id))
             .take(limit + 1)
+            .map(|contact| &**contact)
             .collect();
         let (total, before) = match &query {
             None => {
@@ -295,7 +296,12 @@ fn business_members<'a>(
         .values()
         .filter(|contact| contact.business_id.as_deref() == Some(business_id))
         .filter(|contact| query.is_none_or(|query| query_matches(contact, query)))
-        .map(|contact| (contact.full_name().map(|name| name.to_lowercase()), contact))
+        .map(|contact| {
+            (
+                contact.full_name().map(|name| name.to_lowercase()),
+                &**contact,
+            )
+        })
         .collect();
     // Contacts without a name go last.
     members.sort_by(|(a_name, a), (b_name, b)| {

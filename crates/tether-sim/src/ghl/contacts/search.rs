@@ -776,7 +776,7 @@ impl SearchRequest {
         };
         keys.skip(skip)
             .take(take)
-            .filter_map(|(_, id)| location.contacts.get(id))
+            .filter_map(|(_, id)| location.contacts.get(id).map(|contact| &**contact))
             .collect()
     }
 }
