@@ -35,7 +35,8 @@ pub struct LimitConfig {
     pub burst_window: Duration,
     /// Requests per UTC day (GHL: 200,000).
     pub daily_max: u32,
-    /// Slack added after a window closes, so our clock and the service's need not agree exactly.
+    /// Slack added after a window closes, so our clock and the service's need not agree exactly;
+    /// at most 1 % of the window is used, so a short window does not pay a long margin.
     pub safety_margin: Duration,
 }
 
@@ -46,7 +47,7 @@ impl LimitConfig {
             burst_max: 100,
             burst_window: Duration::from_secs(10),
             daily_max: 200_000,
-            safety_margin: Duration::from_millis(50),
+            safety_margin: Duration::from_millis(100),
         }
     }
 }
@@ -158,7 +159,7 @@ impl WindowLimiter {
             if remaining == 0 {
                 // Nothing left: wait until our oldest send in the window ages out. When the log is
                 // empty (we never saw this window open), wait one full window.
-                let window = state.config.burst_window + state.config.safety_margin;
+                let window = state.config.burst_window + state.config.margin();
                 let until = state
                     .sends
                     .front()
@@ -171,14 +172,21 @@ impl WindowLimiter {
     /// Learns from a 429: nothing is sent until `retry_after` (or one window) has passed.
     pub fn throttled(&self, retry_after: Option<Duration>) {
         let mut state = self.state.lock();
-        let wait = retry_after.unwrap_or(state.config.burst_window + state.config.safety_margin);
+        let wait = retry_after.unwrap_or(state.config.burst_window + state.config.margin());
         state.block_until(Instant::now() + wait);
+    }
+}
+
+impl LimitConfig {
+    /// The margin actually added: `safety_margin`, capped at 1 % of the window.
+    fn margin(&self) -> Duration {
+        self.safety_margin.min(self.burst_window / 100)
     }
 }
 
 impl State {
     fn forget_before(&mut self, now: Instant) {
-        let horizon = self.config.burst_window + self.config.safety_margin;
+        let horizon = self.config.burst_window + self.config.margin();
         while self
             .sends
             .front()
@@ -201,7 +209,7 @@ impl State {
         }
         // The send that must age out before one more fits.
         let idx = self.sends.len() - max;
-        Some(self.sends[idx] + self.config.burst_window + self.config.safety_margin)
+        Some(self.sends[idx] + self.config.burst_window + self.config.margin())
     }
 
     fn block_until(&mut self, until: Instant) {

@@ -18,6 +18,7 @@ mod followers;
 mod notes;
 mod oauth;
 mod paging;
+mod resilience;
 mod tags;
 mod tasks;
 mod wire;

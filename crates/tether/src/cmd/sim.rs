@@ -67,6 +67,12 @@ pub struct GhlArgs {
     /// A webhook receiver URL (repeatable); every change is delivered there, signed.
     #[arg(long = "webhook-url")]
     webhook_urls: Vec<String>,
+    /// Seconds between webhook redeliveries after a 429 (GHL: about 600).
+    #[arg(long, default_value_t = 600)]
+    webhook_retry_secs: u64,
+    /// Seconds to wait for a webhook receiver's answer before giving up on a delivery.
+    #[arg(long, default_value_t = 10)]
+    webhook_timeout_secs: u64,
     /// A folder with other webhook signing keys (see crates/tether-sim/keys/README.md).
     #[arg(long)]
     webhook_keys: Option<PathBuf>,
@@ -99,6 +105,8 @@ impl GhlArgs {
             }],
             webhook_urls: self.webhook_urls.clone(),
             webhook_keys_dir: self.webhook_keys.clone(),
+            webhook_retry_interval: Duration::from_secs(self.webhook_retry_secs),
+            webhook_timeout: Duration::from_secs(self.webhook_timeout_secs),
             strict_version: !self.lenient_version,
             request_log_capacity: self.request_log,
             ..GhlSimConfig::default()
