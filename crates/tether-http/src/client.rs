@@ -311,7 +311,13 @@ impl HttpClient {
 
     /// Sends `request`, retrying as the module docs describe; a non-2xx final answer is an error.
     pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
-        let span = info_span!("http", connection = %self.inner.config.name, method = %request.method, path = %request.path);
+        let span = info_span!(
+            "http",
+            connection = %self.inner.config.name,
+            method = %request.method,
+            path = %request.path,
+            trace_id = tracing::field::Empty
+        );
         self.send_inner(request).instrument(span).await
     }
 
@@ -401,6 +407,7 @@ impl HttpClient {
                         status,
                         message,
                         body: redact::body(&body),
+                        trace_id: trace_id(&body),
                         headers,
                         kind,
                     }));
@@ -498,6 +505,13 @@ impl HttpClient {
             }
             Ok(Ok(body)) => body,
         };
+        // Scanning a large list body costs; only when someone is listening, or on failures.
+        if tracing::enabled!(tracing::Level::DEBUG) || !(200..300).contains(&status) {
+            if let Some(trace_id) = trace_id(&body) {
+                tracing::Span::current().record("trace_id", trace_id.as_str());
+            }
+            debug!(status, "Answer received.");
+        }
         if (200..300).contains(&status) {
             if let Some(limiter) = &inner.limiter {
                 limiter.observe(&headers);
@@ -525,6 +539,20 @@ enum Attempt {
         headers: HeaderMap,
         body: Bytes,
     },
+}
+
+/// The service's trace id, when the body carries one (`"traceId":"…"`, as GHL's answers do). A
+/// byte search rather than a parse: it runs on every answer, and most bodies are large lists.
+fn trace_id(body: &[u8]) -> Option<String> {
+    const KEY: &[u8] = b"\"traceId\":\"";
+    let start = body.windows(KEY.len()).position(|window| window == KEY)? + KEY.len();
+    let length = body[start..]
+        .iter()
+        .take(128)
+        .position(|byte| *byte == b'"')?;
+    std::str::from_utf8(&body[start..start + length])
+        .ok()
+        .map(str::to_owned)
 }
 
 /// The service's own message: `message` (a string or an array of strings), else `error`.

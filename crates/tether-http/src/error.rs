@@ -40,7 +40,7 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// The service answered with a non-success status.
-    #[error("{} {} answered {}: {}", .0.method, .0.path, .0.status, .0.message)]
+    #[error("{} {} answered {}: {}{}", .0.method, .0.path, .0.status, .0.message, .0.trace_id.as_ref().map(|id| format!(" (trace {id})")).unwrap_or_default())]
     Status(Box<StatusError>),
     /// The connection's daily quota is used up; nothing was sent.
     #[error("daily request quota used up until {resume_at}")]
@@ -91,6 +91,8 @@ pub struct StatusError {
     pub headers: HeaderMap,
     /// What kind of failure the status means.
     pub kind: ErrorKind,
+    /// The service's trace id for this answer (GHL's `traceId`), to quote to its support.
+    pub trace_id: Option<String>,
 }
 
 impl Error {

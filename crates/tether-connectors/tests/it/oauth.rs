@@ -403,3 +403,75 @@ impl std::io::Write for LogWriter {
         Ok(())
     }
 }
+
+#[tokio::test]
+async fn an_agency_token_mints_working_location_tokens() {
+    let setup = setup().await;
+    let world = setup.sim.sim.world();
+    let (company_id, location_id) = (
+        world.config.company_id.clone(),
+        world.config.location_id.clone(),
+    );
+    // Minting location tokens needs the agency scope `oauth.write` (spec: Agency-Access-Only).
+    let mut app = setup.app.clone();
+    app.scopes
+        .extend(["oauth.readonly".to_owned(), "oauth.write".to_owned()]);
+    let url = authorize_url(
+        &app,
+        "state-agency",
+        &[("user_type", "Company"), ("company_id", &company_id)],
+    );
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = browser.get(url).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 302, "{:?}", answer.text().await);
+    let location = Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(key, _)| key == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let http = token_client(&setup.app.api_base).unwrap();
+    let agency = exchange_code(&http, &app, &code, "Company").await.unwrap();
+    assert_eq!(agency.user_type.as_deref(), Some("Company"));
+    assert_eq!(agency.company_id.as_deref(), Some(company_id.as_str()));
+
+    let minted = tether_connectors::auth::ghl::location_token(
+        &setup.app.api_base,
+        &agency.access_token,
+        &company_id,
+        &location_id,
+    )
+    .await
+    .unwrap();
+    assert_eq!(minted.location_id.as_deref(), Some(location_id.as_str()));
+    let client = tether_connectors::ghl::GhlClient::with_token(
+        &setup.sim.base_url,
+        minted.access_token,
+        location_id.as_str().into(),
+    )
+    .unwrap();
+    let contact = client
+        .contacts()
+        .get(&setup.contact_id.as_str().into())
+        .await
+        .unwrap();
+    assert_eq!(contact.id.as_str(), setup.contact_id);
+
+    // The agency token itself is refused on location routes, as the spec's security says.
+    let agency_client = tether_connectors::ghl::GhlClient::with_token(
+        &setup.sim.base_url,
+        agency.access_token,
+        location_id.as_str().into(),
+    )
+    .unwrap();
+    let refused = agency_client
+        .contacts()
+        .get(&setup.contact_id.as_str().into())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), tether_core::ErrorKind::Auth, "{refused}");
+}

@@ -66,7 +66,7 @@ async fn needs_fresh_token(headers: HeaderMap) -> impl IntoResponse {
 async fn leaks_a_secret() -> impl IntoResponse {
     (
         StatusCode::BAD_REQUEST,
-        r#"{"message":"bad","access_token":"at-very-secret"}"#,
+        r#"{"message":"bad","access_token":"at-very-secret","traceId":"trace-42"}"#,
     )
 }
 
@@ -209,6 +209,10 @@ async fn secrets_in_answers_never_reach_error_messages() {
     let shown = format!("{error} {error:?}");
     assert!(!shown.contains("at-very-secret"), "{shown}");
     assert!(!shown.contains("pit-1"), "{shown}");
+    assert!(
+        error.to_string().ends_with("(trace trace-42)"),
+        "the service's trace id is quoted: {error}"
+    );
     assert_eq!(error.kind(), ErrorKind::Permanent);
 }
 
