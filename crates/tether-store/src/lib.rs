@@ -3,11 +3,19 @@
 //! accepts), so there is one implementation and the conformance suite runs it on both backends;
 //! where a backend needs its own statement the code says so next to it.
 //!
+//! What it holds: connections with sealed credentials ([`connections`]), cross-process leases
+//! ([`leases`]), and the durable-run tables: trigger events ([`events`]), runs and their step
+//! journal ([`runs`]), the id map ([`links`]) and the dead-letter queue ([`dlq`]).
+//!
 //! **Invariant:** only this crate writes SQL. Credentials are sealed by the [`Vault`] before they
 //! reach a table and opened only when read back.
 
 pub mod connections;
+pub mod dlq;
+pub mod events;
 pub mod leases;
+pub mod links;
+pub mod runs;
 pub mod vault;
 
 use std::path::Path;
@@ -17,6 +25,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
 pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
+pub use dlq::{DeadLetter, DeadLetterId};
+pub use events::{Event, EventId, EventInsert};
+pub use links::{Link, LinkExpect};
+pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepResult, StepStatus};
 pub use vault::Vault;
 
 /// A store error.
@@ -61,6 +73,14 @@ pub enum Error {
         /// Its name.
         name: String,
     },
+    /// The run's lease expired and another worker holds it now; this worker must drop the run.
+    #[error("run {run_id} is no longer leased by {worker}")]
+    LeaseLost {
+        /// The run.
+        run_id: i64,
+        /// The worker that lost it.
+        worker: String,
+    },
     /// A stored value is not what this version of Tether wrote.
     #[error("stored {field} is invalid: {reason}")]
     Corrupt {
@@ -81,7 +101,9 @@ impl Error {
                 ErrorKind::Bug
             }
             Error::Key { .. } | Error::Unseal { .. } => ErrorKind::Auth,
-            Error::NotFound { .. } | Error::Conflict { .. } => ErrorKind::Permanent,
+            Error::NotFound { .. } | Error::Conflict { .. } | Error::LeaseLost { .. } => {
+                ErrorKind::Permanent
+            }
         }
     }
 }
@@ -167,6 +189,38 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Declares an integer row id newtype (the tables' `BIGSERIAL` / `INTEGER PRIMARY KEY`).
+macro_rules! row_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+pub(crate) use row_id;
+
+/// Reads a JSON column stored as text.
+pub(crate) fn json_column(
+    row: &sqlx::any::AnyRow,
+    column: &'static str,
+) -> Result<serde_json::Value, Error> {
+    use sqlx::Row;
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|error| Error::Corrupt {
+        field: column,
+        reason: error.to_string(),
+    })
 }
 
 /// Milliseconds since the Unix epoch, the portable time column type of every table.

@@ -7,5 +7,9 @@
 )]
 
 mod connections;
+mod dlq;
+mod events;
 mod leases;
+mod links;
+mod runs;
 mod support;

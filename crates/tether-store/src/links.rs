@@ -1,0 +1,151 @@
+//! Links, the id map of DESIGN.md: `(flow, source app, source type, source id)` → `(target app,
+//! target type, target id, content hash)`. An action consults its link to update instead of
+//! creating twice; a bidirectional flow finds its own writes by target and content hash, and so
+//! recognises their echo.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Error, Store};
+
+/// One link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The flow that made it.
+    pub flow_id: String,
+    /// The source app (`ghl`).
+    pub source_app: String,
+    /// The source record type (`contact`).
+    pub source_type: String,
+    /// The source record id.
+    pub source_id: String,
+    /// The target app (`details-flowers`).
+    pub target_app: String,
+    /// The target record type (`customer`).
+    pub target_type: String,
+    /// The target record id.
+    pub target_id: String,
+    /// A hash of the content last written to the target.
+    pub content_hash: String,
+    /// When the link was last written, ms since epoch.
+    pub updated_at_ms: i64,
+}
+
+/// What [`Store::upsert_link`] expects of the stored link before it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkExpect<'a> {
+    /// Nothing: write whatever is there.
+    Any,
+    /// No link for this source yet (the action created the target).
+    Absent,
+    /// A link whose content hash is this one (nobody wrote since it was read).
+    Hash(&'a str),
+}
+
+macro_rules! link_columns {
+    () => {
+        "flow_id, source_app, source_type, source_id, target_app, target_type, target_id, \
+         content_hash, updated_at_ms"
+    };
+}
+
+impl Store {
+    /// The link of a source record in a flow.
+    pub async fn get_link(
+        &self,
+        flow_id: &str,
+        source_app: &str,
+        source_type: &str,
+        source_id: &str,
+    ) -> Result<Option<Link>, Error> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            link_columns!(),
+            " FROM links WHERE flow_id = $1 AND source_app = $2 AND source_type = $3 \
+             AND source_id = $4"
+        ))
+        .bind(flow_id)
+        .bind(source_app)
+        .bind(source_type)
+        .bind(source_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(decode_link).transpose()
+    }
+
+    /// Writes `link` when the stored one is as `expect`ed; answers whether it wrote.
+    pub async fn upsert_link(&self, link: &Link, expect: LinkExpect<'_>) -> Result<bool, Error> {
+        let query = match expect {
+            LinkExpect::Any => sqlx::query(concat!(
+                "INSERT INTO links (",
+                link_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
+                 target_app = excluded.target_app, target_type = excluded.target_type, \
+                 target_id = excluded.target_id, content_hash = excluded.content_hash, \
+                 updated_at_ms = excluded.updated_at_ms"
+            )),
+            LinkExpect::Absent => sqlx::query(concat!(
+                "INSERT INTO links (",
+                link_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
+            )),
+            LinkExpect::Hash(_) => sqlx::query(
+                "UPDATE links SET target_app = $5, target_type = $6, target_id = $7, \
+                 content_hash = $8, updated_at_ms = $9 WHERE flow_id = $1 AND source_app = $2 \
+                 AND source_type = $3 AND source_id = $4 AND content_hash = $10",
+            ),
+        };
+        let mut query = query
+            .bind(&link.flow_id)
+            .bind(&link.source_app)
+            .bind(&link.source_type)
+            .bind(&link.source_id)
+            .bind(&link.target_app)
+            .bind(&link.target_type)
+            .bind(&link.target_id)
+            .bind(&link.content_hash)
+            .bind(link.updated_at_ms);
+        if let LinkExpect::Hash(expected) = expect {
+            query = query.bind(expected);
+        }
+        let result = query.execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Every link, of any flow, pointing at this target record, most recently written first.
+    /// A record Tether wrote has one; its content hash tells an echo from a person's change.
+    pub async fn find_link_by_target(
+        &self,
+        target_app: &str,
+        target_type: &str,
+        target_id: &str,
+    ) -> Result<Vec<Link>, Error> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            link_columns!(),
+            " FROM links WHERE target_app = $1 AND target_type = $2 AND target_id = $3 \
+             ORDER BY updated_at_ms DESC, flow_id"
+        ))
+        .bind(target_app)
+        .bind(target_type)
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode_link).collect()
+    }
+}
+
+fn decode_link(row: &AnyRow) -> Result<Link, Error> {
+    Ok(Link {
+        flow_id: row.try_get("flow_id")?,
+        source_app: row.try_get("source_app")?,
+        source_type: row.try_get("source_type")?,
+        source_id: row.try_get("source_id")?,
+        target_app: row.try_get("target_app")?,
+        target_type: row.try_get("target_type")?,
+        target_id: row.try_get("target_id")?,
+        content_hash: row.try_get("content_hash")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}

@@ -1,0 +1,552 @@
+//! Runs and their step journal: one durable run per flow per event, leased to one worker at a
+//! time, retried on a schedule, and a journal of each step's result so a retried run resumes
+//! after its last finished step.
+//!
+//! A run's life: `queued` → `running` (leased) → `done`, or → `retry` (due again at
+//! `next_attempt_at_ms`) → `running` …, or → `dead` (in the DLQ, see [`crate::dlq`]). A `running`
+//! run whose lease expired is due again: its worker died, and another one takes it over.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::events::EventId;
+use crate::{Backend, Error, Store, json_column, now_ms, row_id};
+
+row_id!(
+    /// A run.
+    RunId
+);
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Waiting for its first worker.
+    Queued,
+    /// Leased to a worker.
+    Running,
+    /// Failed an attempt; due again at `next_attempt_at_ms`.
+    Retry,
+    /// Finished.
+    Done,
+    /// Failed for good; in the dead-letter queue.
+    Dead,
+}
+
+impl RunStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Retry => "retry",
+            RunStatus::Done => "done",
+            RunStatus::Dead => "dead",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, Error> {
+        Ok(match text {
+            "queued" => RunStatus::Queued,
+            "running" => RunStatus::Running,
+            "retry" => RunStatus::Retry,
+            "done" => RunStatus::Done,
+            "dead" => RunStatus::Dead,
+            other => {
+                return Err(Error::Corrupt {
+                    field: "runs.status",
+                    reason: other.to_owned(),
+                });
+            }
+        })
+    }
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// Its id.
+    pub id: RunId,
+    /// The flow it runs.
+    pub flow_id: String,
+    /// The flow version it runs.
+    pub flow_version: i64,
+    /// The trigger event.
+    pub event_id: EventId,
+    /// The DLQ entry this run replays, when it is a replay.
+    pub replay_of: Option<i64>,
+    /// Where it is.
+    pub status: RunStatus,
+    /// Attempts started so far (each lease counts one).
+    pub attempts: i64,
+    /// When a queued or retrying run is due, ms since epoch.
+    pub next_attempt_at_ms: i64,
+    /// The worker holding the lease, while running.
+    pub lease_owner: Option<String>,
+    /// When the lease runs out, while running.
+    pub lease_expires_at_ms: Option<i64>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Created, ms since epoch.
+    pub created_at_ms: i64,
+    /// Last changed, ms since epoch.
+    pub updated_at_ms: i64,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepStatus {
+    /// Done; its output feeds later steps.
+    Ok,
+    /// Finished without effect (a filter stopped the run, a lookup found nothing to do).
+    Skipped,
+    /// This attempt failed; kept as history, the step runs again on retry.
+    Failed,
+}
+
+impl StepStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Ok => "ok",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Failed => "failed",
+        }
+    }
+
+    /// Whether the step is finished, so a retried run skips it.
+    pub fn is_finished(self) -> bool {
+        self != StepStatus::Failed
+    }
+
+    fn parse(text: &str) -> Result<Self, Error> {
+        Ok(match text {
+            "ok" => StepStatus::Ok,
+            "skipped" => StepStatus::Skipped,
+            "failed" => StepStatus::Failed,
+            other => {
+                return Err(Error::Corrupt {
+                    field: "run_steps.status",
+                    reason: other.to_owned(),
+                });
+            }
+        })
+    }
+}
+
+/// One journaled step result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepResult {
+    /// The run.
+    pub run_id: RunId,
+    /// The step's id in the flow.
+    pub step_id: String,
+    /// The run attempt that produced it.
+    pub attempt: i64,
+    /// How it ended.
+    pub status: StepStatus,
+    /// The step's output (for a failure, what the engine wants to keep about it).
+    pub output: serde_json::Value,
+    /// When it was journaled, ms since epoch.
+    pub recorded_at_ms: i64,
+}
+
+/// A run with its journal, for `tether runs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// The run and its outcome.
+    pub run: Run,
+    /// Its steps in journal order.
+    pub steps: Vec<StepResult>,
+}
+
+/// How many runs are in each status, for progress, back-pressure and "until idle" in tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Waiting for their first worker.
+    pub queued: i64,
+    /// Leased (including leases that expired and wait for a taker).
+    pub running: i64,
+    /// Waiting for a retry.
+    pub retry: i64,
+    /// Finished.
+    pub done: i64,
+    /// In the dead-letter queue.
+    pub dead: i64,
+}
+
+impl RunCounts {
+    /// Runs not finished yet (queued, running or waiting for a retry).
+    pub fn pending(&self) -> i64 {
+        self.queued + self.running + self.retry
+    }
+}
+
+/// The columns every run query reads.
+macro_rules! run_columns {
+    () => {
+        "id, flow_id, flow_version, event_id, replay_of, status, attempts, next_attempt_at_ms, \
+         lease_owner, lease_expires_at_ms, last_error, created_at_ms, updated_at_ms"
+    };
+}
+
+/// Which runs are due at `$2`: queued ones at once, retries once their time came, running ones
+/// whose lease expired (their worker died). The leading `status IN` repeats the partial index's
+/// predicate so both planners use it.
+macro_rules! due_runs {
+    () => {
+        "SELECT id FROM runs WHERE status IN ('queued', 'retry', 'running') \
+         AND (status = 'queued' OR (status = 'retry' AND next_attempt_at_ms <= $2) \
+         OR (status = 'running' AND lease_expires_at_ms <= $2)) \
+         ORDER BY next_attempt_at_ms, id LIMIT $3"
+    };
+}
+
+/// What a lease sets: `$1` worker, `$2` now, `$4` lease end.
+macro_rules! take_lease {
+    () => {
+        "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at_ms = $4, \
+         attempts = attempts + 1, updated_at_ms = $2 WHERE id IN "
+    };
+}
+
+macro_rules! step_columns {
+    () => {
+        "run_id, step_id, attempt, status, output, recorded_at_ms"
+    };
+}
+
+impl Store {
+    /// Enqueues the run of `flow_id` for `event_id`, once: enqueuing the same pair again answers
+    /// the existing run's id.
+    pub async fn enqueue_run(
+        &self,
+        flow_id: &str,
+        flow_version: i64,
+        event_id: EventId,
+    ) -> Result<RunId, Error> {
+        let mut connection = self.pool.acquire().await?;
+        insert_run(&mut connection, flow_id, flow_version, event_id, 0).await
+    }
+
+    /// Leases up to `n` due runs to `worker` until `now_ms + lease_for_ms`, and answers them.
+    /// Each due run goes to exactly one of the workers leasing concurrently.
+    pub async fn lease_runs(
+        &self,
+        worker: &str,
+        n: usize,
+        now_ms: i64,
+        lease_for_ms: i64,
+    ) -> Result<Vec<Run>, Error> {
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        let query = match self.backend {
+            // Several processes lease concurrently: SKIP LOCKED hands rows another worker is
+            // taking to nobody else, without waiting for it, and the CTE locks before updating.
+            Backend::Postgres => sqlx::query(concat!(
+                "WITH due AS (",
+                due_runs!(),
+                " FOR UPDATE SKIP LOCKED) ",
+                take_lease!(),
+                "(SELECT id FROM due) RETURNING ",
+                run_columns!()
+            )),
+            // SQLite has no row locks and needs none: it has one writer, and an UPDATE takes the
+            // write lock before it reads, so select-and-update in one statement is atomic.
+            Backend::Sqlite => sqlx::query(concat!(
+                take_lease!(),
+                "(",
+                due_runs!(),
+                ") RETURNING ",
+                run_columns!()
+            )),
+        };
+        let rows = query
+            .bind(worker)
+            .bind(now_ms)
+            .bind(limit)
+            .bind(now_ms.saturating_add(lease_for_ms))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut runs = rows.iter().map(decode_run).collect::<Result<Vec<_>, _>>()?;
+        runs.sort_by_key(|run| run.id);
+        Ok(runs)
+    }
+
+    /// Extends `worker`'s lease on a long run to `until_ms`.
+    pub async fn extend_lease(
+        &self,
+        run_id: RunId,
+        worker: &str,
+        until_ms: i64,
+    ) -> Result<(), Error> {
+        let result = sqlx::query(
+            "UPDATE runs SET lease_expires_at_ms = $1, updated_at_ms = $2 \
+             WHERE id = $3 AND status = 'running' AND lease_owner = $4",
+        )
+        .bind(until_ms)
+        .bind(now_ms())
+        .bind(run_id.0)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        lease_held(result.rows_affected(), run_id, worker)
+    }
+
+    /// Marks `worker`'s run done. Fails with [`Error::LeaseLost`] when another worker took it.
+    pub async fn complete_run(&self, run_id: RunId, worker: &str) -> Result<(), Error> {
+        let result = sqlx::query(
+            "UPDATE runs SET status = 'done', lease_owner = NULL, lease_expires_at_ms = NULL, \
+             updated_at_ms = $1 WHERE id = $2 AND status = 'running' AND lease_owner = $3",
+        )
+        .bind(now_ms())
+        .bind(run_id.0)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        lease_held(result.rows_affected(), run_id, worker)
+    }
+
+    /// Gives `worker`'s run back to be retried at `next_attempt_at_ms`, recording why it failed.
+    pub async fn retry_run(
+        &self,
+        run_id: RunId,
+        worker: &str,
+        next_attempt_at_ms: i64,
+        error: &str,
+    ) -> Result<(), Error> {
+        let result = sqlx::query(
+            "UPDATE runs SET status = 'retry', next_attempt_at_ms = $1, last_error = $2, \
+             lease_owner = NULL, lease_expires_at_ms = NULL, updated_at_ms = $3 \
+             WHERE id = $4 AND status = 'running' AND lease_owner = $5",
+        )
+        .bind(next_attempt_at_ms)
+        .bind(error)
+        .bind(now_ms())
+        .bind(run_id.0)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        lease_held(result.rows_affected(), run_id, worker)
+    }
+
+    /// The run with this id.
+    pub async fn run(&self, run_id: RunId) -> Result<Run, Error> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE id = $1"
+        ))
+        .bind(run_id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: "run",
+            name: run_id.to_string(),
+        })?;
+        decode_run(&row)
+    }
+
+    /// How many runs are in each status.
+    pub async fn run_counts(&self) -> Result<RunCounts, Error> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM runs GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut counts = RunCounts::default();
+        for row in &rows {
+            let n: i64 = row.try_get("n")?;
+            match RunStatus::parse(&row.try_get::<String, _>("status")?)? {
+                RunStatus::Queued => counts.queued = n,
+                RunStatus::Running => counts.running = n,
+                RunStatus::Retry => counts.retry = n,
+                RunStatus::Done => counts.done = n,
+                RunStatus::Dead => counts.dead = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Journals a step's result. A finished step ([`StepStatus::is_finished`]) is journaled once
+    /// per run: when one is there already (a worker that lost its lease finished it too), that
+    /// one stands and is answered, so every later step sees the same output.
+    pub async fn journal_step(
+        &self,
+        run_id: RunId,
+        step_id: &str,
+        attempt: i64,
+        status: StepStatus,
+        output: &serde_json::Value,
+    ) -> Result<StepResult, Error> {
+        let recorded_at_ms = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO run_steps (run_id, step_id, attempt, status, output, recorded_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(run_id.0)
+        .bind(step_id)
+        .bind(attempt)
+        .bind(status.as_str())
+        .bind(output.to_string())
+        .bind(recorded_at_ms)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(StepResult {
+                run_id,
+                step_id: step_id.to_owned(),
+                attempt,
+                status,
+                output: output.clone(),
+                recorded_at_ms,
+            });
+        }
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM run_steps WHERE run_id = $1 AND step_id = $2 AND status <> 'failed'"
+        ))
+        .bind(run_id.0)
+        .bind(step_id)
+        .fetch_one(&self.pool)
+        .await?;
+        decode_step(&row)
+    }
+
+    /// The run's journal in the order it was written, failed attempts included.
+    pub async fn journal(&self, run_id: RunId) -> Result<Vec<StepResult>, Error> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM run_steps WHERE run_id = $1 ORDER BY id"
+        ))
+        .bind(run_id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode_step).collect()
+    }
+
+    /// The `limit` most recent runs, newest first, each with its journal.
+    pub async fn runs_recent(&self, limit: usize) -> Result<Vec<RunSummary>, Error> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut summaries = rows
+            .iter()
+            .map(|row| {
+                Ok(RunSummary {
+                    run: decode_run(row)?,
+                    steps: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let Some(oldest) = summaries.last().map(|summary| summary.run.id) else {
+            return Ok(summaries);
+        };
+        // One query for all the journals; runs enqueued meanwhile are newer and skipped below.
+        let step_rows = sqlx::query(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM run_steps WHERE run_id >= $1 ORDER BY id"
+        ))
+        .bind(oldest.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let index: HashMap<RunId, usize> = summaries
+            .iter()
+            .enumerate()
+            .map(|(position, summary)| (summary.run.id, position))
+            .collect();
+        for row in &step_rows {
+            let step = decode_step(row)?;
+            if let Some(&position) = index.get(&step.run_id) {
+                summaries[position].steps.push(step);
+            }
+        }
+        Ok(summaries)
+    }
+}
+
+/// Inserts a run unless `(flow_id, event_id, replay_of)` has one; answers the run's id either way.
+pub(crate) async fn insert_run(
+    connection: &mut sqlx::AnyConnection,
+    flow_id: &str,
+    flow_version: i64,
+    event_id: EventId,
+    replay_of: i64,
+) -> Result<RunId, Error> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO runs (flow_id, flow_version, event_id, replay_of, status, attempts, \
+         next_attempt_at_ms, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5, $5) \
+         ON CONFLICT (flow_id, event_id, replay_of) DO NOTHING RETURNING id",
+    )
+    .bind(flow_id)
+    .bind(flow_version)
+    .bind(event_id.0)
+    .bind(replay_of)
+    .bind(now)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let row = match inserted {
+        Some(row) => row,
+        None => {
+            sqlx::query(
+                "SELECT id FROM runs WHERE flow_id = $1 AND event_id = $2 AND replay_of = $3",
+            )
+            .bind(flow_id)
+            .bind(event_id.0)
+            .bind(replay_of)
+            .fetch_one(&mut *connection)
+            .await?
+        }
+    };
+    Ok(RunId(row.try_get("id")?))
+}
+
+fn lease_held(rows_affected: u64, run_id: RunId, worker: &str) -> Result<(), Error> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(Error::LeaseLost {
+            run_id: run_id.0,
+            worker: worker.to_owned(),
+        })
+    }
+}
+
+pub(crate) fn decode_run(row: &AnyRow) -> Result<Run, Error> {
+    let replay_of: i64 = row.try_get("replay_of")?;
+    Ok(Run {
+        id: RunId(row.try_get("id")?),
+        flow_id: row.try_get("flow_id")?,
+        flow_version: row.try_get("flow_version")?,
+        event_id: EventId(row.try_get("event_id")?),
+        replay_of: (replay_of != 0).then_some(replay_of),
+        status: RunStatus::parse(&row.try_get::<String, _>("status")?)?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
+        lease_owner: row.try_get("lease_owner")?,
+        lease_expires_at_ms: row.try_get("lease_expires_at_ms")?,
+        last_error: row.try_get("last_error")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+fn decode_step(row: &AnyRow) -> Result<StepResult, Error> {
+    Ok(StepResult {
+        run_id: RunId(row.try_get("run_id")?),
+        step_id: row.try_get("step_id")?,
+        attempt: row.try_get("attempt")?,
+        status: StepStatus::parse(&row.try_get::<String, _>("status")?)?,
+        output: json_column(row, "output")?,
+        recorded_at_ms: row.try_get("recorded_at_ms")?,
+    })
+}

@@ -1,0 +1,134 @@
+//! Links: one per source record and flow, compare-and-set on the content hash, found by target.
+
+use tether_store::{Link, LinkExpect, Store};
+
+use crate::both;
+
+fn link(flow: &str, source_id: &str, target_id: &str, hash: &str) -> Link {
+    Link {
+        flow_id: flow.into(),
+        source_app: "ghl".into(),
+        source_type: "contact".into(),
+        source_id: source_id.into(),
+        target_app: "details-flowers".into(),
+        target_type: "customer".into(),
+        target_id: target_id.into(),
+        content_hash: hash.into(),
+        updated_at_ms: 1_000,
+    }
+}
+
+both!(
+    a_link_exists_once_and_writes_compare_the_hash,
+    |store: Store| async move {
+        assert_eq!(
+            store
+                .get_link("sync", "ghl", "contact", "c1")
+                .await
+                .unwrap(),
+            None
+        );
+        let first = link("sync", "c1", "d1", "h1");
+        assert!(store.upsert_link(&first, LinkExpect::Absent).await.unwrap());
+        assert!(
+            !store
+                .upsert_link(&link("sync", "c1", "d9", "h9"), LinkExpect::Absent)
+                .await
+                .unwrap(),
+            "a second create loses"
+        );
+        assert_eq!(
+            store
+                .get_link("sync", "ghl", "contact", "c1")
+                .await
+                .unwrap(),
+            Some(first.clone())
+        );
+        let mut second = link("sync", "c1", "d1", "h2");
+        second.updated_at_ms = 2_000;
+        assert!(
+            !store
+                .upsert_link(&second, LinkExpect::Hash("h0"))
+                .await
+                .unwrap(),
+            "a stale hash loses"
+        );
+        assert!(
+            store
+                .upsert_link(&second, LinkExpect::Hash("h1"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .upsert_link(&link("sync", "c2", "d2", "h"), LinkExpect::Hash("h"))
+                .await
+                .unwrap(),
+            "compare-and-set never creates"
+        );
+        let third = link("sync", "c1", "d3", "h3");
+        assert!(store.upsert_link(&third, LinkExpect::Any).await.unwrap());
+        assert_eq!(
+            store
+                .get_link("sync", "ghl", "contact", "c1")
+                .await
+                .unwrap(),
+            Some(third)
+        );
+        assert_eq!(
+            store
+                .get_link("other", "ghl", "contact", "c1")
+                .await
+                .unwrap(),
+            None,
+            "links belong to their flow"
+        );
+    }
+);
+
+both!(
+    links_are_found_by_target_across_flows,
+    |store: Store| async move {
+        assert!(
+            store
+                .upsert_link(&link("sync", "c1", "d1", "h1"), LinkExpect::Any)
+                .await
+                .unwrap()
+        );
+        let mut reverse = Link {
+            flow_id: "reverse".into(),
+            source_app: "ghl".into(),
+            source_type: "contact".into(),
+            source_id: "c7".into(),
+            ..link("reverse", "c7", "d1", "h2")
+        };
+        reverse.updated_at_ms = 5_000;
+        assert!(store.upsert_link(&reverse, LinkExpect::Any).await.unwrap());
+        let found = store
+            .find_link_by_target("details-flowers", "customer", "d1")
+            .await
+            .unwrap();
+        let flows: Vec<&str> = found.iter().map(|link| link.flow_id.as_str()).collect();
+        assert_eq!(flows, ["reverse", "sync"], "most recent first");
+        assert_eq!(found[1].content_hash, "h1");
+        // Retargeting moves the link: the old target no longer finds it.
+        assert!(
+            store
+                .upsert_link(&link("sync", "c1", "d2", "h1"), LinkExpect::Any)
+                .await
+                .unwrap()
+        );
+        let found = store
+            .find_link_by_target("details-flowers", "customer", "d1")
+            .await
+            .unwrap();
+        assert_eq!(found, [reverse]);
+        assert!(
+            store
+                .find_link_by_target("ghl", "contact", "d1")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);

@@ -1,0 +1,307 @@
+//! Runs: one per flow per event, each due run leased to exactly one worker, expired leases taken
+//! over, finished runs left alone; and the step journal a retried run resumes from.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use tether_store::{Error, EventId, RunCounts, RunStatus, StepStatus, Store, now_ms};
+
+use crate::both;
+
+async fn event(store: &Store, key: &str) -> EventId {
+    store
+        .record_event("test", key, "contact", &json!({"key": key}), now_ms())
+        .await
+        .unwrap()
+        .id()
+}
+
+both!(a_flow_runs_once_per_event, |store: Store| async move {
+    let event_id = event(&store, "e1").await;
+    let run_id = store.enqueue_run("sync", 3, event_id).await.unwrap();
+    assert_eq!(
+        store.enqueue_run("sync", 3, event_id).await.unwrap(),
+        run_id
+    );
+    let other_flow = store.enqueue_run("notes", 1, event_id).await.unwrap();
+    assert_ne!(other_flow, run_id);
+    let run = store.run(run_id).await.unwrap();
+    assert_eq!(
+        (run.flow_id.as_str(), run.flow_version, run.event_id),
+        ("sync", 3, event_id)
+    );
+    assert_eq!(
+        (run.status, run.attempts, run.replay_of),
+        (RunStatus::Queued, 0, None)
+    );
+});
+
+both!(
+    concurrent_enqueues_of_one_run_agree,
+    |store: Store| async move {
+        let event_id = event(&store, "e1").await;
+        let store = Arc::new(store);
+        let mut enqueuers = tokio::task::JoinSet::new();
+        for _ in 0..10 {
+            let store = store.clone();
+            enqueuers.spawn(async move { store.enqueue_run("sync", 1, event_id).await.unwrap() });
+        }
+        let mut run_ids = HashSet::new();
+        while let Some(run_id) = enqueuers.join_next().await {
+            run_ids.insert(run_id.unwrap());
+        }
+        assert_eq!(run_ids.len(), 1);
+        assert_eq!(store.run_counts().await.unwrap().pending(), 1);
+    }
+);
+
+both!(
+    concurrent_workers_lease_each_run_exactly_once,
+    |store: Store| async move {
+        let event_id = event(&store, "e1").await;
+        let mut enqueued = HashSet::new();
+        for flow in 0..200 {
+            enqueued.insert(
+                store
+                    .enqueue_run(&format!("flow-{flow}"), 1, event_id)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let store = Arc::new(store);
+        let now = now_ms();
+        let mut workers = tokio::task::JoinSet::new();
+        for worker in 0..4 {
+            let store = store.clone();
+            workers.spawn(async move {
+                let name = format!("worker-{worker}");
+                let mut leased = Vec::new();
+                loop {
+                    let batch = store.lease_runs(&name, 7, now, 60_000).await.unwrap();
+                    if batch.is_empty() {
+                        return leased;
+                    }
+                    for run in batch {
+                        assert_eq!(run.lease_owner.as_deref(), Some(name.as_str()));
+                        assert_eq!((run.status, run.attempts), (RunStatus::Running, 1));
+                        // Completing half of them mixes writes of another kind into the race.
+                        if run.id.0 % 2 == 0 {
+                            store.complete_run(run.id, &name).await.unwrap();
+                        }
+                        leased.push(run.id);
+                    }
+                }
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(leased) = workers.join_next().await {
+            all.extend(leased.unwrap());
+        }
+        assert_eq!(all.len(), 200, "no run leased twice, none left out");
+        assert_eq!(all.into_iter().collect::<HashSet<_>>(), enqueued);
+        assert_eq!(
+            store.run_counts().await.unwrap(),
+            RunCounts {
+                running: 100,
+                done: 100,
+                ..RunCounts::default()
+            }
+        );
+    }
+);
+
+both!(an_expired_lease_is_taken_over, |store: Store| async move {
+    let run_id = store
+        .enqueue_run("sync", 1, event(&store, "e1").await)
+        .await
+        .unwrap();
+    let t = now_ms();
+    let leased = store.lease_runs("a", 10, t, 1_000).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert_eq!(leased[0].lease_expires_at_ms, Some(t + 1_000));
+    assert!(
+        store
+            .lease_runs("b", 10, t + 500, 1_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.extend_lease(run_id, "a", t + 2_000).await.unwrap();
+    assert!(
+        store
+            .lease_runs("b", 10, t + 1_500, 1_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an extended lease holds"
+    );
+    let taken = store.lease_runs("b", 10, t + 2_000, 1_000).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!((taken[0].id, taken[0].attempts), (run_id, 2));
+    assert_eq!(taken[0].lease_owner.as_deref(), Some("b"));
+    assert!(matches!(
+        store.complete_run(run_id, "a").await,
+        Err(Error::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        store.retry_run(run_id, "a", t, "late").await,
+        Err(Error::LeaseLost { .. })
+    ));
+    store.complete_run(run_id, "b").await.unwrap();
+});
+
+both!(
+    retries_wait_and_finished_runs_are_never_leased_again,
+    |store: Store| async move {
+        let run_id = store
+            .enqueue_run("sync", 1, event(&store, "e1").await)
+            .await
+            .unwrap();
+        let t = now_ms();
+        store.lease_runs("a", 10, t, 1_000).await.unwrap();
+        store
+            .retry_run(run_id, "a", t + 5_000, "503 from details-flowers")
+            .await
+            .unwrap();
+        let waiting = store.run(run_id).await.unwrap();
+        assert_eq!(waiting.status, RunStatus::Retry);
+        assert_eq!(
+            waiting.last_error.as_deref(),
+            Some("503 from details-flowers")
+        );
+        assert_eq!(waiting.lease_owner, None);
+        assert!(
+            store
+                .lease_runs("a", 10, t + 4_999, 1_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let again = store.lease_runs("a", 10, t + 5_000, 1_000).await.unwrap();
+        assert_eq!((again.len(), again[0].attempts), (1, 2));
+        store.complete_run(run_id, "a").await.unwrap();
+        assert_eq!(store.run(run_id).await.unwrap().status, RunStatus::Done);
+        // Far in the future, past every lease and retry time: nothing is due.
+        assert!(
+            store
+                .lease_runs("b", 10, t + 86_400_000, 1_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            store.complete_run(run_id, "a").await,
+            Err(Error::LeaseLost { .. })
+        ));
+    }
+);
+
+both!(
+    a_finished_step_is_journaled_once,
+    |store: Store| async move {
+        let run_id = store
+            .enqueue_run("sync", 1, event(&store, "e1").await)
+            .await
+            .unwrap();
+        store
+            .journal_step(run_id, "filter", 1, StepStatus::Ok, &json!(true))
+            .await
+            .unwrap();
+        store
+            .journal_step(
+                run_id,
+                "create",
+                1,
+                StepStatus::Failed,
+                &json!({"error": "503"}),
+            )
+            .await
+            .unwrap();
+        let created = store
+            .journal_step(
+                run_id,
+                "create",
+                2,
+                StepStatus::Ok,
+                &json!({"id": "cust-1"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.output, json!({"id": "cust-1"}));
+        // A worker that lost its lease finishes the same step: the first result stands.
+        let late = store
+            .journal_step(
+                run_id,
+                "create",
+                2,
+                StepStatus::Ok,
+                &json!({"id": "cust-2"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(late.output, json!({"id": "cust-1"}));
+        let journal = store.journal(run_id).await.unwrap();
+        let summary: Vec<(&str, i64, StepStatus)> = journal
+            .iter()
+            .map(|step| (step.step_id.as_str(), step.attempt, step.status))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("filter", 1, StepStatus::Ok),
+                ("create", 1, StepStatus::Failed),
+                ("create", 2, StepStatus::Ok),
+            ]
+        );
+        let finished: Vec<&str> = journal
+            .iter()
+            .filter(|step| step.status.is_finished())
+            .map(|step| step.step_id.as_str())
+            .collect();
+        assert_eq!(finished, ["filter", "create"], "what a retry skips");
+    }
+);
+
+both!(
+    recent_runs_come_with_their_own_steps,
+    |store: Store| async move {
+        let event_id = event(&store, "e1").await;
+        let mut run_ids = Vec::new();
+        for flow in ["a", "b", "c"] {
+            run_ids.push(store.enqueue_run(flow, 1, event_id).await.unwrap());
+        }
+        for (position, run_id) in run_ids.iter().enumerate() {
+            for step in 0..=position {
+                store
+                    .journal_step(
+                        *run_id,
+                        &format!("step-{step}"),
+                        1,
+                        StepStatus::Ok,
+                        &json!(step),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        let t = now_ms();
+        let leased = store.lease_runs("w", 1, t, 1_000).await.unwrap();
+        store.complete_run(leased[0].id, "w").await.unwrap();
+
+        let recent = store.runs_recent(2).await.unwrap();
+        let shape: Vec<(&str, usize)> = recent
+            .iter()
+            .map(|summary| (summary.run.flow_id.as_str(), summary.steps.len()))
+            .collect();
+        assert_eq!(shape, [("c", 3), ("b", 2)], "newest first, limited");
+        assert!(recent[0].steps.iter().all(|step| step.run_id == run_ids[2]));
+        let all = store.runs_recent(10).await.unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(
+            (all[2].run.id, all[2].run.status),
+            (run_ids[0], RunStatus::Done)
+        );
+        assert_eq!(all[2].steps[0].output, json!(0));
+    }
+);
