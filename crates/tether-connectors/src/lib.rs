@@ -10,3 +10,4 @@
 pub mod auth;
 pub mod ghl;
 pub mod registry;
+pub mod rest;

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod error;
 pub mod id;
+pub mod manifest;
 pub mod secret;
 
 pub use error::ErrorKind;

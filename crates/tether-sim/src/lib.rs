@@ -8,4 +8,5 @@
 //! **Invariant:** this crate depends on `tether-core` only, never on Tether's own client stack or
 //! connectors, so that the simulator and the client are two independent readings of a spec.
 
+pub mod details_flowers;
 pub mod ghl;

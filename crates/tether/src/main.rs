@@ -29,10 +29,27 @@ enum Command {
     Call(cmd::call::CallArgs),
     /// List every operation Tether can run.
     Catalog(cmd::catalog::CatalogArgs),
+    /// Work with flow files (`validate`).
+    Flows(cmd::flows::FlowsArgs),
+    /// Show recent runs with their steps and outcomes.
+    Runs(cmd::runs::RunsArgs),
+    /// The dead-letter queue: `list`, `show ID`, `replay ID`.
+    Dlq(cmd::dlq::DlqArgs),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // One line with the whole cause chain; a backtrace helps developers, not users.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // One TLS provider for every HTTP client in the process (reqwest is built without a default).
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -47,5 +64,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Connections(args) => cmd::connections::run(args).await,
         Command::Call(args) => cmd::call::run(args).await,
         Command::Catalog(args) => cmd::catalog::run(args).await,
+        Command::Flows(args) => cmd::flows::run(args).await,
+        Command::Runs(args) => cmd::runs::run(args).await,
+        Command::Dlq(args) => cmd::dlq::run(args).await,
     }
 }

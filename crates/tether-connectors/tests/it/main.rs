@@ -19,6 +19,7 @@ mod notes;
 mod oauth;
 mod paging;
 mod resilience;
+mod rest_app;
 mod tags;
 mod tasks;
 mod wire;

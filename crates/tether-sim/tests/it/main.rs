@@ -10,6 +10,7 @@ mod support;
 mod calendars;
 mod conformance;
 mod contacts;
+mod details_flowers;
 mod oauth;
 mod ratelimit;
 mod search;

@@ -6,4 +6,7 @@ pub mod connect;
 pub mod connections;
 pub mod data;
 pub mod demo;
+pub mod dlq;
+pub mod flows;
+pub mod runs;
 pub mod sim;

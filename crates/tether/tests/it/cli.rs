@@ -271,3 +271,52 @@ fn connect_then_list_then_call_against_a_simulator_process() {
     assert!(!db.windows(13).any(|window| window == b"refresh_token"));
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn flows_validate_accepts_the_shipped_flows_and_names_each_problem_with_its_place() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shipped: Vec<PathBuf> = std::fs::read_dir(repo.join("flows"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert!(shipped.len() >= 4, "the seed recipes ship as flows");
+    let ok = Command::new(TETHER)
+        .args(["flows", "validate"])
+        .args(&shipped)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    let bad = std::env::temp_dir().join(format!("tether-bad-flow-{}.yaml", std::process::id()));
+    std::fs::write(
+        &bad,
+        "id: broken\ntrigger:\n  webhook: {app: ghl, connection: main, events: [ContactCreat]}\nsteps:\n  - id: a\n    action: {operation: ghl.contact.creat, connection: main, input: {}}\n",
+    )
+    .unwrap();
+    let refused = Command::new(TETHER)
+        .args(["flows", "validate"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    let file = bad.display().to_string();
+    assert!(
+        stdout.contains(&format!("{file}:3:")) && stdout.contains("ContactCreat"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{file}:6:"))
+            && stdout.contains("did you mean \"ghl.contact.create\""),
+        "{stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).starts_with("error: 2 problem(s)"),
+        "one readable line, no backtrace"
+    );
+    let _ = std::fs::remove_file(bad);
+}

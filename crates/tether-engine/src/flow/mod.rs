@@ -1,0 +1,388 @@
+//! Flows: the model (a trigger, then steps), reading them from YAML files, and validation that
+//! reports every problem of a file at once, each with its file, line, column and field path.
+//!
+//! A flow file looks like this (each trigger and step names its kind as its one key):
+//!
+//! ```yaml
+//! id: ghl-contact-to-customer
+//! name: GHL contact → Details Flowers customer
+//! trigger:
+//!   webhook: { app: ghl, events: [ContactCreate, ContactUpdate], connection: ghl-main }
+//! steps:
+//!   - id: has_email
+//!     filter: { when: "{{ trigger.email is defined and trigger.email }}" }
+//!   - id: customer
+//!     action:
+//!       operation: details-flowers.customer.update
+//!       connection: details-flowers-main
+//!       input: { email: "{{ trigger.email | lower }}" }
+//! ```
+//!
+//! Reading goes in two passes (`yaml.rs` builds a positioned tree; `decode.rs` builds the model
+//! from it), then `check.rs` checks expressions, step references and, when a catalog is given,
+//! operation ids and inputs.
+
+mod check;
+mod decode;
+mod schedule;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tether_core::ErrorKind;
+use tether_core::catalog::OperationMeta;
+
+pub use schedule::{check_cron, parse_duration};
+pub use yaml::Pos;
+
+/// Operation id prefixes accepted without a catalog entry, because their connectors are being
+/// built alongside the engine (issue 4). Remove a prefix once its app is in the catalog passed to
+/// validation; until then, operations under it are checked for shape only.
+pub const PROVISIONAL_PREFIXES: [&str; 1] = ["details-flowers."];
+
+/// Webhook event types GHL sends for the resources flows sync.
+pub const GHL_WEBHOOK_EVENTS: [&str; 16] = [
+    "ContactCreate",
+    "ContactUpdate",
+    "ContactDelete",
+    "ContactDndUpdate",
+    "ContactTagUpdate",
+    "NoteCreate",
+    "NoteUpdate",
+    "NoteDelete",
+    "TaskCreate",
+    "TaskComplete",
+    "TaskDelete",
+    "AppointmentCreate",
+    "AppointmentUpdate",
+    "AppointmentDelete",
+    "OpportunityCreate",
+    "OpportunityUpdate",
+];
+
+/// A flow: a trigger, then steps run in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    /// Stable id (`ghl-contact-to-customer`); defaults to the file's stem.
+    pub id: String,
+    /// A title for people; defaults to the id.
+    pub name: String,
+    /// Content hash of the normalized flow (16 hex digits): the same for the same meaning,
+    /// whatever the formatting and comments, so a run can record exactly what it ran.
+    pub version: String,
+    /// What starts a run.
+    pub trigger: TriggerSpec,
+    /// What a run does, in order.
+    pub steps: Vec<Step>,
+}
+
+/// What starts a run of a flow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TriggerSpec {
+    /// An app's webhook events.
+    Webhook {
+        /// The app that sends them (`ghl`).
+        app: String,
+        /// Event types (`ContactCreate`); one run per matching event.
+        events: Vec<String>,
+        /// The connection the events belong to.
+        connection: String,
+    },
+    /// A poll of a list operation, picking up records changed since a durable cursor.
+    Poll {
+        /// What is polled.
+        source: PollSource,
+        /// The connection to poll with.
+        connection: String,
+        /// How often.
+        #[serde(serialize_with = "serialize_seconds")]
+        every: Duration,
+        /// The record field that orders changes (`dateUpdated`), if not the source's default.
+        cursor: Option<String>,
+    },
+    /// A cron schedule; the event is the tick.
+    Schedule {
+        /// Five-field cron or a macro such as `@daily`.
+        cron: String,
+    },
+}
+
+/// What a poll trigger reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PollSource {
+    /// A list operation (`details-flowers.customer.list`).
+    Operation(String),
+    /// A resource (`ghl.contact`), whose change feed the engine knows.
+    Resource(String),
+}
+
+/// One step of a flow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// Unique in the flow, an identifier (`[a-z_][a-z0-9_]*`) so that later expressions can read
+    /// `steps.<id>.output`.
+    pub id: String,
+    /// What the step does.
+    pub kind: StepKind,
+}
+
+/// The kinds of step. Strings inside `when`, `fields`, `input` and `match.value` are
+/// expressions (see [`crate::expr`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// Stops the run (successfully) when `when` is falsy.
+    Filter {
+        /// A `{{ ... }}` expression.
+        when: String,
+    },
+    /// Builds a record; its output is the record.
+    Map {
+        /// Target field → expression (or literal, list, object).
+        fields: BTreeMap<String, Value>,
+    },
+    /// Calls an operation that changes something.
+    Action {
+        /// Catalog operation id (`ghl.contact.upsert`).
+        operation: String,
+        /// The connection to call it with.
+        connection: String,
+        /// The operation's input, with expressions.
+        input: Value,
+        /// Upsert by match: find the target record whose `field` equals `value` and update it
+        /// instead of creating a duplicate.
+        #[serde(rename = "match")]
+        match_on: Option<MatchSpec>,
+        /// What a failure that retries cannot fix does to the run.
+        on_error: OnError,
+    },
+    /// Calls an operation that reads something; its output feeds later steps.
+    Lookup {
+        /// Catalog operation id (`ghl.task.list`).
+        operation: String,
+        /// The connection to call it with.
+        connection: String,
+        /// The operation's input, with expressions.
+        input: Value,
+        /// Another name later steps may use for this step (`steps.<as>.output`).
+        #[serde(rename = "as")]
+        alias: Option<String>,
+    },
+}
+
+/// The match of an upsert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchSpec {
+    /// The target record's field (`email`).
+    pub field: String,
+    /// The expression it must equal (`{{ trigger.email | lower }}`).
+    pub value: String,
+}
+
+/// What happens when an action keeps failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// Retry transient failures with backoff, then dead-letter (the default).
+    #[default]
+    Retry,
+    /// Dead-letter at the first failure.
+    Dlq,
+}
+
+fn serialize_seconds<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(duration.as_secs())
+}
+
+impl Flow {
+    /// The content hash of everything but the version itself: 16 hex digits of the SHA-256 of
+    /// the flow as canonical JSON (keys sorted), so formatting and comments do not count.
+    pub fn compute_version(&self) -> String {
+        let mut unversioned = self.clone();
+        unversioned.version = String::new();
+        let json = serde_json::to_value(&unversioned).unwrap_or(Value::Null);
+        let mut canonical = String::new();
+        write_canonical(&json, &mut canonical);
+        let digest = Sha256::digest(canonical.as_bytes());
+        digest
+            .iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// Every step id and `as` alias, with the index of the step that defines it.
+    pub fn step_names(&self) -> Vec<(&str, usize)> {
+        let mut names = Vec::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            names.push((step.id.as_str(), index));
+            if let StepKind::Lookup {
+                alias: Some(alias), ..
+            } = &step.kind
+            {
+                names.push((alias.as_str(), index));
+            }
+        }
+        names
+    }
+}
+
+/// JSON with object keys sorted, whatever map serde_json was built with.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(entries) => {
+            let mut keys: Vec<&String> = entries.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (index, key) in keys.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&entries[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// One problem in a flow file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, as given.
+    pub file: PathBuf,
+    /// Line, from 1; 0 when the problem is the whole file (it cannot be read).
+    pub line: u64,
+    /// Column, from 1; 0 with line 0.
+    pub column: u64,
+    /// The field path (`steps[1].action.operation`); empty for syntax errors.
+    pub path: String,
+    /// What is wrong, and when we can tell, what was meant.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.file.display())?;
+        if self.line > 0 {
+            write!(f, "{}:{}:", self.line, self.column)?;
+        }
+        if !self.path.is_empty() {
+            write!(f, " {}:", self.path)?;
+        }
+        write!(f, " {}", self.message)
+    }
+}
+
+/// A flow that could not be loaded: every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct FlowErrors {
+    /// At least one.
+    pub problems: Vec<Problem>,
+}
+
+impl FlowErrors {
+    /// An invalid flow stays invalid until someone edits it.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Permanent
+    }
+}
+
+/// Reads and checks a flow file: structure, expressions and step references, but not operation
+/// ids (use [`load_flow_checked`] with a catalog for those).
+pub fn load_flow(path: &Path) -> Result<Flow, FlowErrors> {
+    load(path, None)
+}
+
+/// Reads a flow file and checks everything [`validate_flow_file`] checks.
+pub fn load_flow_checked(path: &Path, catalog: &[OperationMeta]) -> Result<Flow, FlowErrors> {
+    load(path, Some(catalog))
+}
+
+/// Every problem of a flow file, in file order; empty when the flow is valid.
+///
+/// This is `tether flows validate FILE`. Operation ids are checked against `catalog`, except
+/// those under [`PROVISIONAL_PREFIXES`].
+pub fn validate_flow_file(path: &Path, catalog: &[OperationMeta]) -> Vec<Problem> {
+    match load(path, Some(catalog)) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.problems,
+    }
+}
+
+/// Parses a flow from text (YAML, or JSON, which is YAML too), as the REST API receives it.
+/// `file` only labels the problems; the flow id defaults to its stem.
+pub fn parse_flow(
+    text: &str,
+    file: &Path,
+    catalog: Option<&[OperationMeta]>,
+) -> Result<Flow, FlowErrors> {
+    let default_id = file
+        .file_stem()
+        .map(|stem| stem.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (flow, mut problems) = match yaml::parse(text) {
+        Err((pos, message)) => (None, vec![(pos, String::new(), message)]),
+        Ok(tree) => {
+            let decoded = decode::decode(&tree, &default_id);
+            let mut problems = decoded.problems;
+            // Checked even when the structure is broken, so one run reports everything.
+            problems.extend(check::check(&decoded.sites, catalog));
+            (decoded.flow, problems)
+        }
+    };
+    problems.sort_by_key(|problem| problem.0);
+    problems.dedup();
+    match flow {
+        Some(flow) if problems.is_empty() => Ok(flow),
+        _ => Err(FlowErrors {
+            problems: problems
+                .into_iter()
+                .map(|(pos, path, message)| Problem {
+                    file: file.to_path_buf(),
+                    line: pos.line,
+                    column: pos.column,
+                    path,
+                    message,
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn load(path: &Path, catalog: Option<&[OperationMeta]>) -> Result<Flow, FlowErrors> {
+    let text = std::fs::read_to_string(path).map_err(|error| FlowErrors {
+        problems: vec![Problem {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            path: String::new(),
+            message: format!("cannot read the file: {error}"),
+        }],
+    })?;
+    parse_flow(&text, path, catalog)
+}

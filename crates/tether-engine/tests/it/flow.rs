@@ -1,0 +1,221 @@
+//! Flow files: loading, every problem with its line and column, the shipped flows, versions.
+
+use std::path::{Path, PathBuf};
+
+use tether_core::catalog::OperationMeta;
+use tether_engine::flow::{Problem, StepKind, TriggerSpec, load_flow, validate_flow_file};
+
+fn catalog() -> Vec<OperationMeta> {
+    tether_connectors::ghl::catalog::operations()
+}
+
+/// Writes `text` as a flow file in a fresh temporary folder and returns its path.
+fn write(name: &str, text: &str) -> PathBuf {
+    let folder =
+        std::env::temp_dir().join(format!("tether-engine-flow-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn problems(name: &str, text: &str) -> Vec<String> {
+    let path = write(name, text);
+    validate_flow_file(&path, &catalog())
+        .iter()
+        .map(|problem| {
+            problem
+                .to_string()
+                .replacen(&format!("{}:", path.display()), "", 1)
+        })
+        .collect()
+}
+
+const GOOD: &str = r#"
+id: good
+trigger:
+  webhook: { app: ghl, events: [ContactCreate], connection: ghl-main }
+steps:
+  - id: contact
+    lookup:
+      operation: ghl.contact.get
+      connection: ghl-main
+      input: { contactId: "{{ trigger.id }}" }
+  - id: upsert
+    action:
+      operation: details-flowers.customer.create
+      connection: df
+      input:
+        email: "{{ steps.contact.output.email | lower }}"
+      match: { field: email, value: "{{ trigger.email }}" }
+      on_error: dlq
+"#;
+
+#[test]
+fn a_good_flow_loads_into_the_model() {
+    let flow = load_flow(&write("good", GOOD)).unwrap();
+    assert_eq!(flow.id, "good");
+    assert_eq!(flow.name, "good");
+    assert_eq!(flow.version.len(), 16);
+    assert!(
+        matches!(&flow.trigger, TriggerSpec::Webhook { app, events, .. }
+        if app == "ghl" && events == &["ContactCreate"])
+    );
+    assert_eq!(flow.steps.len(), 2);
+    let StepKind::Action {
+        operation,
+        match_on,
+        ..
+    } = &flow.steps[1].kind
+    else {
+        panic!("an action: {:?}", flow.steps[1]);
+    };
+    assert_eq!(operation, "details-flowers.customer.create");
+    assert_eq!(match_on.as_ref().unwrap().field, "email");
+    assert!(problems("good2", GOOD).is_empty());
+}
+
+#[test]
+fn a_yaml_syntax_error_has_its_line_and_column() {
+    let found = problems(
+        "syntax",
+        "id: broken\ntrigger:\n  schedule:\n    cron: \"@daily\"\nsteps:\n  - id: a\n    map:\n      fields: [1, 2\n  - id: b\n",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0],
+        "9:7: invalid YAML: illegal placement of ':' indicator"
+    );
+    let unquoted = problems(
+        "unquoted",
+        "id: x\ntrigger:\n  schedule: { cron: \"@daily\" }\nsteps:\n  - id: a\n    map:\n      fields:\n        email: {{ trigger.email }}\n",
+    );
+    assert_eq!(unquoted.len(), 1, "{unquoted:?}");
+    assert!(unquoted[0].starts_with("8:"), "{}", unquoted[0]);
+    assert!(unquoted[0].contains("must be quoted"), "{}", unquoted[0]);
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run() {
+    let text = r#"id: many
+trigger:
+  poll:
+    operation: ghl.contact.list
+    connection: ghl-main
+    every: 5 minutes
+    cursr: dateUpdated
+steps:
+  - id: first
+    action:
+      operation: ghl.contact.creat
+      connection: ghl-main
+      input: {}
+  - id: first
+    map:
+      fields:
+        email: "{{ trigger.emial | lower }"
+        later: "{{ steps.last.output.id }}"
+        other: "{{ steps.nowhere.output }}"
+        typo: "{{ triger.email }}"
+  - id: last
+    action:
+      operation: ghl.contact.upsert
+      connection: ghl-main
+      input:
+        emial: "{{ trigger.email }}"
+      on_error: later
+  - id: when
+    filter:
+      when: "{{ true }}"
+    map: { fields: {} }
+"#;
+    let found = problems("many", text);
+    let expected = [
+        r#"6:12: trigger.poll.every: invalid duration "5 minutes" (expected e.g. "30s", "5m", "1h30m")"#,
+        r#"7:5: trigger.poll.cursr: unknown field "cursr" (did you mean "cursor"?)"#,
+        r#"11:18: steps[0].action.operation: unknown operation "ghl.contact.creat" (did you mean "ghl.contact.create"?)"#,
+        r#"14:9: steps[1].id: duplicate step id "first" (already used by steps[0])"#,
+        "17:16: steps[1].map.fields.email: syntax error: unexpected `}`, expected end of variable block",
+        "18:16: steps[1].map.fields.later: 'steps.last.output.id' refers to step 'last', which has not run yet at this point (steps[2])",
+        "19:16: steps[1].map.fields.other: 'steps.nowhere.output' refers to unknown step 'nowhere'",
+        "20:15: steps[1].map.fields.typo: unknown variable 'triger.email' (did you mean 'trigger'?)",
+        r#"26:9: steps[2].action.input.emial: ghl.contact.upsert takes no input "emial" (did you mean "email"?)"#,
+        r#"27:17: steps[2].action.on_error: unknown on_error "later" (expected retry or dlq)"#,
+        "31:5: steps[3].map: a step has exactly one of: filter, map, action, lookup",
+    ];
+    assert_eq!(found, expected, "\n{}", found.join("\n"));
+}
+
+#[test]
+fn bad_cron_and_unknown_events_are_reported() {
+    let found = problems(
+        "cron",
+        "trigger:\n  schedule:\n    cron: \"61 * * * *\"\nsteps: []\n",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("3:11: trigger.schedule.cron: invalid cron"),
+        "{}",
+        found[0]
+    );
+    let found = problems(
+        "events",
+        "trigger:\n  webhook: { app: ghl, events: [ContactCreated], connection: c }\nsteps: []\n",
+    );
+    assert_eq!(
+        found,
+        [
+            r#"2:33: trigger.webhook.events[0]: unknown GHL event "ContactCreated" (did you mean "ContactCreate"?)"#
+        ]
+    );
+}
+
+#[test]
+fn a_missing_file_is_one_problem() {
+    let problems = validate_flow_file(Path::new("/nonexistent/flow.yaml"), &catalog());
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0]
+            .to_string()
+            .starts_with("/nonexistent/flow.yaml: cannot read the file")
+    );
+}
+
+#[test]
+fn the_shipped_flows_validate() {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yaml")
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    let all: Vec<Problem> = files
+        .iter()
+        .flat_map(|file| validate_flow_file(file, &catalog()))
+        .collect();
+    let described: Vec<String> = all.iter().map(ToString::to_string).collect();
+    assert!(described.is_empty(), "\n{}", described.join("\n"));
+}
+
+#[test]
+fn the_version_follows_meaning_not_formatting() {
+    let original = load_flow(&write("version-a", GOOD)).unwrap();
+    let reformatted = GOOD
+        .replace(
+            "  - id: upsert",
+            "  # Writes the customer.\n  - id:   upsert   ",
+        )
+        .replace(
+            "input: { contactId: \"{{ trigger.id }}\" }",
+            "input:\n        contactId: '{{ trigger.id }}'",
+        );
+    let same = load_flow(&write("version-b", &reformatted)).unwrap();
+    assert_eq!(same.version, original.version);
+    let changed = load_flow(&write("version-c", &GOOD.replace("| lower", "| upper"))).unwrap();
+    assert_ne!(changed.version, original.version);
+}
