@@ -103,6 +103,40 @@ impl Registry {
         Ok(GhlClient::new(http, LocationId::new(location_id)))
     }
 
+    /// A client of a manifest-described app (Details Flowers) for the connection `name`.
+    pub async fn rest_app(&self, name: &str) -> Result<crate::rest::RestApp, RegistryError> {
+        let connection = self.store.connection(name).await?;
+        let manifest = match connection.app.as_str() {
+            "details_flowers" => tether_core::manifest::details_flowers().map_err(|error| {
+                RegistryError::Misconfigured {
+                    name: connection.name.clone(),
+                    reason: error.to_string(),
+                }
+            })?,
+            other => {
+                return Err(RegistryError::WrongApp {
+                    name: connection.name.clone(),
+                    app: other.to_owned(),
+                    expected: "details_flowers",
+                });
+            }
+        };
+        let base_url =
+            Url::parse(&connection.base_url).map_err(|error| RegistryError::Misconfigured {
+                name: connection.name.clone(),
+                reason: error.to_string(),
+            })?;
+        crate::rest::RestApp::new(
+            manifest,
+            base_url,
+            Secret::new(connection.credentials.expose()),
+        )
+        .map_err(|error| RegistryError::Misconfigured {
+            name: connection.name,
+            reason: error.to_string(),
+        })
+    }
+
     fn shared_for(
         &self,
         connection: &Connection,

@@ -35,8 +35,9 @@ pub struct LimitConfig {
     pub burst_window: Duration,
     /// Requests per UTC day (GHL: 200,000).
     pub daily_max: u32,
-    /// Slack added after a window closes, so our clock and the service's need not agree exactly;
-    /// at most 1 % of the window is used, so a short window does not pay a long margin.
+    /// Slack added after a window closes, so our clock and the service's need not agree exactly
+    /// and a request delayed on its way still lands in the next window: 1 % of the window, at
+    /// least [`MIN_MARGIN`], and never more than this.
     pub safety_margin: Duration,
 }
 
@@ -177,10 +178,15 @@ impl WindowLimiter {
     }
 }
 
+/// The smallest margin used: transit and scheduling jitter on a loaded host reach a few ms.
+pub const MIN_MARGIN: Duration = Duration::from_millis(20);
+
 impl LimitConfig {
-    /// The margin actually added: `safety_margin`, capped at 1 % of the window.
+    /// The margin actually added: 1 % of the window, at least [`MIN_MARGIN`], at most `safety_margin`.
     fn margin(&self) -> Duration {
-        self.safety_margin.min(self.burst_window / 100)
+        (self.burst_window / 100)
+            .max(MIN_MARGIN)
+            .min(self.safety_margin)
     }
 }
 

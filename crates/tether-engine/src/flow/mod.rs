@@ -13,9 +13,10 @@
 //!     filter: { when: "{{ trigger.email is defined and trigger.email }}" }
 //!   - id: customer
 //!     action:
-//!       operation: details-flowers.customer.update
+//!       operation: details_flowers.customer.create
 //!       connection: details-flowers-main
-//!       input: { email: "{{ trigger.email | lower }}" }
+//!       input: { email: "{{ trigger.email | lower }}", full_name: "{{ trigger.firstName }}" }
+//!       match: { field: email, value: "{{ trigger.email | lower }}" }
 //! ```
 //!
 //! Reading goes in two passes (`yaml.rs` builds a positioned tree; `decode.rs` builds the model
@@ -42,9 +43,10 @@ pub use schedule::{check_cron, parse_duration};
 pub use yaml::Pos;
 
 /// Operation id prefixes accepted without a catalog entry, because their connectors are being
-/// built alongside the engine (issue 4). Remove a prefix once its app is in the catalog passed to
-/// validation; until then, operations under it are checked for shape only.
-pub const PROVISIONAL_PREFIXES: [&str; 1] = ["details-flowers."];
+/// built alongside the engine. Empty now that every shipped app is in the catalog; kept so a new
+/// app's flows can be written before its connector lands (their operations are then checked for
+/// shape only).
+pub const PROVISIONAL_PREFIXES: [&str; 0] = [];
 
 /// Webhook event types GHL sends for the resources flows sync.
 pub const GHL_WEBHOOK_EVENTS: [&str; 16] = [
@@ -118,7 +120,7 @@ pub enum TriggerSpec {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PollSource {
-    /// A list operation (`details-flowers.customer.list`).
+    /// A list or polling-trigger operation (`details_flowers.customer.new`).
     Operation(String),
     /// A resource (`ghl.contact`), whose change feed the engine knows.
     Resource(String),

@@ -6,7 +6,7 @@ use tether_core::catalog::OperationMeta;
 use tether_engine::flow::{Problem, StepKind, TriggerSpec, load_flow, validate_flow_file};
 
 fn catalog() -> Vec<OperationMeta> {
-    tether_connectors::ghl::catalog::operations()
+    tether_connectors::catalog()
 }
 
 /// Writes `text` as a flow file in a fresh temporary folder and returns its path.
@@ -43,10 +43,11 @@ steps:
       input: { contactId: "{{ trigger.id }}" }
   - id: upsert
     action:
-      operation: details-flowers.customer.create
+      operation: details_flowers.customer.create
       connection: df
       input:
         email: "{{ steps.contact.output.email | lower }}"
+        full_name: "{{ steps.contact.output.firstName }}"
       match: { field: email, value: "{{ trigger.email }}" }
       on_error: dlq
 "#;
@@ -70,7 +71,7 @@ fn a_good_flow_loads_into_the_model() {
     else {
         panic!("an action: {:?}", flow.steps[1]);
     };
-    assert_eq!(operation, "details-flowers.customer.create");
+    assert_eq!(operation, "details_flowers.customer.create");
     assert_eq!(match_on.as_ref().unwrap().field, "email");
     assert!(problems("good2", GOOD).is_empty());
 }

@@ -36,17 +36,22 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
             .map_or("--input".to_owned(), str::to_owned);
         format!("the input in {source} is not JSON")
     })?;
-    // Each app's operations are invoked through its own typed client; GHL is the first.
-    if !args.operation.starts_with("ghl.") {
+    // Each app's operations are invoked through its own client: GHL's typed one, or the generic
+    // client of a manifest-described app.
+    let store = args.data.open().await?;
+    let registry = Registry::new(store);
+    let output = if args.operation.starts_with("ghl.") {
+        let client = registry.ghl(&args.connection).await?;
+        tether_connectors::ghl::catalog::invoke(&client, &args.operation, input).await?
+    } else if args.operation.starts_with("details_flowers.") {
+        let app = registry.rest_app(&args.connection).await?;
+        app.invoke(&args.operation, input).await?
+    } else {
         bail!(
             "unknown operation {:?}: `tether catalog` lists the operations",
             args.operation
         );
-    }
-    let store = args.data.open().await?;
-    let registry = Registry::new(store);
-    let client = registry.ghl(&args.connection).await?;
-    let output = tether_connectors::ghl::catalog::invoke(&client, &args.operation, input).await?;
+    };
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(())
 }

@@ -14,7 +14,7 @@ pub struct CatalogArgs {
 
 /// Prints the catalog.
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
-    let mut operations = tether_connectors::ghl::catalog::operations();
+    let mut operations = tether_connectors::catalog();
     if let Some(prefix) = &args.prefix {
         operations.retain(|operation| operation.id.starts_with(prefix.as_str()));
     }

@@ -32,6 +32,22 @@ pub struct ConnectArgs {
 enum ConnectApp {
     /// HighLevel: OAuth 2.0 (authorization code) or a private integration token.
     Ghl(GhlConnectArgs),
+    /// Details Flowers (or any app of a shipped manifest with API-key auth).
+    DetailsFlowers(ApiKeyConnectArgs),
+}
+
+/// Options of `tether connect details-flowers`.
+#[derive(Debug, Args)]
+struct ApiKeyConnectArgs {
+    /// The connection's name.
+    #[arg(long, default_value = "details-flowers")]
+    name: String,
+    /// The API key.
+    #[arg(long, env = "TETHER_DETAILS_FLOWERS_API_KEY", hide_env_values = true)]
+    api_key: String,
+    /// The API base URL (a simulator's address, for `tether sim details-flowers`).
+    #[arg(long)]
+    base_url: String,
 }
 
 /// Options of `tether connect ghl`.
@@ -86,6 +102,29 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     let store = args.data.open().await?;
     match args.app {
         ConnectApp::Ghl(ghl) => connect_ghl(&store, ghl).await,
+        ConnectApp::DetailsFlowers(args) => {
+            Url::parse(&args.base_url)
+                .with_context(|| format!("--base-url {:?} is not a URL", args.base_url))?;
+            save(
+                &store,
+                NewConnection {
+                    name: args.name.clone(),
+                    app: "details_flowers".into(),
+                    auth_kind: AuthKind::ApiKey,
+                    account_id: None,
+                    base_url: args.base_url.clone(),
+                    scopes: Vec::new(),
+                    credentials: Secret::new(args.api_key),
+                    expires_at_ms: None,
+                },
+            )
+            .await?;
+            println!(
+                "Connected {:?}: Details Flowers at {} with an API key.",
+                args.name, args.base_url
+            );
+            Ok(())
+        }
     }
 }
 

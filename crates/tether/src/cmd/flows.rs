@@ -26,7 +26,7 @@ enum FlowsCommand {
 pub async fn run(args: FlowsArgs) -> anyhow::Result<()> {
     match args.command {
         FlowsCommand::Validate { files } => {
-            let catalog = tether_connectors::ghl::catalog::operations();
+            let catalog = tether_connectors::catalog();
             let mut n_problems = 0;
             for file in &files {
                 let problems = tether_engine::flow::validate_flow_file(file, &catalog);

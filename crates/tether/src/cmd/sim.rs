@@ -20,6 +20,25 @@ pub struct SimArgs {
 enum SimApp {
     /// HighLevel (GHL / LeadConnector): Contacts v2, appointments, OAuth 2.0, webhooks, rate limits.
     Ghl(GhlArgs),
+    /// Details Flowers, a florist's back office, served from its app manifest.
+    DetailsFlowers(DetailsFlowersArgs),
+}
+
+/// Options of the Details Flowers simulator.
+#[derive(Debug, Args)]
+pub struct DetailsFlowersArgs {
+    /// Address to listen on; use port 0 to pick a free port.
+    #[arg(long, default_value = "127.0.0.1:8802")]
+    listen: SocketAddr,
+    /// An API key the simulator accepts (repeatable); default `sim-api-key`.
+    #[arg(long = "api-key")]
+    api_keys: Vec<String>,
+    /// How many customers to generate.
+    #[arg(long, default_value_t = 0)]
+    seed: usize,
+    /// The manifest's rate limit, or none.
+    #[arg(long, value_enum, default_value = "on")]
+    rate_limit: OnOff,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -118,6 +137,7 @@ impl GhlArgs {
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     match args.app {
         SimApp::Ghl(ghl) => run_ghl(ghl).await,
+        SimApp::DetailsFlowers(args) => run_details_flowers(args).await,
     }
 }
 
@@ -154,6 +174,49 @@ async fn run_ghl(args: GhlArgs) -> anyhow::Result<()> {
             running.base_url
         );
     }
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    println!("Stopping.");
+    running.stop().await?;
+    Ok(())
+}
+
+async fn run_details_flowers(args: DetailsFlowersArgs) -> anyhow::Result<()> {
+    use tether_sim::details_flowers::{DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim};
+    let mut config = DetailsFlowersConfig {
+        seed_customers: args.seed,
+        ..DetailsFlowersConfig::default()
+    };
+    if !args.api_keys.is_empty() {
+        config.api_keys = args.api_keys.clone();
+    }
+    if matches!(args.rate_limit, OnOff::Off) {
+        config.rate_limit = None;
+    }
+    let keys = config.api_keys.clone();
+    let shutdown = CancellationToken::new();
+    let running = DetailsFlowersSim::new(config)
+        .spawn(args.listen, shutdown.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "Details Flowers simulator listening on {}",
+        running.base_url
+    );
+    println!("  customers: {} seeded", args.seed);
+    println!(
+        "  API keys:  {} (header X-Api-Key)",
+        if keys.is_empty() {
+            DEFAULT_API_KEY.to_owned()
+        } else {
+            keys.join(", ")
+        }
+    );
+    println!(
+        "  admin:     {}/__sim/requests, /__sim/faults, /__sim/rate-limit",
+        running.base_url
+    );
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;

@@ -21,8 +21,17 @@ impl Drop for Running {
 
 /// Starts `tether sim ghl` on a free port and returns it with its base URL (read from its banner).
 fn start_sim(extra: &[&str]) -> (Running, String) {
+    start_process(
+        &["sim", "ghl", "--listen", "127.0.0.1:0", "--pit", "cli-pit"],
+        extra,
+        "GHL simulator listening on ",
+    )
+}
+
+/// Starts `tether ARGS…` and waits for the banner line starting with `banner`; answers the URL after it.
+fn start_process(args: &[&str], extra: &[&str], banner: &str) -> (Running, String) {
     let mut child = Command::new(TETHER)
-        .args(["sim", "ghl", "--listen", "127.0.0.1:0", "--pit", "cli-pit"])
+        .args(args)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -40,7 +49,7 @@ fn start_sim(extra: &[&str]) -> (Running, String) {
             .next()
             .expect("the simulator prints a banner")
             .unwrap();
-        if let Some(url) = line.strip_prefix("GHL simulator listening on ") {
+        if let Some(url) = line.strip_prefix(banner) {
             break url.trim().to_owned();
         }
     };
@@ -319,4 +328,120 @@ fn flows_validate_accepts_the_shipped_flows_and_names_each_problem_with_its_plac
         "one readable line, no backtrace"
     );
     let _ = std::fs::remove_file(bad);
+}
+
+#[test]
+fn details_flowers_connects_with_an_api_key_and_its_operations_run() {
+    let (_sim, base) = start_process(
+        &[
+            "sim",
+            "details-flowers",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "3",
+        ],
+        &[],
+        "Details Flowers simulator listening on ",
+    );
+    let data_dir = std::env::temp_dir().join(format!(
+        "tether-cli-df-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let connected = tether(
+        &data_dir,
+        &[
+            "connect",
+            "details-flowers",
+            "--name",
+            "df",
+            "--api-key",
+            "sim-api-key",
+            "--base-url",
+            &base,
+        ],
+    );
+    assert!(
+        connected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+
+    let input = r#"{"email":"rosa@example.com","full_name":"Rosa Demo"}"#;
+    let created = tether(
+        &data_dir,
+        &[
+            "call",
+            "details_flowers.customer.create",
+            "--connection",
+            "df",
+            "--input",
+            input,
+        ],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let customer: Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(customer["email"], "rosa@example.com", "{customer}");
+
+    let found = tether(
+        &data_dir,
+        &[
+            "call",
+            "details_flowers.customer.find_by_email",
+            "-c",
+            "df",
+            "-i",
+            r#"{"email":"rosa@example.com"}"#,
+        ],
+    );
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert!(String::from_utf8_lossy(&found.stdout).contains(customer["id"].as_str().unwrap()));
+
+    let invalid = tether(
+        &data_dir,
+        &[
+            "call",
+            "details_flowers.customer.create",
+            "-c",
+            "df",
+            "-i",
+            r#"{"email":"not-an-email","full_name":"X"}"#,
+        ],
+    );
+    assert!(!invalid.status.success());
+    assert!(
+        String::from_utf8_lossy(&invalid.stderr).contains("email"),
+        "{}",
+        String::from_utf8_lossy(&invalid.stderr)
+    );
+
+    let wrong_key = tether(
+        &data_dir,
+        &[
+            "connect",
+            "details-flowers",
+            "--name",
+            "df",
+            "--api-key",
+            "wrong",
+            "--base-url",
+            &base,
+        ],
+    );
+    assert!(wrong_key.status.success());
+    let refused = tether(
+        &data_dir,
+        &["call", "details_flowers.customer.list", "-c", "df"],
+    );
+    assert!(!refused.status.success());
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
