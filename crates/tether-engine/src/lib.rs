@@ -1,7 +1,14 @@
-//! Tether's engine: flows (the model, their YAML files and validation) and the expressions that
-//! map a trigger's event and earlier steps' outputs into an action's input.
+//! Tether's engine: flows (the model, their YAML files and validation), the expressions that map
+//! a trigger's event and earlier steps' outputs into an action's input, and the durable execution
+//! of runs.
 //!
-//! Everything here is pure: no I/O other than reading a flow file, no async runtime.
+//! `flow` and `expr` are pure (no I/O but reading a flow file). `worker` turns events into runs
+//! (`intake`) and leases and executes them (`Worker`); `executor` runs one leased run step by step,
+//! journaling each step after its effect and its link are written, so a retried run resumes after
+//! its last finished step and never writes a target twice; `invoke` is the seam to the connectors.
 
+pub mod executor;
 pub mod expr;
 pub mod flow;
+pub mod invoke;
+pub mod worker;

@@ -1,0 +1,1017 @@
+//! The run executor: executes one leased run of a flow, step by step, resuming after the last
+//! journaled step, and decides the run's fate (done, retry later, or the dead-letter queue).
+//!
+//! **Exactly-once effects.** An action that creates (`*.create`, `*.upsert`) or has a `match`
+//! consults its link first: the id map from the trigger's record to the record the action wrote.
+//! - A link whose content hash (SHA-256 of the canonical JSON input) equals the new input's hash
+//!   means the target already holds exactly this: the call is skipped. No change, no write; this
+//!   is also what stops echo loops in two-way sync, because the echo of our own write maps back
+//!   to the same content and so writes nothing.
+//! - A link with another hash turns a create into the app's update of the linked record.
+//! - No link but a `match`: the target is looked up by the match field first
+//!   (`details_flowers.customer.find_by_email`; for GHL, `ghl.contact.upsert` matches by itself)
+//!   and a found record is updated instead of duplicated.
+//!
+//! The link is written after the call succeeds and the step is journaled after that, so a crash
+//! between the call and the journal finds the link on retry and does not write twice. From
+//! reading the link to writing it the action holds a store lease on its source record, so two
+//! runs for one record (a create and its update delivered together) cannot both create; the
+//! second retries with backoff.
+//!
+//! **The source record** of a link is the trigger's record: its app is the event source's first
+//! segment (`ghl` of `ghl.webhook`, `details_flowers` of `details_flowers.customer.new`), its type
+//! the event kind's resource (`contact` of `ContactCreate`, `customer` of `customer.new`) or else
+//! the polled source's (`customer`), and its id the payload's `id`, else
+//! `<type>.id` (`appointment.id`), else `contactId`. A link belongs to one action: its flow
+//! column is `<flow id>/<step id>`, so two actions of one flow on the same record keep apart.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use parking_lot::RwLock;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tether_core::ErrorKind;
+use tether_core::catalog::OperationMeta;
+use tether_store::{Link, LinkExpect, Run, StepStatus, Store};
+use tracing::{info, warn};
+
+use crate::expr::{self, Context};
+use crate::flow::{self, Flow, FlowErrors, MatchSpec, OnError, Problem, StepKind};
+use crate::invoke::{Operations, describe};
+
+/// How many attempts a run gets before it goes to the dead-letter queue.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// How long an action holds its source record's lease (see [`execute_run`]); longer than any
+/// one call's deadline, so it expires only when its worker died.
+pub const LINK_LEASE_MS: i64 = 5 * 60 * 1000;
+/// The first retry waits up to this long.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// No retry waits longer than this.
+pub const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// The number the store records for a flow version.
+///
+/// A flow's version is 16 hex digits (64 bits of its content hash); the store keeps an `i64`,
+/// so the first 15 digits (60 bits) are used, which always fit without a sign. Two versions of
+/// one flow colliding in 60 bits is not a practical concern. `None` when `version` is not hex.
+pub fn version_number(version: &str) -> Option<i64> {
+    let prefix = version.get(..15)?;
+    i64::from_str_radix(prefix, 16).ok()
+}
+
+/// The flows a process knows, each with every version it has loaded, so that a run executes the
+/// version it was enqueued with even after the flow file changed.
+///
+/// Cloning shares the set: a flow inserted through one clone (the API saving a flow) is seen by
+/// the workers holding another.
+#[derive(Debug, Clone, Default)]
+pub struct FlowSet {
+    inner: Arc<RwLock<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Flow id → version number → flow.
+    versions: BTreeMap<String, BTreeMap<i64, Arc<Flow>>>,
+    /// Flow id → the version new events run with.
+    current: BTreeMap<String, i64>,
+}
+
+impl FlowSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        FlowSet::default()
+    }
+
+    /// Loads every `*.yaml` and `*.yml` file of `dir`, checked against `catalog`. Every problem
+    /// of every file is reported at once; two files with the same flow id are a problem too.
+    pub fn load_dir(dir: &Path, catalog: &[OperationMeta]) -> Result<Self, FlowErrors> {
+        let whole_dir = |message: String| FlowErrors {
+            problems: vec![Problem {
+                file: dir.to_path_buf(),
+                line: 0,
+                column: 0,
+                path: String::new(),
+                message,
+            }],
+        };
+        let entries = std::fs::read_dir(dir)
+            .map_err(|error| whole_dir(format!("cannot read the folder: {error}")))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|error| whole_dir(format!("cannot read the folder: {error}")))?
+                .path();
+            let is_yaml = path
+                .extension()
+                .is_some_and(|extension| extension == "yaml" || extension == "yml");
+            if is_yaml && path.is_file() {
+                files.push(path);
+            }
+        }
+        // Sorted, so problems and duplicate reports come in the same order on every machine.
+        files.sort();
+        let set = FlowSet::new();
+        let mut problems = Vec::new();
+        let mut seen: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
+        for file in files {
+            match flow::load_flow_checked(&file, catalog) {
+                Ok(flow) => {
+                    if let Some(first) = seen.get(&flow.id) {
+                        problems.push(Problem {
+                            file: file.clone(),
+                            line: 0,
+                            column: 0,
+                            path: "id".into(),
+                            message: format!(
+                                "flow id {:?} is also the id of {}",
+                                flow.id,
+                                first.display()
+                            ),
+                        });
+                        continue;
+                    }
+                    seen.insert(flow.id.clone(), file.clone());
+                    if let Err(problem) = set.insert(flow) {
+                        problems.push(Problem {
+                            file,
+                            line: 0,
+                            column: 0,
+                            path: "version".into(),
+                            message: problem,
+                        });
+                    }
+                }
+                Err(errors) => problems.extend(errors.problems),
+            }
+        }
+        if problems.is_empty() {
+            Ok(set)
+        } else {
+            Err(FlowErrors { problems })
+        }
+    }
+
+    /// Adds `flow` and makes it the version new events run with; older versions stay, for the
+    /// runs enqueued with them. Answers the version number, or why the version is unusable.
+    pub fn insert(&self, flow: Flow) -> Result<i64, String> {
+        let number = version_number(&flow.version)
+            .ok_or_else(|| format!("version {:?} is not 16 hex digits", flow.version))?;
+        let mut inner = self.inner.write();
+        inner.current.insert(flow.id.clone(), number);
+        inner
+            .versions
+            .entry(flow.id.clone())
+            .or_default()
+            .insert(number, Arc::new(flow));
+        Ok(number)
+    }
+
+    /// The flow `id` at version `version`, when loaded.
+    pub fn get(&self, id: &str, version: i64) -> Option<Arc<Flow>> {
+        self.inner.read().versions.get(id)?.get(&version).cloned()
+    }
+
+    /// The current version of every flow, with its version number, by flow id.
+    pub fn current(&self) -> Vec<(i64, Arc<Flow>)> {
+        let inner = self.inner.read();
+        inner
+            .current
+            .iter()
+            .filter_map(|(id, number)| {
+                let flow = inner.versions.get(id)?.get(number)?;
+                Some((*number, flow.clone()))
+            })
+            .collect()
+    }
+}
+
+/// What executing a run did to it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every step finished (or a filter stopped the run); the run is done.
+    Done,
+    /// An attempt failed in a way a retry may fix; the run is due again at `at_ms`.
+    Retry {
+        /// When it is due, ms since epoch.
+        at_ms: i64,
+        /// Why this attempt failed.
+        reason: String,
+    },
+    /// The run failed for good and is in the dead-letter queue.
+    Dead {
+        /// The step that failed, when a step did.
+        step: Option<String>,
+        /// Why, in words for a person.
+        reason: String,
+    },
+    /// Another worker took the run over (this worker's lease expired); this worker dropped it.
+    LeaseLost,
+    /// The outcome could not be recorded (the store failed); the lease will expire and another
+    /// attempt will resume from the journal.
+    Abandoned {
+        /// The store's error.
+        reason: String,
+    },
+}
+
+/// A step that failed: whether a retry may help, and why, in words.
+#[derive(Debug, Clone)]
+struct StepFailure {
+    kind: ErrorKind,
+    reason: String,
+}
+
+impl StepFailure {
+    fn permanent(reason: impl Into<String>) -> Self {
+        StepFailure {
+            kind: ErrorKind::Permanent,
+            reason: reason.into(),
+        }
+    }
+
+    /// A store failure in the middle of a step leaves the run intact (the journal only grows),
+    /// so it is retried whatever the store's own classification, rather than dead-lettering a
+    /// healthy run because the database was busy.
+    fn store(error: &tether_store::Error) -> Self {
+        StepFailure {
+            kind: ErrorKind::Transient,
+            reason: format!("the store failed: {}", describe(error)),
+        }
+    }
+}
+
+/// How long the retry after failed attempt number `attempts` (from 1) waits: full jitter, a
+/// uniform draw in `[0, min(cap, base × 2^(attempts-1))]`, but no less than a throttling peer's
+/// `Retry-After`.
+pub fn backoff(attempts: i64, kind: ErrorKind) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(BACKOFF_CAP);
+    let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    let jittered = Duration::from_millis(fastrand::u64(0..=ceiling_ms));
+    match kind {
+        ErrorKind::Throttled {
+            retry_after: Some(retry_after),
+        } => jittered.max(retry_after),
+        _ => jittered,
+    }
+}
+
+/// Executes `run`, which `worker` leased, at `now_ms` (the clock of retry scheduling), and
+/// records its fate in the store: done, retry, or the dead-letter queue.
+///
+/// Finished steps in the run's journal are not executed again; their outputs are restored, so a
+/// retried run resumes after its last finished step.
+pub async fn execute_run(
+    store: &Store,
+    ops: &dyn Operations,
+    flows: &FlowSet,
+    run: &Run,
+    worker: &str,
+    now_ms: i64,
+) -> Outcome {
+    let Some(flow) = flows.get(&run.flow_id, run.flow_version) else {
+        let reason = format!(
+            "flow {:?} version {:015x} is not loaded (the flow was changed or removed after this \
+             run was enqueued); replay the dead letter to run the current version",
+            run.flow_id, run.flow_version
+        );
+        return dead_letter(store, run, worker, None, reason).await;
+    };
+    match execute_steps(store, ops, &flow, run).await {
+        Ok(()) => match store.complete_run(run.id, worker).await {
+            Ok(()) => {
+                info!(run_id = %run.id, flow_id = %flow.id, "Run done.");
+                Outcome::Done
+            }
+            Err(error) => lost_or_abandoned(&error),
+        },
+        Err((step, failure)) => {
+            if let Some(step_id) = &step {
+                // History for `tether runs`; a failed entry never counts as finished, so the step
+                // runs again on retry. Losing it to a store error loses only history.
+                let output = json!({ "error": failure.reason, "kind": failure.kind.label() });
+                if let Err(error) = store
+                    .journal_step(run.id, step_id, run.attempts, StepStatus::Failed, &output)
+                    .await
+                {
+                    warn!(run_id = %run.id, error = %describe(&error), "Cannot journal a failed step.");
+                }
+            }
+            let giving_up = run.attempts >= MAX_ATTEMPTS;
+            let on_error_dlq = step.as_deref().is_some_and(|step_id| {
+                flow.steps.iter().any(|step| {
+                    step.id == step_id
+                        && matches!(
+                            step.kind,
+                            StepKind::Action {
+                                on_error: OnError::Dlq,
+                                ..
+                            }
+                        )
+                })
+            });
+            if !failure.kind.is_retryable() || on_error_dlq {
+                let reason = match failure.kind {
+                    ErrorKind::Auth => format!(
+                        "{} (the connection's credentials were refused: reconnect it, then \
+                         replay)",
+                        failure.reason
+                    ),
+                    _ => failure.reason,
+                };
+                dead_letter(store, run, worker, step.as_deref(), reason).await
+            } else if giving_up {
+                let reason = format!(
+                    "gave up after {} attempts; the last failed: {}",
+                    run.attempts, failure.reason
+                );
+                dead_letter(store, run, worker, step.as_deref(), reason).await
+            } else {
+                let delay = backoff(run.attempts, failure.kind);
+                let at_ms =
+                    now_ms.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                warn!(
+                    run_id = %run.id, flow_id = %flow.id, attempts = run.attempts,
+                    error = %failure.reason, "Run attempt failed; retrying later."
+                );
+                match store
+                    .retry_run(run.id, worker, at_ms, &failure.reason)
+                    .await
+                {
+                    Ok(()) => Outcome::Retry {
+                        at_ms,
+                        reason: failure.reason,
+                    },
+                    Err(error) => lost_or_abandoned(&error),
+                }
+            }
+        }
+    }
+}
+
+async fn dead_letter(
+    store: &Store,
+    run: &Run,
+    worker: &str,
+    step: Option<&str>,
+    reason: String,
+) -> Outcome {
+    warn!(run_id = %run.id, flow_id = %run.flow_id, step, error = %reason, "Run dead-lettered.");
+    match store.fail_run_to_dlq(run.id, worker, step, &reason).await {
+        Ok(_) => Outcome::Dead {
+            step: step.map(str::to_owned),
+            reason,
+        },
+        Err(error) => lost_or_abandoned(&error),
+    }
+}
+
+fn lost_or_abandoned(error: &tether_store::Error) -> Outcome {
+    match error {
+        tether_store::Error::LeaseLost { .. } => Outcome::LeaseLost,
+        other => Outcome::Abandoned {
+            reason: describe(other),
+        },
+    }
+}
+
+/// Runs the steps not journaled yet. On failure answers the failing step (none when the run
+/// failed before any step) and why.
+async fn execute_steps(
+    store: &Store,
+    ops: &dyn Operations,
+    flow: &Flow,
+    run: &Run,
+) -> Result<(), (Option<String>, StepFailure)> {
+    let event = store
+        .event(run.event_id)
+        .await
+        .map_err(|error| (None, StepFailure::store(&error)))?;
+    // The event's arrival is `now` for expressions, so every attempt evaluates the same way and
+    // content hashes do not change between retries.
+    let received = DateTime::<Utc>::from_timestamp_millis(event.received_at_ms).unwrap_or_default();
+    let source = SourceRecord::of(&event.source, &event.kind, &event.payload);
+    let mut context =
+        Context::new(event.payload, received).with_flow(&flow.id, &flow.name, &flow.version);
+    let journal = store
+        .journal(run.id)
+        .await
+        .map_err(|error| (None, StepFailure::store(&error)))?;
+    let finished: BTreeMap<&str, (StepStatus, &Value)> = journal
+        .iter()
+        .filter(|entry| entry.status.is_finished())
+        .map(|entry| (entry.step_id.as_str(), (entry.status, &entry.output)))
+        .collect();
+    let mut filtered = false;
+    for step in &flow.steps {
+        let fail = |failure: StepFailure| (Some(step.id.clone()), failure);
+        if let Some((status, output)) = finished.get(step.id.as_str()) {
+            if matches!(step.kind, StepKind::Filter { .. }) && !passed(output) {
+                filtered = true;
+            }
+            if *status == StepStatus::Ok || matches!(step.kind, StepKind::Action { .. }) {
+                set_output(&mut context, step, (*output).clone());
+            }
+            continue;
+        }
+        if filtered {
+            record_step(
+                store,
+                run,
+                &step.id,
+                StepStatus::Skipped,
+                &json!({"filtered": true}),
+            )
+            .await
+            .map_err(fail)?;
+            continue;
+        }
+        let (status, output) = match &step.kind {
+            StepKind::Filter { when } => {
+                let value = expr::evaluate(when, &context).map_err(|error| {
+                    fail(StepFailure::permanent(format!(
+                        "filter `{}` cannot be evaluated: {error}",
+                        step.id
+                    )))
+                })?;
+                let passes = truthy(&value);
+                filtered = !passes;
+                (StepStatus::Ok, json!({ "passed": passes }))
+            }
+            StepKind::Map { fields } => {
+                let (record, problems) = expr::map_record(fields, &context);
+                if !problems.is_empty() {
+                    let fields = problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    return Err(fail(StepFailure::permanent(format!(
+                        "map `{}` cannot map {} field(s): {fields}",
+                        step.id,
+                        problems.len()
+                    ))));
+                }
+                (StepStatus::Ok, record)
+            }
+            StepKind::Lookup {
+                operation,
+                connection,
+                input,
+                ..
+            } => {
+                let input = evaluate_input(step.id.as_str(), input, &context).map_err(fail)?;
+                let output = ops
+                    .invoke(connection, operation, input)
+                    .await
+                    .map_err(|error| {
+                        fail(StepFailure {
+                            kind: error.kind(),
+                            reason: format!(
+                                "lookup `{}` ({operation} on {connection}) failed: {}",
+                                step.id, error.message
+                            ),
+                        })
+                    })?;
+                (StepStatus::Ok, output)
+            }
+            StepKind::Action {
+                operation,
+                connection,
+                input,
+                match_on,
+                ..
+            } => {
+                let input = evaluate_input(step.id.as_str(), input, &context).map_err(fail)?;
+                let action = ActionCall {
+                    link_flow: format!("{}/{}", flow.id, step.id),
+                    lease_owner: format!("run-{}", run.id),
+                    step_id: &step.id,
+                    operation,
+                    connection,
+                    match_on: match_on.as_ref(),
+                };
+                action
+                    .execute(store, ops, &context, source.as_ref(), input)
+                    .await
+                    .map_err(fail)?
+            }
+        };
+        let recorded = record_step(store, run, &step.id, status, &output)
+            .await
+            .map_err(fail)?;
+        set_output(&mut context, step, recorded);
+    }
+    Ok(())
+}
+
+/// Journals a finished step and answers the output that stands (another worker's, when it
+/// finished the step first).
+async fn record_step(
+    store: &Store,
+    run: &Run,
+    step_id: &str,
+    status: StepStatus,
+    output: &Value,
+) -> Result<Value, StepFailure> {
+    store
+        .journal_step(run.id, step_id, run.attempts, status, output)
+        .await
+        .map(|recorded| recorded.output)
+        .map_err(|error| StepFailure::store(&error))
+}
+
+fn set_output(context: &mut Context, step: &flow::Step, output: Value) {
+    if let StepKind::Lookup {
+        alias: Some(alias), ..
+    } = &step.kind
+    {
+        context.set_step_output(alias, output.clone());
+    }
+    context.set_step_output(&step.id, output);
+}
+
+fn evaluate_input(step_id: &str, input: &Value, context: &Context) -> Result<Value, StepFailure> {
+    expr::evaluate_value(input, context).map_err(|error| {
+        StepFailure::permanent(format!(
+            "step `{step_id}` cannot build its input: input.{error}"
+        ))
+    })
+}
+
+/// A filter's journaled output says whether it passed; anything else counts as passed, so an
+/// odd journal entry never silently drops a run's effects.
+fn passed(output: &Value) -> bool {
+    output
+        .get("passed")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+/// Jinja's truthiness over JSON: null, false, 0, "" and empty lists and objects are false.
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(entries) => !entries.is_empty(),
+    }
+}
+
+/// The record that triggered a run, as links name it (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRecord {
+    /// The app (`ghl`).
+    pub app: String,
+    /// The record type (`contact`).
+    pub record_type: String,
+    /// The record id.
+    pub id: String,
+}
+
+impl SourceRecord {
+    /// The source record of an event from `source` of `kind` carrying `payload`, when the
+    /// payload names one.
+    pub fn of(source: &str, kind: &str, payload: &Value) -> Option<Self> {
+        let app = source
+            .split(['.', ':'])
+            .next()
+            .filter(|app| !app.is_empty())?;
+        let record_type = record_type(source, kind)?;
+        let as_id = |value: &Value| match value {
+            Value::String(text) if !text.is_empty() => Some(text.clone()),
+            Value::Number(number) => Some(number.to_string()),
+            _ => None,
+        };
+        let id = payload
+            .get("id")
+            .and_then(as_id)
+            .or_else(|| payload.get(&record_type)?.get("id").and_then(as_id))
+            .or_else(|| payload.get("contactId").and_then(as_id))?;
+        Some(SourceRecord {
+            app: app.to_owned(),
+            record_type,
+            id,
+        })
+    }
+}
+
+/// `ContactCreate` → `contact`, `customer.new` → `customer`; for another kind (`new`), the
+/// resource of a polled source (`details_flowers.customer.new` → `customer`).
+fn record_type(source: &str, kind: &str) -> Option<String> {
+    if let Some((resource, _)) = kind.split_once('.') {
+        return (!resource.is_empty()).then(|| resource.to_lowercase());
+    }
+    if kind.starts_with(char::is_uppercase) {
+        let end = kind
+            .char_indices()
+            .skip(1)
+            .find(|(_, character)| character.is_uppercase())
+            .map_or(kind.len(), |(index, _)| index);
+        return Some(kind[..end].to_lowercase());
+    }
+    source
+        .split('.')
+        .nth(1)
+        .filter(|resource| !resource.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// SHA-256 of the canonical JSON (keys sorted) of `value`, in hex: the content hash of links.
+pub fn content_hash(value: &Value) -> String {
+    let mut canonical = String::new();
+    write_canonical(value, &mut canonical);
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(entries) => {
+            let sorted: BTreeMap<&String, &Value> = entries.iter().collect();
+            out.push('{');
+            for (index, (key, item)) in sorted.into_iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(item, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// An operation id split into its parts: `details_flowers.customer.create`.
+struct OperationId<'a> {
+    app: &'a str,
+    resource: &'a str,
+    verb: &'a str,
+}
+
+impl<'a> OperationId<'a> {
+    fn parse(id: &'a str) -> Option<Self> {
+        let (app, rest) = id.split_once('.')?;
+        let (resource, verb) = rest.split_once('.')?;
+        Some(OperationId {
+            app,
+            resource,
+            verb,
+        })
+    }
+
+    /// The update operation of the same resource and the input field naming the record, when
+    /// the app has one Tether knows how to call: manifest apps' `<resource>.update` with their
+    /// `id`, and GHL's `contact.update` with `contactId`.
+    fn update(&self) -> Option<(String, &'static str)> {
+        match (self.app, self.resource) {
+            ("ghl", "contact") => Some(("ghl.contact.update".into(), "contactId")),
+            ("ghl", _) => None,
+            (app, resource) => Some((format!("{app}.{resource}.update"), "id")),
+        }
+    }
+}
+
+/// One action step's call, with the link logic of the module docs.
+struct ActionCall<'a> {
+    link_flow: String,
+    /// Who holds the record's lease: the run, so its own retry may take it again.
+    lease_owner: String,
+    step_id: &'a str,
+    operation: &'a str,
+    connection: &'a str,
+    match_on: Option<&'a MatchSpec>,
+}
+
+impl ActionCall<'_> {
+    async fn execute(
+        &self,
+        store: &Store,
+        ops: &dyn Operations,
+        context: &Context,
+        source: Option<&SourceRecord>,
+        input: Value,
+    ) -> Result<(StepStatus, Value), StepFailure> {
+        let Some(id) = OperationId::parse(self.operation) else {
+            return Err(StepFailure::permanent(format!(
+                "action `{}`: {:?} is not an operation id",
+                self.step_id, self.operation
+            )));
+        };
+        let creates = matches!(id.verb, "create" | "upsert");
+        if !creates && self.match_on.is_none() {
+            // Updates, deletes and other actions name their record themselves; repeating them
+            // with the same input has the same effect.
+            let output = self.call(ops, self.operation, input).await?;
+            return Ok((StepStatus::Ok, output));
+        }
+        let Some(source) = source else {
+            warn!(
+                step = self.step_id,
+                operation = self.operation,
+                "The trigger names no source record; the action runs without a link."
+            );
+            let (output, _) = self.create_or_match(ops, context, &id, input).await?;
+            return Ok((StepStatus::Ok, output));
+        };
+        // Two runs for one record (a create and its update arriving together) must not both
+        // find no link and both create: the record's lease makes link-read-to-link-write
+        // single-flight, across workers and processes sharing the store.
+        let lease_key = format!(
+            "link:{}:{}:{}:{}",
+            self.link_flow, source.app, source.record_type, source.id
+        );
+        let now = tether_store::now_ms();
+        let held = store
+            .try_lease(
+                &lease_key,
+                &self.lease_owner,
+                now,
+                now.saturating_add(LINK_LEASE_MS),
+            )
+            .await
+            .map_err(|error| StepFailure::store(&error))?;
+        if !held {
+            return Err(StepFailure {
+                kind: ErrorKind::Transient,
+                reason: format!(
+                    "action `{}`: another run is writing {} {} {} right now",
+                    self.step_id, source.app, source.record_type, source.id
+                ),
+            });
+        }
+        let result = self
+            .execute_linked(store, ops, context, source, &id, input)
+            .await;
+        if let Err(error) = store.release_lease(&lease_key, &self.lease_owner).await {
+            // The lease expires by itself; the record is only blocked until then.
+            warn!(error = %describe(&error), "Cannot release a record lease.");
+        }
+        result
+    }
+
+    async fn execute_linked(
+        &self,
+        store: &Store,
+        ops: &dyn Operations,
+        context: &Context,
+        source: &SourceRecord,
+        id: &OperationId<'_>,
+        input: Value,
+    ) -> Result<(StepStatus, Value), StepFailure> {
+        let hash = content_hash(&input);
+        let link = store
+            .get_link(
+                &self.link_flow,
+                &source.app,
+                &source.record_type,
+                &source.id,
+            )
+            .await
+            .map_err(|error| StepFailure::store(&error))?;
+        if let Some(link) = &link
+            && link.content_hash == hash
+        {
+            // The target holds exactly this already: no change, no write (and no echo).
+            return Ok((
+                StepStatus::Skipped,
+                json!({ "unchanged": true, "id": link.target_id }),
+            ));
+        }
+        let (output, target_id) = match &link {
+            Some(link) => match id.update() {
+                Some((update, id_field)) => {
+                    let input = with_id(input, id_field, &link.target_id);
+                    let output = self.call(ops, &update, input).await?;
+                    (output, Some(link.target_id.clone()))
+                }
+                None => {
+                    // The record exists and this app's update is not known: creating again
+                    // would duplicate it, so the step records that it left it alone.
+                    return Ok((
+                        StepStatus::Skipped,
+                        json!({ "unchanged": false, "id": link.target_id,
+                                "why": format!("{} records cannot be updated by Tether yet", id.resource) }),
+                    ));
+                }
+            },
+            None => self.create_or_match(ops, context, id, input).await?,
+        };
+        let target_id = target_id.or_else(|| record_id(&output, id.resource));
+        match target_id {
+            Some(target_id) => {
+                let link = Link {
+                    flow_id: self.link_flow.clone(),
+                    source_app: source.app.clone(),
+                    source_type: source.record_type.clone(),
+                    source_id: source.id.clone(),
+                    target_app: id.app.to_owned(),
+                    target_type: id.resource.to_owned(),
+                    target_id,
+                    content_hash: hash,
+                    updated_at_ms: tether_store::now_ms(),
+                };
+                // `Any`: the record's lease already makes this the only writer of the link.
+                store
+                    .upsert_link(&link, LinkExpect::Any)
+                    .await
+                    .map_err(|error| StepFailure::store(&error))?;
+            }
+            None => warn!(
+                step = self.step_id,
+                operation = self.operation,
+                "The action's output names no record id; no link is kept."
+            ),
+        }
+        Ok((StepStatus::Ok, output))
+    }
+
+    /// No link yet: look the target up by the match field and update it, else create.
+    async fn create_or_match(
+        &self,
+        ops: &dyn Operations,
+        context: &Context,
+        id: &OperationId<'_>,
+        input: Value,
+    ) -> Result<(Value, Option<String>), StepFailure> {
+        let Some(match_on) = self.match_on else {
+            return Ok((self.call(ops, self.operation, input).await?, None));
+        };
+        if id.app == "ghl" {
+            // GHL's upsert matches by e-mail or phone itself, following the location's duplicate
+            // settings; it is the match.
+            let operation = if id.resource == "contact" {
+                "ghl.contact.upsert"
+            } else {
+                self.operation
+            };
+            return Ok((self.call(ops, operation, input).await?, None));
+        }
+        let value = expr::evaluate(&match_on.value, context).map_err(|error| {
+            StepFailure::permanent(format!(
+                "action `{}` cannot evaluate match.value: {error}",
+                self.step_id
+            ))
+        })?;
+        let find = format!("{}.{}.find_by_{}", id.app, id.resource, match_on.field);
+        let mut query = Map::new();
+        query.insert(match_on.field.clone(), value);
+        let found = self.call(ops, &find, Value::Object(query)).await?;
+        let existing = found
+            .get("items")
+            .and_then(Value::as_array)
+            .and_then(|items| items.first())
+            .and_then(|item| record_id(item, id.resource));
+        match (existing, id.update()) {
+            (Some(existing), Some((update, id_field))) => {
+                let input = with_id(input, id_field, &existing);
+                let output = self.call(ops, &update, input).await?;
+                Ok((output, Some(existing)))
+            }
+            _ => Ok((self.call(ops, self.operation, input).await?, None)),
+        }
+    }
+
+    async fn call(
+        &self,
+        ops: &dyn Operations,
+        operation: &str,
+        input: Value,
+    ) -> Result<Value, StepFailure> {
+        ops.invoke(self.connection, operation, input)
+            .await
+            .map_err(|error| StepFailure {
+                kind: error.kind(),
+                reason: format!(
+                    "action `{}` ({operation} on {}) failed: {}",
+                    self.step_id, self.connection, error.message
+                ),
+            })
+    }
+}
+
+/// `input` with the record's id set and the create-only `createNewIfDuplicateAllowed` of GHL's
+/// upsert removed (an update does not take it).
+fn with_id(input: Value, id_field: &str, id: &str) -> Value {
+    let mut fields = match input {
+        Value::Object(fields) => fields,
+        _ => Map::new(),
+    };
+    fields.remove("createNewIfDuplicateAllowed");
+    fields.insert(id_field.to_owned(), Value::String(id.to_owned()));
+    Value::Object(fields)
+}
+
+/// The id of the record an operation answered: `id`, or `<resource>.id` (GHL wraps records,
+/// `{"contact": {...}}`).
+fn record_id(output: &Value, resource: &str) -> Option<String> {
+    let as_id = |value: &Value| match value {
+        Value::String(text) if !text.is_empty() => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    };
+    output
+        .get("id")
+        .and_then(as_id)
+        .or_else(|| output.get(resource)?.get("id").and_then(as_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_become_60_bit_numbers() {
+        assert_eq!(version_number("0000000000000001"), Some(0));
+        assert_eq!(
+            version_number("ffffffffffffffff"),
+            Some(0x0fff_ffff_ffff_ffff)
+        );
+        assert_eq!(version_number("short"), None);
+        assert_eq!(version_number("zzzzzzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn backoff_stays_under_its_ceiling() {
+        for attempts in 1..=MAX_ATTEMPTS + 5 {
+            let ceiling = BACKOFF_BASE
+                .saturating_mul(2u32.pow(u32::try_from(attempts - 1).unwrap_or(0).min(20)))
+                .min(BACKOFF_CAP);
+            for _ in 0..50 {
+                assert!(backoff(attempts, ErrorKind::Transient) <= ceiling);
+            }
+        }
+        let throttled = ErrorKind::Throttled {
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert!(backoff(1, throttled) >= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn source_records_come_from_the_payload() {
+        let check =
+            |source: &str, kind: &str, payload: Value, expected: Option<(&str, &str, &str)>| {
+                let found = SourceRecord::of(source, kind, &payload);
+                let expected = expected.map(|(app, record_type, id)| SourceRecord {
+                    app: app.into(),
+                    record_type: record_type.into(),
+                    id: id.into(),
+                });
+                assert_eq!(found, expected, "{source} {kind} {payload}");
+            };
+        check(
+            "ghl.webhook",
+            "ContactCreate",
+            json!({"id": "c1"}),
+            Some(("ghl", "contact", "c1")),
+        );
+        check(
+            "ghl.webhook",
+            "AppointmentCreate",
+            json!({"appointment": {"id": "a1"}}),
+            Some(("ghl", "appointment", "a1")),
+        );
+        check(
+            "details_flowers.customer.new",
+            "new",
+            json!({"id": 7}),
+            Some(("details_flowers", "customer", "7")),
+        );
+        check("ghl.webhook", "ContactCreate", json!({"email": "x"}), None);
+    }
+
+    #[test]
+    fn content_hash_ignores_key_order() {
+        assert_eq!(
+            content_hash(&json!({"a": 1, "b": [1, {"c": 2, "d": 3}]})),
+            content_hash(&json!({"b": [1, {"d": 3, "c": 2}], "a": 1}))
+        );
+        assert_ne!(
+            content_hash(&json!({"a": 1})),
+            content_hash(&json!({"a": 2}))
+        );
+    }
+}

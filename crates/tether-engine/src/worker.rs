@@ -1,0 +1,249 @@
+//! Workers and intake: [`intake`] turns a trigger event into durable runs (one per matching
+//! flow), and a [`Worker`] leases due runs and executes them with bounded concurrency.
+//!
+//! Which flows an event starts is decided by its `source` and `kind`:
+//! - a webhook flow (`webhook: { app: ghl, events: [...] }`) matches events whose source's first
+//!   segment is its app (`ghl.webhook`) and whose kind is in its `events` list;
+//! - a poll flow matches events whose source is what it polls (the operation
+//!   `details_flowers.customer.new`, or the resource `ghl.contact`);
+//! - a schedule flow matches events from `schedule:<flow id>`.
+//!
+//! A webhook flow's `connection` is not compared with the event: the receiver knows which
+//! connection a delivery belongs to and is expected to pass a source naming it only when more
+//! than one account of an app is connected (not supported yet).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tether_store::{EventInsert, Store};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::executor::{FlowSet, Outcome, execute_run};
+use crate::flow::{Flow, PollSource, TriggerSpec};
+use crate::invoke::Operations;
+
+/// How long a worker holds a run before another worker may take it over. A run is a handful of
+/// calls, each with its own deadline, so five minutes is ample.
+pub const LEASE_FOR_MS: i64 = 5 * 60 * 1000;
+
+/// How often an idle [`Worker::run`] looks for due runs.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Whether `flow` runs for an event from `source` of `kind` (see the module docs).
+pub fn trigger_matches(flow: &Flow, source: &str, kind: &str) -> bool {
+    match &flow.trigger {
+        TriggerSpec::Webhook { app, events, .. } => {
+            source.split(['.', ':']).next() == Some(app.as_str())
+                && events.iter().any(|event| event == kind)
+        }
+        TriggerSpec::Poll { source: polled, .. } => match polled {
+            PollSource::Operation(name) | PollSource::Resource(name) => source == name,
+        },
+        TriggerSpec::Schedule { .. } => source.strip_prefix("schedule:") == Some(flow.id.as_str()),
+    }
+}
+
+/// Records an event and, in the same transaction, enqueues one run per flow of `flows` whose
+/// trigger matches, at the flow's current version. Answers whether the event is new (`false`
+/// for a redelivery of the same `source` and `event_key`, which starts no second run).
+///
+/// When this returns `Ok`, the event is durable: a webhook receiver may acknowledge it.
+pub async fn intake(
+    store: &Store,
+    flows: &FlowSet,
+    source: &str,
+    event_key: &str,
+    kind: &str,
+    payload: &Value,
+) -> Result<bool, tether_store::Error> {
+    let matching: Vec<(String, i64)> = flows
+        .current()
+        .into_iter()
+        .filter(|(_, flow)| trigger_matches(flow, source, kind))
+        .map(|(version, flow)| (flow.id.clone(), version))
+        .collect();
+    let runs: Vec<(&str, i64)> = matching
+        .iter()
+        .map(|(id, version)| (id.as_str(), *version))
+        .collect();
+    let (inserted, run_ids) = store
+        .record_event_with_runs(
+            source,
+            event_key,
+            kind,
+            payload,
+            tether_store::now_ms(),
+            &runs,
+        )
+        .await?;
+    debug!(
+        source,
+        event_key,
+        kind,
+        runs = run_ids.len(),
+        "Event recorded."
+    );
+    Ok(matches!(inserted, EventInsert::New(_)))
+}
+
+/// What [`Worker::run_until_idle`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IdleReport {
+    /// Runs that finished.
+    pub done: usize,
+    /// Attempts that failed and were scheduled again.
+    pub retried: usize,
+    /// Runs moved to the dead-letter queue.
+    pub dead: usize,
+    /// Runs dropped because another worker took them over, or whose outcome could not be
+    /// recorded (they run again when their lease expires).
+    pub dropped: usize,
+}
+
+/// Executes due runs: leases them from the store, runs each as a task, at most `concurrency`
+/// at a time.
+#[derive(Clone)]
+pub struct Worker {
+    /// Where runs live.
+    pub store: Store,
+    /// How operations are called.
+    pub ops: Arc<dyn Operations>,
+    /// The flows runs refer to.
+    pub flows: FlowSet,
+    /// This worker's name in leases; unique among the workers sharing the store.
+    pub id: String,
+    /// How many runs execute at once (at least 1).
+    pub concurrency: usize,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("id", &self.id)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker with a unique id (process id and a random suffix) and 8 runs at a time.
+    pub fn new(store: Store, ops: Arc<dyn Operations>, flows: FlowSet) -> Self {
+        Worker {
+            store,
+            ops,
+            flows,
+            id: format!("worker-{}-{:08x}", std::process::id(), fastrand::u32(..)),
+            concurrency: 8,
+        }
+    }
+
+    /// Leases and executes batches of runs until none is due at `now_fn()`; runs waiting for a
+    /// later retry stay waiting. For tests and the demo: `now_fn` is the clock, so a test can
+    /// move it past a retry's due time instead of sleeping.
+    pub async fn run_until_idle(
+        &self,
+        now_fn: impl Fn() -> i64,
+    ) -> Result<IdleReport, tether_store::Error> {
+        let mut report = IdleReport::default();
+        loop {
+            let now = now_fn();
+            let runs = self
+                .store
+                .lease_runs(&self.id, self.concurrency.max(1), now, LEASE_FOR_MS)
+                .await?;
+            if runs.is_empty() {
+                return Ok(report);
+            }
+            let mut tasks = JoinSet::new();
+            for run in runs {
+                let worker = self.clone();
+                tasks.spawn(async move {
+                    execute_run(
+                        &worker.store,
+                        worker.ops.as_ref(),
+                        &worker.flows,
+                        &run,
+                        &worker.id,
+                        now,
+                    )
+                    .await
+                });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                match joined {
+                    Ok(outcome) => tally(&mut report, &outcome),
+                    // A panicking run is dropped; its lease expires and it runs again.
+                    Err(error) => {
+                        warn!(worker = %self.id, %error, "A run task failed.");
+                        report.dropped += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leases and executes runs until `shutdown` is cancelled, then waits for the runs in flight
+    /// (each call has a deadline) and returns. Looks for due runs every [`POLL_INTERVAL`] while
+    /// idle, and again as soon as a run finishes.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let concurrency = self.concurrency.max(1);
+        let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            let free = concurrency.saturating_sub(tasks.len());
+            if free > 0 {
+                let now = tether_store::now_ms();
+                match self
+                    .store
+                    .lease_runs(&self.id, free, now, LEASE_FOR_MS)
+                    .await
+                {
+                    Ok(runs) => {
+                        for run in runs {
+                            let worker = self.clone();
+                            tasks.spawn(async move {
+                                execute_run(
+                                    &worker.store,
+                                    worker.ops.as_ref(),
+                                    &worker.flows,
+                                    &run,
+                                    &worker.id,
+                                    tether_store::now_ms(),
+                                )
+                                .await
+                            });
+                        }
+                    }
+                    Err(error) => {
+                        warn!(worker = %self.id, %error, "Cannot lease runs.");
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Err(error) = joined {
+                        warn!(worker = %self.id, %error, "A run task failed.");
+                    }
+                }
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+        while let Some(joined) = tasks.join_next().await {
+            if let Err(error) = joined {
+                warn!(worker = %self.id, %error, "A run task failed.");
+            }
+        }
+    }
+}
+
+fn tally(report: &mut IdleReport, outcome: &Outcome) {
+    match outcome {
+        Outcome::Done => report.done += 1,
+        Outcome::Retry { .. } => report.retried += 1,
+        Outcome::Dead { .. } => report.dead += 1,
+        Outcome::LeaseLost | Outcome::Abandoned { .. } => report.dropped += 1,
+    }
+}
