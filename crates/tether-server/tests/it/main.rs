@@ -1,0 +1,11 @@
+//! Integration tests of the server over real HTTP on loopback, each with its own SQLite file.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests fail loudly on any unexpected error"
+)]
+
+mod api;
+mod simulator;
+mod support;
+mod webhooks;
