@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "tether", version, about)]
 struct Cli {
     /// Log filter, as in RUST_LOG (for example `info` or `tether_sim=debug`).
-    #[arg(long, global = true, env = "TETHER_LOG", default_value = "info")]
+    #[arg(long, global = true, env = "TETHER_LOG", default_value = "warn")]
     log: String,
     #[command(subcommand)]
     command: Command,

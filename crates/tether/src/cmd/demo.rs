@@ -1,32 +1,75 @@
-//! `tether demo`: the built-in GHL simulator on loopback, seeded, and a guided tour of the
-//! Contacts API through it, so a person sees the moving parts with no account anywhere.
+//! `tether demo`: the whole product on loopback with no account anywhere.
 //!
-//! The tour speaks plain HTTP until the typed GHL connector exists; the sync engine, Details
-//! Flowers and the web UI join the demo as they land (see the open issues).
+//! It starts the GHL and Details Flowers simulators, a fresh store in a data folder, the two
+//! connections, the shipped flows, the engine's worker and the webhook server; seeds GHL, syncs
+//! every contact to Details Flowers with a progress bar, then makes a live change in GHL and
+//! shows it arriving in Details Flowers through a signed webhook, and keeps syncing until Ctrl-C.
 
+use std::io::Write;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use futures::TryStreamExt;
 use serde_json::{Value, json};
+use tether_connectors::ghl::models::{ContactInput, SearchRequest};
+use tether_connectors::registry::Registry;
+use tether_core::Secret;
+use tether_engine::executor::FlowSet;
+use tether_engine::invoke::Operations;
+use tether_engine::worker::{Worker, intake, trigger_matches};
+use tether_sim::details_flowers::{DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim};
 use tether_sim::ghl::{GhlSim, GhlSimConfig};
+use tether_store::{AuthKind, NewConnection, Store, Vault};
 use tokio_util::sync::CancellationToken;
 
 const DEMO_PIT: &str = "demo-pit";
-const VERSION_CONTACTS: &str = "2021-07-28";
-const VERSION_CALENDARS: &str = "2021-04-15";
+/// The shipped flows, embedded so the demo runs from any folder.
+const FLOWS: &[(&str, &str)] = &[
+    (
+        "ghl-contact-to-df-customer.yaml",
+        include_str!("../../../../flows/ghl-contact-to-df-customer.yaml"),
+    ),
+    (
+        "ghl-task-to-df.yaml",
+        include_str!("../../../../flows/ghl-task-to-df.yaml"),
+    ),
+    (
+        "ghl-note-to-df-note.yaml",
+        include_str!("../../../../flows/ghl-note-to-df-note.yaml"),
+    ),
+    (
+        "ghl-appointment-to-df-delivery.yaml",
+        include_str!("../../../../flows/ghl-appointment-to-df-delivery.yaml"),
+    ),
+    (
+        "df-customer-to-ghl-contact.yaml",
+        include_str!("../../../../flows/df-customer-to-ghl-contact.yaml"),
+    ),
+];
 
 /// Options of `tether demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// How many GHL contacts to seed and sync.
+    #[arg(long, default_value_t = 200)]
+    contacts: usize,
+    /// Folder for the demo's database, key and flows; the demo starts it afresh each time.
+    #[arg(long, default_value = "tether-demo")]
+    data_dir: PathBuf,
     /// Address of the GHL simulator; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     ghl_listen: SocketAddr,
-    /// How many contacts to seed.
-    #[arg(long, default_value_t = 1_000)]
-    contacts: usize,
-    /// Exit after the tour instead of serving until Ctrl-C.
+    /// Address of the Details Flowers simulator.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    details_flowers_listen: SocketAddr,
+    /// Address of Tether's server (webhook intake, REST API).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Exit after the live change instead of syncing until Ctrl-C.
     #[arg(long)]
     exit: bool,
 }
@@ -34,8 +77,12 @@ pub struct DemoArgs {
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    let shutdown = CancellationToken::new();
+    let store = fresh_store(&args.data_dir).await?;
+    let flows_dir = write_flows(&args.data_dir)?;
+
     let n_contacts = args.contacts;
-    let sim = tokio::task::spawn_blocking(move || {
+    let ghl = tokio::task::spawn_blocking(move || {
         GhlSim::new(GhlSimConfig {
             pits: vec![DEMO_PIT.into()],
             seed_contacts: n_contacts,
@@ -43,197 +90,297 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         })
     })
     .await?;
-    let location_id = sim.world().config.location_id.clone();
-    let shutdown = CancellationToken::new();
-    let running = sim
+    let ghl_world = ghl.world().clone();
+    let location_id = ghl_world.config.location_id.clone();
+    let ghl = ghl
         .spawn(args.ghl_listen, shutdown.clone())
         .await
         .context("cannot start the GHL simulator")?;
-    println!("Tether demo");
-    println!(
-        "  GHL simulator  {}  (location {location_id}, {n_contacts} contacts seeded in {:.2?})",
-        running.base_url,
-        started.elapsed()
-    );
-
-    let tour = Tour {
-        http: reqwest::Client::new(),
-        base: running.base_url.clone(),
-        location_id,
-    };
-    tour.run().await?;
-
-    println!();
-    println!("Try it yourself:");
-    println!(
-        "  curl -s -H 'Authorization: Bearer {DEMO_PIT}' -H 'Version: {VERSION_CONTACTS}' '{}/contacts/?locationId={}&limit=2'",
-        running.base_url, tour.location_id
-    );
-    println!(
-        "  what the simulator received: {}/__sim/requests",
-        running.base_url
-    );
-    if args.exit {
-        running.stop().await?;
-        return Ok(());
-    }
-    println!("Serving until Ctrl-C.");
-    tokio::signal::ctrl_c()
+    let details_flowers = DetailsFlowersSim::new(DetailsFlowersConfig::default())
+        .spawn(args.details_flowers_listen, shutdown.clone())
         .await
-        .context("cannot wait for Ctrl-C")?;
-    running.stop().await?;
+        .context("cannot start the Details Flowers simulator")?;
+    let df_world = details_flowers.sim.world().clone();
+
+    connect(
+        &store,
+        "ghl-main",
+        "ghl",
+        AuthKind::PrivateToken,
+        Some(&location_id),
+        &ghl.base_url,
+        DEMO_PIT,
+    )
+    .await?;
+    connect(
+        &store,
+        "details-flowers-main",
+        "details_flowers",
+        AuthKind::ApiKey,
+        None,
+        &details_flowers.base_url,
+        DEFAULT_API_KEY,
+    )
+    .await?;
+    let catalog = tether_connectors::catalog();
+    let flows = FlowSet::load_dir(&flows_dir, &catalog).map_err(|errors| {
+        let lines: Vec<String> = errors.problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the shipped flows do not load:\n{}", lines.join("\n"))
+    })?;
+
+    // The engine's worker, and the server that turns GHL's signed webhooks into runs.
+    let registry = Registry::new(store.clone());
+    let ops: Arc<dyn Operations> = Arc::new(registry.clone());
+    let worker = Worker::new(store.clone(), ops, flows.clone());
+    let worker_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { worker.run(shutdown).await })
+    };
+    let keys = ghl_world
+        .webhooks
+        .keys()
+        .map_err(|error| anyhow::anyhow!("simulator keys: {error}"))?
+        .published();
+    let pem = |header: &str| keys[header]["publicKeyPem"].as_str().map(str::to_owned);
+    let config = tether_server::ServerConfig {
+        listen: args.listen,
+        ghl_rsa_public_key_pem: pem("x-wh-signature"),
+        ghl_ed25519_public_key_pem: pem("x-ghl-signature"),
+        ..tether_server::ServerConfig::default()
+    };
+    let matcher = {
+        let flows = flows.clone();
+        move |kind: &str, _payload: &Value| -> Vec<(String, i64)> {
+            flows
+                .current()
+                .into_iter()
+                .filter(|(_, flow)| trigger_matches(flow, tether_server::webhooks::SOURCE, kind))
+                .map(|(version, flow)| (flow.id.clone(), version))
+                .collect()
+        }
+    };
+    let server =
+        tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;
+    ghl_world
+        .webhooks
+        .register(&format!("{}/hooks/ghl", server.base_url));
+
+    println!(
+        "Tether demo (everything on loopback; data in {})",
+        args.data_dir.display()
+    );
+    println!(
+        "  GHL simulator             {}  location {location_id}, {n_contacts} contacts",
+        ghl.base_url
+    );
+    println!("  Details Flowers simulator {}", details_flowers.base_url);
+    println!(
+        "  Tether server             {}  (webhooks: /hooks/ghl, runs: /api/runs)",
+        server.base_url
+    );
+    println!(
+        "  flows                     {}",
+        FLOWS
+            .iter()
+            .map(|(name, _)| name.trim_end_matches(".yaml"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    // Initial sync: every GHL contact, read through the connector, enters the flows as an event.
+    let ghl_client = registry.ghl("ghl-main").await?;
+    let contacts: Vec<_> = ghl_client
+        .contacts()
+        .search_stream(SearchRequest {
+            page_limit: 500,
+            ..SearchRequest::default()
+        })
+        .try_collect()
+        .await
+        .context("cannot read the GHL contacts")?;
+    let mut n_runs = 0;
+    for contact in &contacts {
+        let mut payload = serde_json::to_value(contact)?;
+        payload["type"] = json!("ContactCreate");
+        payload["locationId"] = json!(location_id);
+        let key = format!("initial-sync:{}", contact.id);
+        if intake(
+            &store,
+            &flows,
+            tether_server::webhooks::SOURCE,
+            &key,
+            "ContactCreate",
+            &payload,
+        )
+        .await?
+        {
+            n_runs += 1;
+        }
+    }
+    println!();
+    wait_for_runs(&store, n_runs, "initial sync").await?;
+    let n_customers = df_world.records.lock().count(0);
+    let n_without_email = contacts
+        .iter()
+        .filter(|contact| contact.email.as_deref().is_none_or(str::is_empty))
+        .count();
+    let counts = store.run_counts().await?;
+    println!(
+        "  {} GHL contacts → {n_customers} Details Flowers customers in {:.1?} ({n_without_email} without an e-mail skipped by the flow's filter, {} runs dead-lettered)",
+        contacts.len(),
+        started.elapsed(),
+        counts.dead,
+    );
+
+    // A live change: a new contact in GHL reaches Details Flowers through a signed webhook.
+    let live_started = Instant::now();
+    let email = format!("live.{}@example.com", std::process::id());
+    let input = ContactInput {
+        first_name: Some("Rosa".into()),
+        last_name: Some("Live".into()),
+        email: Some(email.clone()),
+        ..ContactInput::default()
+    };
+    ghl_client
+        .contacts()
+        .create(&input)
+        .await
+        .context("cannot create the live contact")?;
+    let df = registry.rest_app("details-flowers-main").await?;
+    let found = loop {
+        let found = df
+            .invoke(
+                "details_flowers.customer.find_by_email",
+                json!({ "email": email }),
+            )
+            .await?;
+        if found.as_array().is_some_and(|items| !items.is_empty())
+            || found
+                .get("items")
+                .and_then(Value::as_array)
+                .is_some_and(|items| !items.is_empty())
+        {
+            break found;
+        }
+        if live_started.elapsed() > Duration::from_secs(60) {
+            bail!(
+                "the live change did not reach Details Flowers within 60 s; see `tether runs --data-dir {}`",
+                args.data_dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = found;
+    println!(
+        "  live: contact {email} created in GHL → webhook → run → Details Flowers customer in {} ms",
+        live_started.elapsed().as_millis()
+    );
+    println!();
+    println!("Look around:");
+    println!("  tether runs --data-dir {}", args.data_dir.display());
+    println!("  tether dlq list --data-dir {}", args.data_dir.display());
+    println!("  curl -s {}/api/runs?limit=5", server.base_url);
+    println!(
+        "  curl -s -H 'Authorization: Bearer {DEMO_PIT}' -H 'Version: 2021-07-28' '{}/contacts/?locationId={location_id}&limit=2'",
+        ghl.base_url
+    );
+
+    if !args.exit {
+        println!("Syncing live changes until Ctrl-C.");
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+    }
+    shutdown.cancel();
+    let _ = worker_task.await;
+    server.stop().await?;
+    ghl.stop().await?;
+    details_flowers.stop().await?;
+    store.close().await;
     Ok(())
 }
 
-struct Tour {
-    http: reqwest::Client,
-    base: String,
-    location_id: String,
+/// A fresh store in `data_dir`: the demo's own folder, emptied of a previous demo's database.
+async fn fresh_store(data_dir: &Path) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    for file in ["tether.sqlite", "tether.sqlite-wal", "tether.sqlite-shm"] {
+        let path = data_dir.join(file);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot reset {}", path.display()))?;
+        }
+    }
+    let vault = Vault::load(&data_dir.join("secret.key"))?;
+    Ok(Store::open_sqlite(&data_dir.join("tether.sqlite"), vault).await?)
 }
 
-impl Tour {
-    async fn call(
-        &self,
-        version: &str,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(DEMO_PIT)
-            .header("Version", version);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("{method} {path}"))?;
-        let status = response.status();
-        let remaining = response
-            .headers()
-            .get("x-ratelimit-remaining")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("-")
-            .to_owned();
-        let body: Value = response
-            .json()
-            .await
-            .with_context(|| format!("{method} {path}: body is not JSON"))?;
-        println!(
-            "  {:<6} {:<48} {}  (rate limit left {remaining})",
-            method.as_str(),
-            path,
-            status.as_u16()
-        );
-        if !status.is_success() {
-            bail!("{method} {path} answered {status}: {body}");
-        }
-        Ok(body)
+fn write_flows(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let dir = data_dir.join("flows");
+    std::fs::create_dir_all(&dir)?;
+    for (name, text) in FLOWS {
+        std::fs::write(dir.join(name), text).with_context(|| format!("cannot write {name}"))?;
     }
+    Ok(dir)
+}
 
-    async fn run(&self) -> anyhow::Result<()> {
-        use reqwest::Method;
-        let location_id = &self.location_id;
-        println!();
-        println!("A tour of the Contacts API, through the simulator:");
-        let found = self
-            .call(
-                VERSION_CONTACTS,
-                Method::POST,
-                "/contacts/search",
-                Some(json!({"locationId": location_id, "pageLimit": 3})),
-            )
-            .await?;
-        println!("         {} contacts in the location", found["total"]);
-        let email = format!("demo.{}@example.com", std::process::id());
-        let created = self
-            .call(
-                VERSION_CONTACTS,
-                Method::POST,
-                "/contacts/",
-                Some(json!({"locationId": location_id, "firstName": "Rosa", "lastName": "Demo", "email": email, "tags": ["demo"]})),
-            )
-            .await?;
-        let contact_id = created["contact"]["id"]
-            .as_str()
-            .context("created contact has an id")?
-            .to_owned();
-        println!("         created contact {contact_id}");
-        let upserted = self
-            .call(
-                VERSION_CONTACTS,
-                Method::POST,
-                "/contacts/upsert",
-                Some(json!({"locationId": location_id, "email": email, "city": "Lisbon"})),
-            )
-            .await?;
-        println!(
-            "         upsert by e-mail matched the same contact: new = {}",
-            upserted["new"]
+async fn connect(
+    store: &Store,
+    name: &str,
+    app: &str,
+    auth_kind: AuthKind,
+    account_id: Option<&str>,
+    base_url: &str,
+    secret: &str,
+) -> anyhow::Result<()> {
+    store
+        .create_connection(NewConnection {
+            name: name.into(),
+            app: app.into(),
+            auth_kind,
+            account_id: account_id.map(str::to_owned),
+            base_url: base_url.into(),
+            scopes: Vec::new(),
+            credentials: Secret::new(secret),
+            expires_at_ms: None,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Waits until `n_runs` runs have finished (done or dead-lettered), drawing a progress bar.
+async fn wait_for_runs(store: &Store, n_runs: usize, label: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    // Redraw in place on a terminal; elsewhere (a log, a test) print only the final line.
+    let redraw = std::io::stdout().is_terminal();
+    let started = Instant::now();
+    loop {
+        let counts = store.run_counts().await?;
+        let finished = usize::try_from(counts.done + counts.dead)
+            .unwrap_or(0)
+            .min(n_runs);
+        let width = 30;
+        let filled = (finished * width).checked_div(n_runs).unwrap_or(width);
+        let bar = format!(
+            "  {label} [{}{}] {finished}/{n_runs} runs",
+            "#".repeat(filled),
+            ".".repeat(width - filled)
         );
-        self.call(
-            VERSION_CONTACTS,
-            Method::POST,
-            &format!("/contacts/{contact_id}/tags"),
-            Some(json!({"tags": ["vip"]})),
-        )
-        .await?;
-        self.call(
-            VERSION_CONTACTS,
-            Method::POST,
-            &format!("/contacts/{contact_id}/tasks"),
-            Some(json!({"title": "Call about the wedding bouquet", "dueDate": "2026-12-01T10:00:00Z", "completed": false})),
-        )
-        .await?;
-        self.call(
-            VERSION_CONTACTS,
-            Method::POST,
-            &format!("/contacts/{contact_id}/notes"),
-            Some(json!({"body": "Prefers peonies."})),
-        )
-        .await?;
-        let calendars = self
-            .call(
-                VERSION_CALENDARS,
-                Method::GET,
-                &format!("/calendars/?locationId={location_id}"),
-                None,
-            )
-            .await?;
-        if let Some(calendar_id) = calendars["calendars"][0]["id"].as_str() {
-            self.call(
-                VERSION_CALENDARS,
-                Method::POST,
-                "/calendars/events/appointments",
-                Some(json!({
-                    "calendarId": calendar_id, "locationId": location_id, "contactId": contact_id,
-                    "startTime": "2026-12-02T15:00:00+00:00", "title": "Bouquet fitting"
-                })),
-            )
-            .await?;
+        if redraw {
+            print!("\r{bar}");
+            std::io::stdout().flush()?;
         }
-        let contact = self
-            .call(
-                VERSION_CONTACTS,
-                Method::GET,
-                &format!("/contacts/{contact_id}"),
-                None,
-            )
-            .await?;
-        println!(
-            "         {} <{}> tags {}",
-            contact["contact"]["name"], contact["contact"]["email"], contact["contact"]["tags"]
-        );
-        self.call(
-            VERSION_CONTACTS,
-            Method::DELETE,
-            &format!("/contacts/{contact_id}"),
-            None,
-        )
-        .await?;
-        Ok(())
+        if finished >= n_runs {
+            if redraw {
+                println!();
+            } else {
+                println!("{bar}");
+            }
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("the {label} did not finish in 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -151,9 +151,16 @@ fn curl_can_list_search_create_update_and_delete_through_the_simulator() {
 }
 
 #[test]
-fn the_demo_runs_its_tour_and_exits() {
+fn the_demo_syncs_every_contact_and_a_live_change_then_exits() {
+    let data_dir = std::env::temp_dir().join(format!(
+        "tether-demo-test-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     let output = Command::new(TETHER)
-        .args(["demo", "--exit", "--contacts", "200"])
+        .args(["demo", "--exit", "--contacts", "40", "--data-dir"])
+        .arg(&data_dir)
+        .env_remove("TETHER_SECRET_KEY")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -162,11 +169,43 @@ fn the_demo_runs_its_tour_and_exits() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("200 contacts in the location"), "{stdout}");
     assert!(
-        stdout.contains("new = false"),
-        "upsert matched the created contact: {stdout}"
+        stdout.contains("initial sync [##############################] 40/40 runs"),
+        "{stdout}"
     );
+    // Every contact with an e-mail became exactly one customer; none was dead-lettered.
+    let line = stdout
+        .lines()
+        .find(|line| line.contains("GHL contacts →"))
+        .unwrap();
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let (n_contacts, n_customers) = (numbers[0], numbers[1]);
+    let n_skipped = numbers[numbers.len() - 2];
+    assert_eq!(n_contacts, 40, "{line}");
+    assert_eq!(n_customers + n_skipped, n_contacts, "{line}");
+    assert!(line.ends_with("0 runs dead-lettered)"), "{line}");
+    assert!(
+        stdout.contains("live: contact") && stdout.contains("→ Details Flowers customer in"),
+        "{stdout}"
+    );
+
+    // The runs it made are in the store, readable by `tether runs`.
+    let runs = Command::new(TETHER)
+        .args(["runs", "--limit", "3", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    let runs = String::from_utf8_lossy(&runs.stdout);
+    assert!(
+        runs.contains("ghl-contact-to-df-customer")
+            && runs.contains("done")
+            && runs.contains("upsert"),
+        "{runs}"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
 
 fn tether(data_dir: &PathBuf, args: &[&str]) -> Output {
