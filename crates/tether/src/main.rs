@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Start the built-in simulators on loopback and show Tether working with no account anywhere.
     Demo(cmd::demo::DemoArgs),
+    /// Serve: webhook intake, the REST API and the run worker, until Ctrl-C.
+    Serve(cmd::serve::ServeArgs),
     /// Run a simulator of a real service as an HTTP server.
     Sim(cmd::sim::SimArgs),
     /// Authorize an account of an app and store it as a connection.
@@ -59,6 +61,7 @@ async fn run() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Demo(args) => cmd::demo::run(args).await,
+        Command::Serve(args) => cmd::serve::run(args).await,
         Command::Sim(args) => cmd::sim::run(args).await,
         Command::Connect(args) => cmd::connect::run(args).await,
         Command::Connections(args) => cmd::connections::run(args).await,

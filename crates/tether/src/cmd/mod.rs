@@ -9,4 +9,5 @@ pub mod demo;
 pub mod dlq;
 pub mod flows;
 pub mod runs;
+pub mod serve;
 pub mod sim;

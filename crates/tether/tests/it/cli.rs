@@ -484,3 +484,40 @@ fn details_flowers_connects_with_an_api_key_and_its_operations_run() {
     assert!(!refused.status.success());
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn serve_loads_the_flows_answers_health_and_refuses_unsigned_webhooks() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data_dir = std::env::temp_dir().join(format!(
+        "tether-serve-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let flows = repo.join("flows");
+    let data = data_dir.display().to_string();
+    let (_server, base) = start_process(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--flows",
+            &flows.display().to_string(),
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        "Tether serving on ",
+    );
+    let base = base.split_whitespace().next().unwrap().to_owned();
+    let (status, _) = curl(&[&format!("{base}/healthz")]);
+    assert_eq!(status, 200);
+    let (status, refused) = curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"type":"ContactCreate","id":"x"}"#,
+        &format!("{base}/hooks/ghl"),
+    ]);
+    assert_eq!(status, 401, "{refused}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

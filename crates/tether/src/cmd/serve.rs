@@ -1,0 +1,109 @@
+//! `tether serve`: the long-running process — webhook intake, REST API and the run worker.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::Value;
+use tether_connectors::registry::Registry;
+use tether_engine::executor::FlowSet;
+use tether_engine::invoke::Operations;
+use tether_engine::worker::{Worker, trigger_matches};
+use tokio_util::sync::CancellationToken;
+
+use super::data::DataArgs;
+
+/// Options of `tether serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the server (webhooks at `/hooks/ghl`, REST API at `/api`).
+    #[arg(long, default_value = "127.0.0.1:8800")]
+    listen: SocketAddr,
+    /// Folder of flow files to run.
+    #[arg(long, default_value = "flows")]
+    flows: PathBuf,
+    /// PEM file of the RSA key that verifies `x-wh-signature` (default: HighLevel's published key).
+    #[arg(long)]
+    ghl_rsa_key: Option<PathBuf>,
+    /// PEM file of the Ed25519 key that verifies `x-ghl-signature`.
+    #[arg(long)]
+    ghl_ed25519_key: Option<PathBuf>,
+    /// Runs executed at once by this process.
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+/// Serves until Ctrl-C.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = args.data.open().await?;
+    let catalog = tether_connectors::catalog();
+    let flows = FlowSet::load_dir(&args.flows, &catalog).map_err(|errors| {
+        let lines: Vec<String> = errors.problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "the flows in {} do not load:\n{}",
+            args.flows.display(),
+            lines.join("\n")
+        )
+    })?;
+    let read = |path: &Option<PathBuf>| -> anyhow::Result<Option<String>> {
+        path.as_ref()
+            .map(|path| {
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))
+            })
+            .transpose()
+    };
+    let mut config = tether_server::ServerConfig {
+        listen: args.listen,
+        ..tether_server::ServerConfig::default()
+    };
+    if let Some(rsa) = read(&args.ghl_rsa_key)? {
+        config.ghl_rsa_public_key_pem = Some(rsa);
+    }
+    config.ghl_ed25519_public_key_pem = read(&args.ghl_ed25519_key)?;
+
+    let shutdown = CancellationToken::new();
+    let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+    let mut worker = Worker::new(store.clone(), ops, flows.clone());
+    worker.concurrency = args.workers.max(1);
+    let worker_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { worker.run(shutdown).await })
+    };
+    let matcher = {
+        let flows = flows.clone();
+        move |kind: &str, _payload: &Value| -> Vec<(String, i64)> {
+            flows
+                .current()
+                .into_iter()
+                .filter(|(_, flow)| trigger_matches(flow, tether_server::webhooks::SOURCE, kind))
+                .map(|(version, flow)| (flow.id.clone(), version))
+                .collect()
+        }
+    };
+    let server =
+        tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;
+    println!(
+        "Tether serving on {} ({} flows from {})",
+        server.base_url,
+        flows.current().len(),
+        args.flows.display()
+    );
+    println!(
+        "  webhooks: {}/hooks/ghl   runs: {}/api/runs   health: {}/healthz",
+        server.base_url, server.base_url, server.base_url
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    println!("Stopping: finishing the runs in flight.");
+    shutdown.cancel();
+    let _ = worker_task.await;
+    server.stop().await?;
+    store.close().await;
+    Ok(())
+}
