@@ -5,10 +5,12 @@
 //! `flow` and `expr` are pure (no I/O but reading a flow file). `worker` turns events into runs
 //! (`intake`) and leases and executes them (`Worker`); `executor` runs one leased run step by step,
 //! journaling each step after its effect and its link are written, so a retried run resumes after
-//! its last finished step and never writes a target twice; `invoke` is the seam to the connectors.
+//! its last finished step and never writes a target twice; `poller` runs polling triggers from
+//! durable cursors; `invoke` is the seam to the connectors.
 
 pub mod executor;
 pub mod expr;
 pub mod flow;
 pub mod invoke;
+pub mod poller;
 pub mod worker;

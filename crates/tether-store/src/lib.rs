@@ -4,13 +4,15 @@
 //! where a backend needs its own statement the code says so next to it.
 //!
 //! What it holds: connections with sealed credentials ([`connections`]), cross-process leases
-//! ([`leases`]), and the durable-run tables: trigger events ([`events`]), runs and their step
-//! journal ([`runs`]), the id map ([`links`]) and the dead-letter queue ([`dlq`]).
+//! ([`leases`]), polling cursors ([`cursors`]), and the durable-run tables: trigger events
+//! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
+//! dead-letter queue ([`dlq`]).
 //!
 //! **Invariant:** only this crate writes SQL. Credentials are sealed by the [`Vault`] before they
 //! reach a table and opened only when read back.
 
 pub mod connections;
+pub mod cursors;
 pub mod dlq;
 pub mod events;
 pub mod leases;

@@ -8,3 +8,4 @@
 mod executor;
 mod expr;
 mod flow;
+mod poller;

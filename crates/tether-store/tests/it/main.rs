@@ -7,6 +7,7 @@
 )]
 
 mod connections;
+mod cursors;
 mod dlq;
 mod events;
 mod leases;

@@ -1,0 +1,574 @@
+//! Polling triggers against the Details Flowers simulator over loopback: customers sharing one
+//! timestamp, read in pages smaller than their number, are taken in exactly once across repeated
+//! polls, a poll that fails half-way, and a cursor set back as after a crash; a held lease
+//! refuses a second poller; customers created later are picked up once; and a two-way sync with
+//! the GHL simulator stops at the echo of its own write.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use tether_connectors::registry::Registry;
+use tether_core::{ErrorKind, Secret};
+use tether_engine::executor::FlowSet;
+use tether_engine::flow::parse_flow;
+use tether_engine::invoke::{InvokeError, Operations};
+use tether_engine::poller::{PollOptions, Poller, poll_once, poll_once_with};
+use tether_sim::details_flowers::{
+    DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim, RunningDetailsFlowers,
+};
+use tether_store::{AuthKind, NewConnection, Store, Vault};
+use tokio_util::sync::CancellationToken;
+
+const FLOW: &str = r#"
+id: df-poll
+trigger:
+  poll:
+    operation: details_flowers.customer.new
+    connection: df
+    every: 1s
+steps:
+  - id: keep
+    filter:
+      when: "{{ true }}"
+"#;
+
+const SOURCE: &str = "details_flowers.customer.new";
+
+/// Registry calls, failing the `fail_call`-th one (1-based; 0: never) as a dropped connection.
+struct Flaky {
+    registry: Registry,
+    calls: AtomicUsize,
+    fail_call: AtomicUsize,
+}
+
+impl Operations for Flaky {
+    fn invoke<'a>(
+        &'a self,
+        connection: &'a str,
+        operation: &'a str,
+        input: Value,
+    ) -> BoxFuture<'a, Result<Value, InvokeError>> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if call == self.fail_call.load(Ordering::SeqCst) {
+            return Box::pin(async {
+                Err(InvokeError::new(ErrorKind::Transient, "connection reset"))
+            });
+        }
+        self.registry.invoke(connection, operation, input)
+    }
+}
+
+struct Setup {
+    store: Store,
+    flows: FlowSet,
+    ops: Arc<Flaky>,
+    registry: Registry,
+    sim: RunningDetailsFlowers,
+    /// Customer ids of every run leased so far by [`Setup::drain`], in lease order.
+    seen: Vec<String>,
+}
+
+async fn setup(seed_customers: usize) -> Setup {
+    // The simulator builds a reqwest client before ours does; ring goes in first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sim = DetailsFlowersSim::new(DetailsFlowersConfig {
+        rate_limit: None,
+        seed_customers,
+        ..DetailsFlowersConfig::default()
+    })
+    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+    .await
+    .unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "tether_engine_poller_{}_{}.sqlite",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let store = Store::open_sqlite(&path, Vault::from_key(&[4; 32]))
+        .await
+        .unwrap();
+    store
+        .create_connection(NewConnection {
+            name: "df".into(),
+            app: "details_flowers".into(),
+            auth_kind: AuthKind::ApiKey,
+            account_id: None,
+            base_url: sim.base_url.clone(),
+            scopes: Vec::new(),
+            credentials: Secret::new(DEFAULT_API_KEY),
+            expires_at_ms: None,
+        })
+        .await
+        .unwrap();
+    let flows = FlowSet::new();
+    flows
+        .insert(parse_flow(FLOW, Path::new("df-poll.yaml"), None).unwrap())
+        .unwrap();
+    let registry = Registry::new(store.clone());
+    let ops = Arc::new(Flaky {
+        registry: registry.clone(),
+        calls: AtomicUsize::new(0),
+        fail_call: AtomicUsize::new(0),
+    });
+    Setup {
+        store,
+        flows,
+        ops,
+        registry,
+        sim,
+        seen: Vec::new(),
+    }
+}
+
+impl Setup {
+    fn options(&self, owner: &str, limit: usize) -> PollOptions {
+        PollOptions {
+            limit,
+            owner: owner.into(),
+        }
+    }
+
+    /// Leases every queued run (for an hour, so none comes back) and records its customer id.
+    async fn drain(&mut self) {
+        let now = tether_store::now_ms();
+        let runs = self
+            .store
+            .lease_runs("test", 100_000, now, 3_600_000)
+            .await
+            .unwrap();
+        for run in runs {
+            assert_eq!(run.flow_id, "df-poll");
+            let event = self.store.event(run.event_id).await.unwrap();
+            assert_eq!(event.source, SOURCE);
+            assert_eq!(event.kind, "customer.new");
+            self.seen
+                .push(event.payload["id"].as_str().unwrap().to_owned());
+        }
+    }
+
+    async fn all_customer_ids(&self) -> Vec<String> {
+        let listed = self
+            .registry
+            .invoke(
+                "df",
+                "details_flowers.customer.list",
+                json!({"limit": 10_000}),
+            )
+            .await
+            .unwrap();
+        let mut ids: Vec<String> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn seen_sorted(&self) -> Vec<String> {
+        let mut seen = self.seen.clone();
+        seen.sort();
+        seen
+    }
+}
+
+#[tokio::test]
+async fn customers_sharing_a_timestamp_are_taken_in_once_across_pages_failures_and_crashes() {
+    let mut setup = setup(10).await;
+    let options = setup.options("poller-a", 3);
+    let now = tether_store::now_ms();
+
+    // The second page's call fails: the first page is in, the cursor after it.
+    setup.ops.fail_call.store(2, Ordering::SeqCst);
+    let error = poll_once_with(
+        &setup.store,
+        setup.ops.as_ref(),
+        &setup.flows,
+        "df-poll",
+        now,
+        &options,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Transient, "{error}");
+    setup.drain().await;
+    assert_eq!(setup.seen.len(), 3);
+    let after_first_page = setup
+        .store
+        .get_cursor("df-poll", SOURCE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after_first_page["id"], setup.seen[2].as_str());
+
+    // The failed lease was given back, so the next poll goes on from there to the end.
+    let report = poll_once_with(
+        &setup.store,
+        setup.ops.as_ref(),
+        &setup.flows,
+        "df-poll",
+        now,
+        &options,
+    )
+    .await
+    .unwrap();
+    assert!(!report.lease_held);
+    assert_eq!(report.new_events, 7, "{report:?}");
+    assert_eq!(report.pages, 3, "pages of 3, 3 and 1: {report:?}");
+    setup.drain().await;
+    assert_eq!(setup.seen_sorted(), setup.all_customer_ids().await);
+
+    // A crash between intake and the cursor write: the cursor is back where the first page left
+    // it. The records are read again and dropped by their dedup key.
+    let current = setup.store.get_cursor("df-poll", SOURCE).await.unwrap();
+    assert!(
+        setup
+            .store
+            .set_cursor("df-poll", SOURCE, current.as_ref(), &after_first_page)
+            .await
+            .unwrap()
+    );
+    let report = poll_once_with(
+        &setup.store,
+        setup.ops.as_ref(),
+        &setup.flows,
+        "df-poll",
+        now,
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.records, 7, "{report:?}");
+    assert_eq!(report.new_events, 0, "{report:?}");
+    assert_eq!(
+        setup.store.get_cursor("df-poll", SOURCE).await.unwrap(),
+        current
+    );
+
+    // Nothing new: one empty page, nothing taken in.
+    let report = poll_once(
+        &setup.store,
+        setup.ops.as_ref(),
+        &setup.flows,
+        "df-poll",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!((report.pages, report.records), (1, 0), "{report:?}");
+
+    // Customers created after the last poll are picked up, once.
+    for n in 0..2 {
+        setup
+            .registry
+            .invoke(
+                "df",
+                "details_flowers.customer.create",
+                json!({"email": format!("late{n}@example.com"), "full_name": format!("Late {n}")}),
+            )
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        poll_once_with(
+            &setup.store,
+            setup.ops.as_ref(),
+            &setup.flows,
+            "df-poll",
+            now,
+            &options,
+        )
+        .await
+        .unwrap();
+    }
+    setup.drain().await;
+    let all = setup.all_customer_ids().await;
+    assert_eq!(all.len(), 12);
+    assert_eq!(setup.seen_sorted(), all, "each customer exactly once");
+}
+
+#[tokio::test]
+async fn a_held_lease_refuses_a_second_poller() {
+    let mut setup = setup(4).await;
+    let now = tether_store::now_ms();
+    assert!(
+        setup
+            .store
+            .try_lease("poll:df-poll", "poller-a", now, now + 60_000)
+            .await
+            .unwrap()
+    );
+    let report = poll_once_with(
+        &setup.store,
+        setup.ops.as_ref(),
+        &setup.flows,
+        "df-poll",
+        now,
+        &setup.options("poller-b", 3),
+    )
+    .await
+    .unwrap();
+    assert!(report.lease_held);
+    assert_eq!(report.pages, 0);
+    assert_eq!(
+        setup.ops.calls.load(Ordering::SeqCst),
+        0,
+        "nothing was read"
+    );
+    assert_eq!(
+        setup.store.get_cursor("df-poll", SOURCE).await.unwrap(),
+        None
+    );
+
+    // Once the holder gives it back, the other poller goes ahead.
+    setup
+        .store
+        .release_lease("poll:df-poll", "poller-a")
+        .await
+        .unwrap();
+    let report = poll_once_with(
+        &setup.store,
+        setup.ops.as_ref(),
+        &setup.flows,
+        "df-poll",
+        now,
+        &setup.options("poller-b", 3),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.new_events, 4, "{report:?}");
+    setup.drain().await;
+    assert_eq!(setup.seen.len(), 4);
+}
+
+#[tokio::test]
+async fn unknown_and_non_poll_flows_are_refused() {
+    let setup = setup(0).await;
+    let error = poll_once(&setup.store, setup.ops.as_ref(), &setup.flows, "nope", 0)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Permanent);
+    assert!(error.to_string().contains("nope"), "{error}");
+}
+
+#[tokio::test]
+async fn the_poller_takes_in_every_customer_until_shut_down() {
+    let setup = setup(25).await;
+    let mut poller = Poller::new(setup.store.clone(), setup.ops.clone(), setup.flows.clone());
+    poller.options.limit = 10;
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { poller.run(shutdown).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = setup.store.run_counts().await.unwrap();
+        if counts.queued >= 25 {
+            assert_eq!(counts.queued, 25, "{counts:?}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the poller took in only {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap();
+    let cursor = setup.store.get_cursor("df-poll", SOURCE).await.unwrap();
+    assert!(cursor.is_some());
+}
+
+/// Two-way sync does not loop: a GHL contact becomes a Details Flowers customer; polling that
+/// new customer upserts the same GHL contact (matched by e-mail, no duplicate); the echo of that
+/// write (a ContactUpdate with the same content) writes nothing to Details Flowers.
+#[tokio::test]
+async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
+    use tether_engine::worker::{IdleReport, Worker, intake};
+    use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
+    use tether_store::StepStatus;
+
+    let mut setup = setup(0).await;
+    let ghl = GhlSim::new(GhlSimConfig {
+        pits: vec!["pit-poller-test".into()],
+        rng_seed: Some(9),
+        rate_limit: RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        },
+        ..GhlSimConfig::default()
+    })
+    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+    .await
+    .unwrap();
+    for (name, app, auth_kind, account_id, base_url, secret) in [
+        (
+            "ghl-main",
+            "ghl",
+            AuthKind::PrivateToken,
+            Some(ghl.sim.world().config.location_id.clone()),
+            ghl.base_url.clone(),
+            "pit-poller-test",
+        ),
+        (
+            "details-flowers-main",
+            "details_flowers",
+            AuthKind::ApiKey,
+            None,
+            setup.sim.base_url.clone(),
+            DEFAULT_API_KEY,
+        ),
+    ] {
+        setup
+            .store
+            .create_connection(NewConnection {
+                name: name.into(),
+                app: app.into(),
+                auth_kind,
+                account_id,
+                base_url,
+                scopes: Vec::new(),
+                credentials: Secret::new(secret),
+                expires_at_ms: None,
+            })
+            .await
+            .unwrap();
+    }
+    let flows_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let flows = FlowSet::load_dir(&flows_dir, &tether_connectors::catalog()).unwrap();
+    // The shipped recipe itself runs, so this test guards the file users get.
+    setup.flows = flows.clone();
+    let ops: Arc<dyn Operations> = Arc::new(setup.registry.clone());
+    let worker = Worker::new(setup.store.clone(), ops.clone(), flows.clone());
+    let done = |n| IdleReport {
+        done: n,
+        ..IdleReport::default()
+    };
+
+    let contact = setup
+        .registry
+        .invoke(
+            "ghl-main",
+            "ghl.contact.create",
+            json!({"firstName": "Ann", "lastName": "Rose", "email": "ann.rose@example.com"}),
+        )
+        .await
+        .unwrap();
+    let contact_id = contact["id"].as_str().unwrap().to_owned();
+    let mut payload = contact.clone();
+    payload["type"] = json!("ContactCreate");
+    intake(
+        &setup.store,
+        &flows,
+        "ghl.webhook",
+        "wh-1",
+        "ContactCreate",
+        &payload,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
+        done(1)
+    );
+
+    // The customer Tether wrote is new to Details Flowers, so the poll picks it up once.
+    let now = tether_store::now_ms();
+    let report = poll_once(
+        &setup.store,
+        ops.as_ref(),
+        &flows,
+        "df-customer-to-ghl-contact",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.new_events, 1, "{report:?}");
+    let ran = worker.run_until_idle(tether_store::now_ms).await.unwrap();
+    assert_eq!(
+        ran,
+        done(1),
+        "{:?}",
+        setup.store.runs_recent(1).await.unwrap()
+    );
+    let recent = setup.store.runs_recent(10).await.unwrap();
+    let upsert = recent
+        .iter()
+        .find(|summary| summary.run.flow_id == "df-customer-to-ghl-contact")
+        .unwrap();
+    let step = upsert
+        .steps
+        .iter()
+        .find(|step| step.step_id == "contact")
+        .unwrap();
+    assert_eq!(
+        step.output["contact"]["id"],
+        contact_id.as_str(),
+        "{:?}",
+        step.output
+    );
+    assert_eq!(step.output["new"], false, "matched, not duplicated");
+
+    // GHL reports that write back as a ContactUpdate: same content, so nothing is written.
+    let mut echo = setup
+        .registry
+        .invoke(
+            "ghl-main",
+            "ghl.contact.get",
+            json!({"contactId": contact_id}),
+        )
+        .await
+        .unwrap();
+    if let Some(inner) = echo.get("contact").cloned() {
+        echo = inner;
+    }
+    echo["type"] = json!("ContactUpdate");
+    intake(
+        &setup.store,
+        &flows,
+        "ghl.webhook",
+        "wh-2",
+        "ContactUpdate",
+        &echo,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
+        done(1)
+    );
+    let recent = setup.store.runs_recent(10).await.unwrap();
+    let last = recent
+        .iter()
+        .filter(|summary| summary.run.flow_id == "ghl-contact-to-df-customer")
+        .max_by_key(|summary| summary.run.id)
+        .unwrap();
+    let step = last
+        .steps
+        .iter()
+        .find(|step| step.step_id == "upsert")
+        .unwrap();
+    assert_eq!(step.status, StepStatus::Skipped, "{:?}", step.output);
+
+    // And Details Flowers has nothing new to report: the loop has ended.
+    let report = poll_once(
+        &setup.store,
+        ops.as_ref(),
+        &flows,
+        "df-customer-to-ghl-contact",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.new_events, 0, "{report:?}");
+    assert_eq!(setup.all_customer_ids().await.len(), 1);
+}

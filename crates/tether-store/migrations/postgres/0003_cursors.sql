@@ -1,0 +1,10 @@
+-- Durable cursors of polling triggers. Keep this file equivalent to
+-- migrations/sqlite/0003_cursors.sql. The cursor is opaque JSON stored as TEXT; it moves only by
+-- compare-and-set on that text, so two pollers can neither move it backwards nor both advance it.
+CREATE TABLE poll_cursors (
+    flow_id         TEXT NOT NULL,
+    trigger_key     TEXT NOT NULL,
+    cursor_json     TEXT NOT NULL,
+    updated_at_ms   BIGINT NOT NULL,
+    PRIMARY KEY (flow_id, trigger_key)
+);
