@@ -131,7 +131,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // The engine's worker, and the server that turns GHL's signed webhooks into runs.
     let registry = Registry::new(store.clone());
     let ops: Arc<dyn Operations> = Arc::new(registry.clone());
-    let worker = Worker::new(store.clone(), ops, flows.clone());
+    let worker = Worker::new(store.clone(), ops.clone(), flows.clone());
     let worker_task = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(shutdown).await })
@@ -285,13 +285,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ghl.base_url
     );
 
+    let mut poller_task = None;
     if !args.exit {
-        println!("Syncing live changes until Ctrl-C.");
+        // The other direction starts now, after the walkthrough: new Details Flowers customers
+        // are polled and upserted into GHL; links and content hashes stop the echo.
+        let poller = tether_engine::poller::Poller::new(store.clone(), ops, flows.clone());
+        let shutdown = shutdown.clone();
+        poller_task = Some(tokio::spawn(async move { poller.run(shutdown).await }));
+        println!(
+            "Syncing live changes both ways until Ctrl-C (Details Flowers is polled every minute)."
+        );
         tokio::signal::ctrl_c()
             .await
             .context("cannot wait for Ctrl-C")?;
     }
     shutdown.cancel();
+    if let Some(task) = poller_task {
+        let _ = task.await;
+    }
     let _ = worker_task.await;
     server.stop().await?;
     ghl.stop().await?;

@@ -1,4 +1,4 @@
-//! `tether serve`: the long-running process — webhook intake, REST API and the run worker.
+//! `tether serve`: the long-running process — webhook intake, REST API, pollers and the run worker.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,6 +68,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+    let poller = tether_engine::poller::Poller::new(store.clone(), ops.clone(), flows.clone());
+    let poller_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { poller.run(shutdown).await })
+    };
     let mut worker = Worker::new(store.clone(), ops, flows.clone());
     worker.concurrency = args.workers.max(1);
     let worker_task = {
@@ -102,6 +107,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot wait for Ctrl-C")?;
     println!("Stopping: finishing the runs in flight.");
     shutdown.cancel();
+    let _ = poller_task.await;
     let _ = worker_task.await;
     server.stop().await?;
     store.close().await;
