@@ -46,6 +46,17 @@ pub fn trigger_matches(flow: &Flow, source: &str, kind: &str) -> bool {
     }
 }
 
+/// The `(flow id, version number)` of every current flow an event of `kind` from `source` starts
+/// (what the webhook server asks before storing an event with its runs).
+pub fn starts(flows: &FlowSet, source: &str, kind: &str) -> Vec<(String, i64)> {
+    flows
+        .current()
+        .into_iter()
+        .filter(|(_, flow)| trigger_matches(flow, source, kind))
+        .map(|(version, flow)| (flow.id.clone(), version))
+        .collect()
+}
+
 /// Records an event and, in the same transaction, enqueues one run per flow of `flows` whose
 /// trigger matches, at the flow's current version. Answers whether the event is new (`false`
 /// for a redelivery of the same `source` and `event_key`, which starts no second run).
@@ -59,12 +70,7 @@ pub async fn intake(
     kind: &str,
     payload: &Value,
 ) -> Result<bool, tether_store::Error> {
-    let matching: Vec<(String, i64)> = flows
-        .current()
-        .into_iter()
-        .filter(|(_, flow)| trigger_matches(flow, source, kind))
-        .map(|(version, flow)| (flow.id.clone(), version))
-        .collect();
+    let matching = starts(flows, source, kind);
     let runs: Vec<(&str, i64)> = matching
         .iter()
         .map(|(id, version)| (id.as_str(), *version))

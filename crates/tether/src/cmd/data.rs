@@ -43,3 +43,18 @@ impl DataArgs {
         }
     }
 }
+
+/// Loads a folder of flow files against every shipped operation; any problem stops the load,
+/// each listed with its file, line, column and field.
+pub fn load_flows(dir: &std::path::Path) -> anyhow::Result<tether_engine::executor::FlowSet> {
+    tether_engine::executor::FlowSet::load_dir(dir, &tether_connectors::catalog()).map_err(
+        |errors| {
+            let lines: Vec<String> = errors.problems.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!(
+                "the flows in {} do not load:\n{}",
+                dir.display(),
+                lines.join("\n")
+            )
+        },
+    )
+}

@@ -18,9 +18,8 @@ use serde_json::{Value, json};
 use tether_connectors::ghl::models::{ContactInput, SearchRequest};
 use tether_connectors::registry::Registry;
 use tether_core::Secret;
-use tether_engine::executor::FlowSet;
 use tether_engine::invoke::Operations;
-use tether_engine::worker::{Worker, intake, trigger_matches};
+use tether_engine::worker::{Worker, intake, starts};
 use tether_sim::details_flowers::{DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim};
 use tether_sim::ghl::{GhlSim, GhlSimConfig};
 use tether_store::{AuthKind, NewConnection, Store, Vault};
@@ -122,11 +121,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         DEFAULT_API_KEY,
     )
     .await?;
-    let catalog = tether_connectors::catalog();
-    let flows = FlowSet::load_dir(&flows_dir, &catalog).map_err(|errors| {
-        let lines: Vec<String> = errors.problems.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("the shipped flows do not load:\n{}", lines.join("\n"))
-    })?;
+    let flows = super::data::load_flows(&flows_dir)?;
 
     // The engine's worker, and the server that turns GHL's signed webhooks into runs.
     let registry = Registry::new(store.clone());
@@ -150,14 +145,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     let matcher = {
         let flows = flows.clone();
-        move |kind: &str, _payload: &Value| -> Vec<(String, i64)> {
-            flows
-                .current()
-                .into_iter()
-                .filter(|(_, flow)| trigger_matches(flow, tether_server::webhooks::SOURCE, kind))
-                .map(|(version, flow)| (flow.id.clone(), version))
-                .collect()
-        }
+        move |kind: &str, _payload: &Value| starts(&flows, tether_server::webhooks::SOURCE, kind)
     };
     let server =
         tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;

@@ -8,9 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 use tether_connectors::registry::Registry;
-use tether_engine::executor::FlowSet;
 use tether_engine::invoke::Operations;
-use tether_engine::worker::{Worker, trigger_matches};
+use tether_engine::worker::{Worker, starts};
 use tokio_util::sync::CancellationToken;
 
 use super::data::DataArgs;
@@ -40,15 +39,7 @@ pub struct ServeArgs {
 /// Serves until Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.data.open().await?;
-    let catalog = tether_connectors::catalog();
-    let flows = FlowSet::load_dir(&args.flows, &catalog).map_err(|errors| {
-        let lines: Vec<String> = errors.problems.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!(
-            "the flows in {} do not load:\n{}",
-            args.flows.display(),
-            lines.join("\n")
-        )
-    })?;
+    let flows = super::data::load_flows(&args.flows)?;
     let read = |path: &Option<PathBuf>| -> anyhow::Result<Option<String>> {
         path.as_ref()
             .map(|path| {
@@ -81,14 +72,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let matcher = {
         let flows = flows.clone();
-        move |kind: &str, _payload: &Value| -> Vec<(String, i64)> {
-            flows
-                .current()
-                .into_iter()
-                .filter(|(_, flow)| trigger_matches(flow, tether_server::webhooks::SOURCE, kind))
-                .map(|(version, flow)| (flow.id.clone(), version))
-                .collect()
-        }
+        move |kind: &str, _payload: &Value| starts(&flows, tether_server::webhooks::SOURCE, kind)
     };
     let server =
         tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;
