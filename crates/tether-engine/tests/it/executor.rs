@@ -744,3 +744,189 @@ async fn concurrent_runs_for_one_record_create_it_once() {
     assert_eq!(setup.shop.calls_of("shop.customer.create"), 1);
     assert_eq!(setup.shop.customers().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_contact_sync_under_injected_faults_ends_with_exactly_one_customer_each() {
+    use futures::TryStreamExt;
+    use tether_connectors::ghl::models::SearchRequest;
+    use tether_connectors::registry::Registry;
+    use tether_connectors::rest::ListQuery;
+    use tether_core::Secret;
+    use tether_sim::details_flowers::{DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim};
+    use tether_sim::ghl::faults::FaultsConfig;
+    use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
+    use tether_store::{AuthKind, NewConnection};
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let loopback: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let ghl = GhlSim::new(GhlSimConfig {
+        pits: vec!["pit-faults".into()],
+        seed_contacts: 60,
+        rng_seed: Some(9),
+        rate_limit: RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        },
+        ..GhlSimConfig::default()
+    })
+    .spawn(loopback, CancellationToken::new())
+    .await
+    .unwrap();
+    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
+        rate_limit: None,
+        ..DetailsFlowersConfig::default()
+    })
+    .spawn(loopback, CancellationToken::new())
+    .await
+    .unwrap();
+    // 10 % of requests answer 500/503 and every request is slowed, on both services.
+    ghl.sim.world().faults.lock().set(
+        FaultsConfig {
+            error_rate: 0.1,
+            latency_ms: 2,
+            jitter_ms: 8,
+            ..FaultsConfig::default()
+        },
+        std::time::Instant::now(),
+    );
+    let admin = reqwest::Client::new();
+    let answer = admin
+        .put(format!("{}/__sim/faults", flowers.base_url))
+        .json(&json!({"error_rate": 0.1, "latency_ms": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+
+    let flows_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let flows = FlowSet::load_dir(&flows_dir, &tether_connectors::catalog()).unwrap();
+    let setup = setup(FLOW).await;
+    let store = setup.store.clone();
+    let location_id = ghl.sim.world().config.location_id.clone();
+    for (name, app, auth_kind, account_id, base_url, secret) in [
+        (
+            "ghl-main",
+            "ghl",
+            AuthKind::PrivateToken,
+            Some(location_id),
+            ghl.base_url.clone(),
+            "pit-faults",
+        ),
+        (
+            "details-flowers-main",
+            "details_flowers",
+            AuthKind::ApiKey,
+            None,
+            flowers.base_url.clone(),
+            DEFAULT_API_KEY,
+        ),
+    ] {
+        store
+            .create_connection(NewConnection {
+                name: name.into(),
+                app: app.into(),
+                auth_kind,
+                account_id,
+                base_url,
+                scopes: Vec::new(),
+                credentials: Secret::new(secret),
+                expires_at_ms: None,
+            })
+            .await
+            .unwrap();
+    }
+    let registry = Registry::new(store.clone());
+    let worker = Worker::new(store.clone(), Arc::new(registry.clone()), flows.clone());
+
+    // The initial sync: every contact, read through the faulty API, enters as an event.
+    let contacts: Vec<_> = registry
+        .ghl("ghl-main")
+        .await
+        .unwrap()
+        .contacts()
+        .search_stream(SearchRequest {
+            page_limit: 25,
+            ..SearchRequest::default()
+        })
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 60);
+    for contact in &contacts {
+        let mut payload = serde_json::to_value(contact).unwrap();
+        payload["type"] = json!("ContactCreate");
+        intake(
+            &store,
+            &flows,
+            "ghl.webhook",
+            &format!("sync:{}", contact.id),
+            "ContactCreate",
+            &payload,
+        )
+        .await
+        .unwrap();
+    }
+    // Drain, jumping the clock past every backoff rather than sleeping through it.
+    let mut offset_ms = 0;
+    for _ in 0..20 {
+        let now_offset = offset_ms;
+        worker
+            .run_until_idle(move || tether_store::now_ms() + now_offset)
+            .await
+            .unwrap();
+        if store.run_counts().await.unwrap().pending() == 0 {
+            break;
+        }
+        offset_ms += 3_600_000;
+    }
+    let counts = store.run_counts().await.unwrap();
+    assert_eq!((counts.pending(), counts.dead), (0, 0), "{counts:?}");
+    let n_retried = store
+        .runs_recent(100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|summary| summary.run.attempts > 1)
+        .count();
+
+    // Faults off; Details Flowers holds exactly one customer per GHL contact with an e-mail.
+    let _ = admin
+        .put(format!("{}/__sim/faults", flowers.base_url))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let customers: Vec<Value> = registry
+        .rest_app("details-flowers-main")
+        .await
+        .unwrap()
+        .list_stream("customer", ListQuery::default())
+        .try_collect()
+        .await
+        .unwrap();
+    let with_email: Vec<_> = contacts
+        .iter()
+        .filter(|contact| contact.email.as_deref().is_some_and(|e| !e.is_empty()))
+        .collect();
+    assert_eq!(
+        customers.len(),
+        with_email.len(),
+        "one customer per contact with an e-mail"
+    );
+    for contact in with_email {
+        let matching: Vec<_> = customers
+            .iter()
+            .filter(|customer| customer["ghl_contact_id"] == contact.id.as_str())
+            .collect();
+        assert_eq!(matching.len(), 1, "contact {}", contact.id);
+        assert_eq!(
+            matching[0]["email"],
+            contact.email.as_deref().unwrap().to_lowercase()
+        );
+    }
+    // The faults were felt: some runs needed more than one attempt.
+    assert!(
+        n_retried > 0,
+        "no run was retried; were the faults injected?"
+    );
+}
