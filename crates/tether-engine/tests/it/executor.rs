@@ -565,73 +565,13 @@ fn the_shipped_flows_load_as_a_set() {
 /// real registry into the Details Flowers simulator.
 #[tokio::test]
 async fn the_shipped_contact_flow_syncs_one_customer_with_the_latest_data() {
-    use tether_connectors::registry::Registry;
-    use tether_core::Secret;
-    use tether_sim::details_flowers::{DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim};
-    use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
-    use tether_store::{AuthKind, NewConnection};
-
-    // The simulators build a reqwest client before ours does; ring goes in first.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let loopback: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let ghl = GhlSim::new(GhlSimConfig {
-        pits: vec!["pit-engine-test".into()],
-        rng_seed: Some(5),
-        rate_limit: RateLimitConfig {
-            enabled: false,
-            ..RateLimitConfig::default()
-        },
-        ..GhlSimConfig::default()
-    })
-    .spawn(loopback, CancellationToken::new())
-    .await
-    .unwrap();
-    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
-        rate_limit: None,
-        ..DetailsFlowersConfig::default()
-    })
-    .spawn(loopback, CancellationToken::new())
-    .await
-    .unwrap();
-
-    let flows_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
-    let flows = FlowSet::load_dir(&flows_dir, &tether_connectors::catalog()).unwrap();
-    let setup = setup(FLOW).await;
-    let store = setup.store.clone();
-    for (name, app, auth_kind, account_id, base_url, secret) in [
-        (
-            "ghl-main",
-            "ghl",
-            AuthKind::PrivateToken,
-            Some(ghl.sim.world().config.location_id.clone()),
-            ghl.base_url.clone(),
-            "pit-engine-test",
-        ),
-        (
-            "details-flowers-main",
-            "details_flowers",
-            AuthKind::ApiKey,
-            None,
-            flowers.base_url.clone(),
-            DEFAULT_API_KEY,
-        ),
-    ] {
-        store
-            .create_connection(NewConnection {
-                name: name.into(),
-                app: app.into(),
-                auth_kind,
-                account_id,
-                base_url,
-                scopes: Vec::new(),
-                credentials: Secret::new(secret),
-                expires_at_ms: None,
-            })
-            .await
-            .unwrap();
-    }
-    let registry = Registry::new(store.clone());
-    let worker = Worker::new(store.clone(), Arc::new(registry.clone()), flows.clone());
+    let Simulated {
+        store,
+        flows,
+        registry,
+        worker,
+        ..
+    } = simulated("pit-engine-test", 0).await;
 
     let created = registry
         .invoke(
@@ -749,36 +689,18 @@ async fn concurrent_runs_for_one_record_create_it_once() {
 async fn the_contact_sync_under_injected_faults_ends_with_exactly_one_customer_each() {
     use futures::TryStreamExt;
     use tether_connectors::ghl::models::SearchRequest;
-    use tether_connectors::registry::Registry;
     use tether_connectors::rest::ListQuery;
-    use tether_core::Secret;
-    use tether_sim::details_flowers::{DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim};
     use tether_sim::ghl::faults::FaultsConfig;
-    use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
-    use tether_store::{AuthKind, NewConnection};
 
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let loopback: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let ghl = GhlSim::new(GhlSimConfig {
-        pits: vec!["pit-faults".into()],
-        seed_contacts: 60,
-        rng_seed: Some(9),
-        rate_limit: RateLimitConfig {
-            enabled: false,
-            ..RateLimitConfig::default()
-        },
-        ..GhlSimConfig::default()
-    })
-    .spawn(loopback, CancellationToken::new())
-    .await
-    .unwrap();
-    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
-        rate_limit: None,
-        ..DetailsFlowersConfig::default()
-    })
-    .spawn(loopback, CancellationToken::new())
-    .await
-    .unwrap();
+    let Simulated {
+        ghl,
+        flowers,
+        store,
+        flows,
+        registry,
+        worker,
+        ..
+    } = simulated("pit-faults", 60).await;
     // 10 % of requests answer 500/503 and every request is slowed, on both services.
     ghl.sim.world().faults.lock().set(
         FaultsConfig {
@@ -797,46 +719,6 @@ async fn the_contact_sync_under_injected_faults_ends_with_exactly_one_customer_e
         .await
         .unwrap();
     assert!(answer.status().is_success(), "{:?}", answer.text().await);
-
-    let flows_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
-    let flows = FlowSet::load_dir(&flows_dir, &tether_connectors::catalog()).unwrap();
-    let setup = setup(FLOW).await;
-    let store = setup.store.clone();
-    let location_id = ghl.sim.world().config.location_id.clone();
-    for (name, app, auth_kind, account_id, base_url, secret) in [
-        (
-            "ghl-main",
-            "ghl",
-            AuthKind::PrivateToken,
-            Some(location_id),
-            ghl.base_url.clone(),
-            "pit-faults",
-        ),
-        (
-            "details-flowers-main",
-            "details_flowers",
-            AuthKind::ApiKey,
-            None,
-            flowers.base_url.clone(),
-            DEFAULT_API_KEY,
-        ),
-    ] {
-        store
-            .create_connection(NewConnection {
-                name: name.into(),
-                app: app.into(),
-                auth_kind,
-                account_id,
-                base_url,
-                scopes: Vec::new(),
-                credentials: Secret::new(secret),
-                expires_at_ms: None,
-            })
-            .await
-            .unwrap();
-    }
-    let registry = Registry::new(store.clone());
-    let worker = Worker::new(store.clone(), Arc::new(registry.clone()), flows.clone());
 
     // The initial sync: every contact, read through the faulty API, enters as an event.
     let contacts: Vec<_> = registry
@@ -929,4 +811,109 @@ async fn the_contact_sync_under_injected_faults_ends_with_exactly_one_customer_e
         n_retried > 0,
         "no run was retried; were the faults injected?"
     );
+}
+
+/// Both simulators on loopback, a store with their two connections (named as the shipped flows
+/// name them), the shipped flows, and a worker over the real connectors.
+struct Simulated {
+    ghl: tether_sim::ghl::RunningSim,
+    flowers: tether_sim::details_flowers::RunningDetailsFlowers,
+    store: Store,
+    flows: FlowSet,
+    registry: tether_connectors::registry::Registry,
+    worker: Worker,
+    _setup: Setup,
+}
+
+async fn simulated(pit: &str, seed_contacts: usize) -> Simulated {
+    use tether_sim::details_flowers::{DetailsFlowersConfig, DetailsFlowersSim};
+    use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
+
+    // The simulators build a reqwest client before ours does; ring goes in first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let loopback: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let ghl = GhlSim::new(GhlSimConfig {
+        pits: vec![pit.into()],
+        seed_contacts,
+        rng_seed: Some(5),
+        rate_limit: RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        },
+        ..GhlSimConfig::default()
+    })
+    .spawn(loopback, CancellationToken::new())
+    .await
+    .unwrap();
+    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
+        rate_limit: None,
+        ..DetailsFlowersConfig::default()
+    })
+    .spawn(loopback, CancellationToken::new())
+    .await
+    .unwrap();
+    let flows_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let flows = FlowSet::load_dir(&flows_dir, &tether_connectors::catalog()).unwrap();
+    let setup = setup(FLOW).await;
+    let store = setup.store.clone();
+    let location_id = ghl.sim.world().config.location_id.clone();
+    connect_simulators(&store, &ghl.base_url, &location_id, pit, &flowers.base_url).await;
+    let registry = tether_connectors::registry::Registry::new(store.clone());
+    let worker = Worker::new(store.clone(), Arc::new(registry.clone()), flows.clone());
+    Simulated {
+        ghl,
+        flowers,
+        store,
+        flows,
+        registry,
+        worker,
+        _setup: setup,
+    }
+}
+
+/// Stores the connections the shipped flows name: `ghl-main` (a PIT on the GHL simulator) and
+/// `details-flowers-main` (the Details Flowers simulator's API key).
+pub(crate) async fn connect_simulators(
+    store: &Store,
+    ghl_base: &str,
+    location_id: &str,
+    pit: &str,
+    flowers_base: &str,
+) {
+    use tether_core::Secret;
+    use tether_store::{AuthKind, NewConnection};
+
+    let details_flowers_key = tether_sim::details_flowers::DEFAULT_API_KEY;
+    for (name, app, auth_kind, account_id, base_url, secret) in [
+        (
+            "ghl-main",
+            "ghl",
+            AuthKind::PrivateToken,
+            Some(location_id.to_owned()),
+            ghl_base,
+            pit,
+        ),
+        (
+            "details-flowers-main",
+            "details_flowers",
+            AuthKind::ApiKey,
+            None,
+            flowers_base,
+            details_flowers_key,
+        ),
+    ] {
+        store
+            .create_connection(NewConnection {
+                name: name.into(),
+                app: app.into(),
+                auth_kind,
+                account_id,
+                base_url: base_url.into(),
+                scopes: Vec::new(),
+                credentials: Secret::new(secret),
+                expires_at_ms: None,
+            })
+            .await
+            .unwrap();
+    }
 }

@@ -410,39 +410,15 @@ async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
     .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
     .await
     .unwrap();
-    for (name, app, auth_kind, account_id, base_url, secret) in [
-        (
-            "ghl-main",
-            "ghl",
-            AuthKind::PrivateToken,
-            Some(ghl.sim.world().config.location_id.clone()),
-            ghl.base_url.clone(),
-            "pit-poller-test",
-        ),
-        (
-            "details-flowers-main",
-            "details_flowers",
-            AuthKind::ApiKey,
-            None,
-            setup.sim.base_url.clone(),
-            DEFAULT_API_KEY,
-        ),
-    ] {
-        setup
-            .store
-            .create_connection(NewConnection {
-                name: name.into(),
-                app: app.into(),
-                auth_kind,
-                account_id,
-                base_url,
-                scopes: Vec::new(),
-                credentials: Secret::new(secret),
-                expires_at_ms: None,
-            })
-            .await
-            .unwrap();
-    }
+    let location_id = ghl.sim.world().config.location_id.clone();
+    crate::executor::connect_simulators(
+        &setup.store,
+        &ghl.base_url,
+        &location_id,
+        "pit-poller-test",
+        &setup.sim.base_url,
+    )
+    .await;
     let flows_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
     let flows = FlowSet::load_dir(&flows_dir, &tether_connectors::catalog()).unwrap();
     // The shipped recipe itself runs, so this test guards the file users get.
