@@ -734,7 +734,9 @@ impl ActionCall<'_> {
                 operation = self.operation,
                 "The trigger names no source record; the action runs without a link."
             );
-            let (output, _) = self.create_or_match(ops, context, &id, input).await?;
+            let (output, _) = self
+                .create_or_match(store, ops, context, &id, input)
+                .await?;
             return Ok((StepStatus::Ok, output));
         };
         // Two runs for one record (a create and its update arriving together) must not both
@@ -818,7 +820,7 @@ impl ActionCall<'_> {
                     ));
                 }
             },
-            None => self.create_or_match(ops, context, id, input).await?,
+            None => self.create_or_match(store, ops, context, id, input).await?,
         };
         let target_id = target_id.or_else(|| record_id(&output, id.resource));
         match target_id {
@@ -850,8 +852,15 @@ impl ActionCall<'_> {
     }
 
     /// No link yet: look the target up by the match field and update it, else create.
+    ///
+    /// The lookup-then-create is single-flight per target match value (a store lease on
+    /// `match:<app>.<resource>.<field>=<value>`): two *different* flows (or steps) writing the same
+    /// target — a contact's sync and its first note both upserting the customer — would otherwise
+    /// both find nothing and both create. The source-record lease cannot cover that, because each
+    /// flow links its own source.
     async fn create_or_match(
         &self,
+        store: &Store,
         ops: &dyn Operations,
         context: &Context,
         id: &OperationId<'_>,
@@ -876,9 +885,56 @@ impl ActionCall<'_> {
                 self.step_id
             ))
         })?;
-        let find = format!("{}.{}.find_by_{}", id.app, id.resource, match_on.field);
+        let lease_key = format!(
+            "match:{}.{}.{}={}",
+            id.app,
+            id.resource,
+            match_on.field,
+            match &value {
+                Value::String(text) => text.to_lowercase(),
+                other => other.to_string(),
+            }
+        );
+        let now = tether_store::now_ms();
+        let held = store
+            .try_lease(
+                &lease_key,
+                &self.lease_owner,
+                now,
+                now.saturating_add(LINK_LEASE_MS),
+            )
+            .await
+            .map_err(|error| StepFailure::store(&error))?;
+        if !held {
+            return Err(StepFailure {
+                kind: ErrorKind::Transient,
+                reason: format!(
+                    "action `{}`: another run is writing the {} whose {} is {value} right now",
+                    self.step_id, id.resource, match_on.field
+                ),
+            });
+        }
+        let result = self
+            .find_then_write(ops, id, &match_on.field, value, input)
+            .await;
+        if let Err(error) = store.release_lease(&lease_key, &self.lease_owner).await {
+            warn!(error = %describe(&error), "Cannot release a match lease.");
+        }
+        result
+    }
+
+    /// Looks the target up by `field` = `value`; updates the first found, else creates.
+    async fn find_then_write(
+        &self,
+        ops: &dyn Operations,
+        id: &OperationId<'_>,
+        field: &str,
+        value: Value,
+        input: Value,
+    ) -> Result<(Value, Option<String>), StepFailure> {
+        let find = format!("{}.{}.find_by_{}", id.app, id.resource, field);
         let mut query = Map::new();
-        query.insert(match_on.field.clone(), value);
+        query.insert(field.to_owned(), value);
         let found = self.call(ops, &find, Value::Object(query)).await?;
         let existing = found
             .get("items")

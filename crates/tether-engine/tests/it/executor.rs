@@ -157,10 +157,10 @@ steps:
 "#;
 
 struct Setup {
-    store: Store,
+    pub(crate) store: Store,
     shop: Arc<Shop>,
-    flows: FlowSet,
-    worker: Worker,
+    pub(crate) flows: FlowSet,
+    pub(crate) worker: Worker,
     /// How far [`Setup::drain_later`] has moved the clock, in ms.
     offset_ms: AtomicI64,
 }
@@ -815,17 +815,17 @@ async fn the_contact_sync_under_injected_faults_ends_with_exactly_one_customer_e
 
 /// Both simulators on loopback, a store with their two connections (named as the shipped flows
 /// name them), the shipped flows, and a worker over the real connectors.
-struct Simulated {
-    ghl: tether_sim::ghl::RunningSim,
-    flowers: tether_sim::details_flowers::RunningDetailsFlowers,
-    store: Store,
-    flows: FlowSet,
-    registry: tether_connectors::registry::Registry,
-    worker: Worker,
+pub(crate) struct Simulated {
+    pub(crate) ghl: tether_sim::ghl::RunningSim,
+    pub(crate) flowers: tether_sim::details_flowers::RunningDetailsFlowers,
+    pub(crate) store: Store,
+    pub(crate) flows: FlowSet,
+    pub(crate) registry: tether_connectors::registry::Registry,
+    pub(crate) worker: Worker,
     _setup: Setup,
 }
 
-async fn simulated(pit: &str, seed_contacts: usize) -> Simulated {
+pub(crate) async fn simulated(pit: &str, seed_contacts: usize) -> Simulated {
     use tether_sim::details_flowers::{DetailsFlowersConfig, DetailsFlowersSim};
     use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
 

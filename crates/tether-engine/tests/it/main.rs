@@ -9,3 +9,4 @@ mod executor;
 mod expr;
 mod flow;
 mod poller;
+mod recipes;
