@@ -381,7 +381,7 @@ impl HttpClient {
                     body,
                 }) => {
                     if let Some(limiter) = &inner.limiter {
-                        limiter.observe(&headers);
+                        limiter.answered(status, &headers);
                     }
                     let kind = classify_status(status, &headers);
                     if status == 401 && !refreshed {
@@ -514,7 +514,7 @@ impl HttpClient {
         }
         if (200..300).contains(&status) {
             if let Some(limiter) = &inner.limiter {
-                limiter.observe(&headers);
+                limiter.answered(status, &headers);
             }
             return Ok(Attempt::Success(ApiResponse {
                 method,

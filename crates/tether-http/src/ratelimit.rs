@@ -67,7 +67,20 @@ struct State {
     blocked_until: Option<Instant>,
     day: NaiveDate,
     used_today: u32,
+    /// Whether the limits are known from the service's own headers (or trusted after
+    /// [`PROBE_ANSWERS`] answers without any).
+    learned: bool,
+    /// Answers seen without rate-limit headers while probing.
+    answers_without_headers: u32,
+    /// When the probe in flight was sent; another probe may go once it is answered or stale.
+    probe_sent_at: Option<Instant>,
 }
+
+/// Answers without rate-limit headers after which the seeded limits are trusted as they are.
+pub const PROBE_ANSWERS: u32 = 3;
+
+/// How long a probe may stay unanswered before another is sent (a lost answer never reports).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The shared limiter of one connection; clone the `Arc` into every client of that connection.
 #[derive(Debug)]
@@ -85,8 +98,19 @@ impl WindowLimiter {
                 blocked_until: None,
                 day: Utc::now().date_naive(),
                 used_today: 0,
+                learned: false,
+                answers_without_headers: 0,
+                probe_sent_at: None,
             }),
         }
+    }
+
+    /// A limiter that trusts `config` from the start, without probing (for limits known to be
+    /// the service's own, such as ones read from a previous answer).
+    pub fn trusting(config: LimitConfig) -> Self {
+        let limiter = Self::new(config);
+        limiter.state.lock().learned = true;
+        limiter
     }
 
     /// The limits currently believed.
@@ -95,6 +119,12 @@ impl WindowLimiter {
     }
 
     /// Waits until a request may be sent and records it; every attempt, retries included, pays.
+    ///
+    /// Until the service's own `X-RateLimit-*` headers have been seen, requests go one at a time
+    /// ("probe first"): a seeded limit that is higher than the real one (a token with other
+    /// limits, a changed quota) would otherwise overshoot with its whole first burst before any
+    /// answer could correct it. After [`PROBE_ANSWERS`] answers without such headers the seed is
+    /// trusted; a probe unanswered for [`PROBE_TIMEOUT`] lets the next one go.
     pub async fn acquire(&self) -> Result<(), DailyQuotaExhausted> {
         loop {
             let wait_until = {
@@ -107,12 +137,21 @@ impl WindowLimiter {
                     });
                 }
                 state.forget_before(now);
+                let probe_busy = !state.learned
+                    && state
+                        .probe_sent_at
+                        .is_some_and(|sent| now.duration_since(sent) < PROBE_TIMEOUT);
                 match state.next_slot(now) {
-                    None => {
+                    None if !probe_busy => {
                         state.sends.push_back(now);
                         state.used_today += 1;
+                        if !state.learned {
+                            state.probe_sent_at = Some(now);
+                        }
                         return Ok(());
                     }
+                    // Waiting for the probe's answer: look again shortly.
+                    None => now + Duration::from_millis(5),
                     Some(at) => at,
                 }
             };
@@ -134,6 +173,18 @@ impl WindowLimiter {
             |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
         let mut state = self.state.lock();
         let now = Instant::now();
+        // Any answer frees the probe slot; headers that report limits end the probing.
+        state.probe_sent_at = None;
+        if [
+            "x-ratelimit-max",
+            "x-ratelimit-remaining",
+            "x-ratelimit-limit-daily",
+        ]
+        .iter()
+        .any(|name| headers.contains_key(*name))
+        {
+            state.learned = true;
+        }
         if let Some(max) = number("x-ratelimit-max") {
             state.config.burst_max = u32::try_from(max).unwrap_or(u32::MAX).max(1);
         }
@@ -167,6 +218,18 @@ impl WindowLimiter {
                     .map_or(now + window, |oldest| *oldest + window);
                 state.block_until(until);
             }
+        }
+    }
+
+    /// Learns from an answer with its status: the headers as [`WindowLimiter::observe`] does, and
+    /// while probing, a *successful* answer without rate-limit headers counts towards trusting the
+    /// seed (a refusal or a server error teaches nothing about the limits).
+    pub fn answered(&self, status: u16, headers: &HeaderMap) {
+        self.observe(headers);
+        let mut state = self.state.lock();
+        if !state.learned && (200..300).contains(&status) {
+            state.answers_without_headers += 1;
+            state.learned = state.answers_without_headers >= PROBE_ANSWERS;
         }
     }
 
@@ -250,7 +313,7 @@ mod tests {
     use super::*;
 
     fn limiter(burst_max: u32) -> WindowLimiter {
-        WindowLimiter::new(LimitConfig {
+        WindowLimiter::trusting(LimitConfig {
             burst_max,
             burst_window: Duration::from_secs(10),
             daily_max: 1_000,
@@ -264,6 +327,65 @@ mod tests {
             map.insert(*name, value.parse().unwrap());
         }
         map
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn until_the_service_reports_its_limits_requests_go_one_at_a_time() {
+        // Seeded with 100 per 10 s; the service really allows 5.
+        let limiter = WindowLimiter::new(LimitConfig {
+            burst_max: 100,
+            burst_window: Duration::from_secs(10),
+            daily_max: 1_000,
+            safety_margin: Duration::ZERO,
+        });
+        limiter.acquire().await.unwrap();
+        let second = tokio::time::timeout(Duration::from_millis(500), limiter.acquire()).await;
+        assert!(
+            second.is_err(),
+            "a second request waits for the first answer"
+        );
+        limiter.observe(&headers(&[
+            ("x-ratelimit-max", "5"),
+            ("x-ratelimit-remaining", "4"),
+            ("x-ratelimit-interval-milliseconds", "10000"),
+        ]));
+        let start = Instant::now();
+        for _ in 0..4 {
+            limiter.acquire().await.unwrap();
+        }
+        assert_eq!(Instant::now(), start, "the reported budget goes at once");
+        assert!(limiter.next_slot().is_some(), "and not one request more");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_without_headers_is_trusted_after_a_few_answers_and_a_lost_probe_expires() {
+        let limiter = WindowLimiter::new(LimitConfig {
+            burst_max: 100,
+            burst_window: Duration::from_secs(10),
+            daily_max: 1_000,
+            safety_margin: Duration::ZERO,
+        });
+        let start = Instant::now();
+        limiter.acquire().await.unwrap();
+        // No answer ever comes: the next probe goes after PROBE_TIMEOUT.
+        limiter.acquire().await.unwrap();
+        assert!(Instant::now().duration_since(start) >= PROBE_TIMEOUT);
+        // Refusals without headers teach nothing; successes without headers build trust.
+        limiter.answered(503, &HeaderMap::new());
+        limiter.acquire().await.unwrap();
+        for _ in 0..PROBE_ANSWERS {
+            limiter.answered(200, &HeaderMap::new());
+            limiter.acquire().await.unwrap();
+        }
+        let burst_start = Instant::now();
+        for _ in 0..10 {
+            limiter.acquire().await.unwrap();
+        }
+        assert_eq!(
+            Instant::now(),
+            burst_start,
+            "after a few answers without headers, the seed is trusted"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -46,9 +46,9 @@ async fn a_storm_and_server_errors_end_with_every_request_answered_within_the_li
         std::time::Instant::now(),
     );
 
-    // Seeded with the limits this service publishes, as production seeds GHL's 100 per 10 s; the
-    // headers then keep it in step (a wrong seed is corrected only after the first answers, so
-    // a first burst larger than the real limit would overshoot once).
+    // Seeded with GHL's published 100 per 10 s, while this simulator allows 40 per second: the
+    // limiter probes one request at a time until an answer reports the real limits, so even a
+    // wrong seed never sends a burst past them.
     let mut client_config = ClientConfig::new("storm", sim.base_url.parse().unwrap());
     client_config.retry = RetryConfig {
         max_attempts: 12,
@@ -57,11 +57,7 @@ async fn a_storm_and_server_errors_end_with_every_request_answered_within_the_li
         ..RetryConfig::default()
     };
     client_config.timeouts.call = Duration::from_secs(60);
-    let limiter = Arc::new(WindowLimiter::new(LimitConfig {
-        burst_max: 40,
-        burst_window: Duration::from_millis(1_000),
-        ..LimitConfig::ghl()
-    }));
+    let limiter = Arc::new(WindowLimiter::new(LimitConfig::ghl()));
     let http = HttpClient::new(
         client_config,
         Arc::new(StaticBearer(Secret::new("pit"))),
