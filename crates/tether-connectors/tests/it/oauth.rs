@@ -160,21 +160,11 @@ async fn fifty_callers_on_an_expired_token_cause_exactly_one_refresh() {
     connect(&setup, "main").await;
     expire_locally(&setup.store, "main").await;
     let registry = Registry::new(setup.store.clone());
-    let mut callers = tokio::task::JoinSet::new();
+    let mut clients = Vec::new();
     for _ in 0..50 {
-        let client = registry.ghl("main").await.unwrap();
-        let contact_id = setup.contact_id.clone();
-        callers.spawn(async move {
-            client
-                .contacts()
-                .get(&contact_id.as_str().into())
-                .await
-                .map(|contact| contact.id)
-        });
+        clients.push(registry.ghl("main").await.unwrap());
     }
-    while let Some(result) = callers.join_next().await {
-        result.unwrap().unwrap();
-    }
+    get_concurrently(clients, &setup.contact_id).await;
     assert_eq!(refreshes_seen(&setup), 1);
     assert_eq!(
         setup.store.connection("main").await.unwrap().version,
@@ -196,21 +186,7 @@ async fn a_token_the_service_expired_is_refreshed_once_on_401() {
         .unwrap();
     // The service's clock moves past the token's life; ours still thinks it is valid.
     setup.sim.sim.world().advance_clock_ms(2 * 86_400_000);
-    let mut callers = tokio::task::JoinSet::new();
-    for _ in 0..20 {
-        let client = client.clone();
-        let contact_id = setup.contact_id.clone();
-        callers.spawn(async move {
-            client
-                .contacts()
-                .get(&contact_id.as_str().into())
-                .await
-                .map(|contact| contact.id)
-        });
-    }
-    while let Some(result) = callers.join_next().await {
-        result.unwrap().unwrap();
-    }
+    get_concurrently(vec![client; 20], &setup.contact_id).await;
     assert_eq!(refreshes_seen(&setup), 1);
 }
 
@@ -227,25 +203,15 @@ async fn two_processes_sharing_the_store_refresh_once() {
         Registry::new(setup.store.clone()),
         Registry::new(other_store),
     );
-    let mut callers = tokio::task::JoinSet::new();
+    let mut clients = Vec::new();
     for idx in 0..20 {
-        let client = if idx % 2 == 0 {
+        clients.push(if idx % 2 == 0 {
             first.ghl("main").await.unwrap()
         } else {
             second.ghl("main").await.unwrap()
-        };
-        let contact_id = setup.contact_id.clone();
-        callers.spawn(async move {
-            client
-                .contacts()
-                .get(&contact_id.as_str().into())
-                .await
-                .map(|contact| contact.id)
         });
     }
-    while let Some(result) = callers.join_next().await {
-        result.unwrap().unwrap();
-    }
+    get_concurrently(clients, &setup.contact_id).await;
     assert_eq!(refreshes_seen(&setup), 1);
 }
 
@@ -474,4 +440,22 @@ async fn an_agency_token_mints_working_location_tokens() {
         .await
         .unwrap_err();
     assert_eq!(refused.kind(), tether_core::ErrorKind::Auth, "{refused}");
+}
+
+/// Each client gets the contact at the same time; every call must succeed.
+async fn get_concurrently(clients: Vec<tether_connectors::ghl::GhlClient>, contact_id: &str) {
+    let mut callers = tokio::task::JoinSet::new();
+    for client in clients {
+        let contact_id = contact_id.to_owned();
+        callers.spawn(async move {
+            client
+                .contacts()
+                .get(&contact_id.as_str().into())
+                .await
+                .map(|contact| contact.id)
+        });
+    }
+    while let Some(result) = callers.join_next().await {
+        result.unwrap().unwrap();
+    }
 }
