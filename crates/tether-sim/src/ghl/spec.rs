@@ -217,14 +217,26 @@ pub fn request_validator(op_id: &str) -> Option<&'static Validator> {
 }
 
 /// The names of the top-level properties a request body may carry, when the spec lists them.
-pub fn request_properties(op_id: &str) -> Option<Vec<String>> {
-    let (file, item) = operation(op_id)?;
-    let schema = resolve(
-        file,
-        item.pointer("/requestBody/content/application~1json/schema")?,
-    );
-    let properties = schema.get("properties")?.as_object()?;
-    (!properties.is_empty()).then(|| properties.keys().cloned().collect())
+pub fn request_properties(op_id: &str) -> Option<&'static [String]> {
+    // Computed once per operation: the gate asks on every request that carries a body.
+    static CACHE: OnceLock<HashMap<&'static str, Vec<String>>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            OPS.iter()
+                .filter_map(|op| {
+                    let (file, item) = operation(op.operation_id)?;
+                    let schema = resolve(
+                        file,
+                        item.pointer("/requestBody/content/application~1json/schema")?,
+                    );
+                    let properties = schema.get("properties")?.as_object()?;
+                    (!properties.is_empty())
+                        .then(|| (op.operation_id, properties.keys().cloned().collect()))
+                })
+                .collect()
+        })
+        .get(op_id)
+        .map(Vec::as_slice)
 }
 
 /// The schema an answer with `status` must match, when the spec declares one.
