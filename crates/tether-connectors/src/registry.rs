@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderName;
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
 use tether_core::Secret;
 use tether_http::{
-    ClientConfig, Credentials, HttpClient, LimitConfig, StaticBearer, WindowLimiter,
+    ApiKeyHeader, ClientConfig, Credentials, HttpClient, LimitConfig, StaticBearer, WindowLimiter,
 };
 use tether_store::{AuthKind, Connection, Store};
 use url::Url;
@@ -16,6 +18,7 @@ use url::Url;
 use crate::auth::ghl::GhlRefresher;
 use crate::auth::oauth2::RefreshingBearer;
 use crate::ghl::{self, GhlClient, LocationId};
+use crate::rest::RestApp;
 
 /// A failure to build a client for a connection.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +58,120 @@ pub struct Registry {
 
 #[derive(Debug, Clone)]
 struct Shared {
-    limiter: Arc<WindowLimiter>,
+    limiter: Option<Arc<WindowLimiter>>,
     credentials: Arc<dyn Credentials>,
     version_seen: i64,
+    /// The connection's settings when these were built: new settings (a new rate limit) build
+    /// afresh.
+    settings_seen: serde_json::Value,
+    /// Built clients, reused while the connection is unchanged so calls share one connection pool.
+    ghl: Option<GhlClient>,
+    rest: Option<RestApp>,
+}
+
+/// Settings a person chose for a connection, stored as JSON with it (`Connection::settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionSettings {
+    /// A rate limit other than the app's published one (the account's plan allows more, or the
+    /// service is shared with other tools and Tether should use less), or none at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSetting>,
+}
+
+impl ConnectionSettings {
+    /// Reads the settings stored with `connection`, naming the bad field.
+    pub fn of(connection: &Connection) -> Result<Self, RegistryError> {
+        serde_path_to_error::deserialize(&connection.settings).map_err(|error| {
+            RegistryError::Misconfigured {
+                name: connection.name.clone(),
+                reason: format!("settings.{}: {}", error.path(), error.inner()),
+            }
+        })
+    }
+
+    /// The limiter settings: the override when there is one, else `published`.
+    fn limits(&self, published: Option<LimitConfig>) -> Option<LimitConfig> {
+        match self.rate_limit {
+            None => published,
+            Some(RateLimitSetting::Off(_)) => None,
+            Some(RateLimitSetting::Limit {
+                requests,
+                window_secs,
+            }) => Some(LimitConfig {
+                burst_max: requests,
+                burst_window: Duration::from_secs(window_secs),
+                daily_max: published.map_or(u32::MAX, |limits| limits.daily_max),
+                safety_margin: published
+                    .map_or(Duration::from_millis(100), |limits| limits.safety_margin),
+            }),
+        }
+    }
+}
+
+/// A connection's own rate limit: `off`, or `requests` per `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RateLimitSetting {
+    /// No client-side limit (the service's 429s are still honoured).
+    Off(Off),
+    /// At most `requests` per `window_secs`.
+    Limit {
+        /// Requests per window.
+        requests: u32,
+        /// The window, in seconds.
+        window_secs: u64,
+    },
+}
+
+/// The word `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Off {
+    /// `off`.
+    Off,
+}
+
+impl std::str::FromStr for RateLimitSetting {
+    type Err = String;
+
+    /// `off`, or `N/WINDOW` with a window such as `60s`, `1m` or `1h` (`6000/1m`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(RateLimitSetting::Off(Off::Off));
+        }
+        let bad = || format!("invalid rate limit {text:?} (expected e.g. \"6000/1m\" or \"off\")");
+        let (requests, window) = text.split_once('/').ok_or_else(bad)?;
+        let requests: u32 = requests.trim().parse().map_err(|_| bad())?;
+        let window = window.trim();
+        let split = window
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(window.len());
+        let (number, unit) = window.split_at(split);
+        let number: u64 = if number.is_empty() {
+            1
+        } else {
+            number.parse().map_err(|_| bad())?
+        };
+        let unit_secs = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(bad()),
+        };
+        let window_secs = number.checked_mul(unit_secs).ok_or_else(bad)?;
+        if requests == 0 || window_secs == 0 {
+            return Err(format!(
+                "invalid rate limit {text:?}: both numbers must be above 0"
+            ));
+        }
+        Ok(RateLimitSetting::Limit {
+            requests,
+            window_secs,
+        })
+    }
 }
 
 impl Registry {
@@ -97,10 +211,19 @@ impl Registry {
                 name: connection.name.clone(),
                 reason: error.to_string(),
             })?;
-        let shared = self.shared_for(&connection, LimitConfig::ghl())?;
+        let shared = self.shared_for(&connection, Some(LimitConfig::ghl()), || {
+            Ok(Arc::new(StaticBearer(Secret::new(
+                connection.credentials.expose(),
+            ))))
+        })?;
+        if let Some(client) = shared.ghl {
+            return Ok(client);
+        }
         let config = ClientConfig::new(format!("ghl:{}", connection.name), base_url);
-        let http = HttpClient::new(config, shared.credentials, Some(shared.limiter))?;
-        Ok(GhlClient::new(http, LocationId::new(location_id)))
+        let http = HttpClient::new(config, shared.credentials, shared.limiter)?;
+        let client = GhlClient::new(http, LocationId::new(location_id));
+        self.remember(&connection, |entry| entry.ghl = Some(client.clone()));
+        Ok(client)
     }
 
     /// A client of a manifest-described app (Details Flowers) for the connection `name`.
@@ -126,41 +249,76 @@ impl Registry {
                 name: connection.name.clone(),
                 reason: error.to_string(),
             })?;
-        crate::rest::RestApp::new(
-            manifest,
-            base_url,
-            Secret::new(connection.credentials.expose()),
-        )
-        .map_err(|error| RegistryError::Misconfigured {
-            name: connection.name,
-            reason: error.to_string(),
-        })
+        let published = crate::rest::limit_config(&manifest);
+        let header = HeaderName::from_bytes(manifest.auth.header.as_bytes()).map_err(|_| {
+            RegistryError::Misconfigured {
+                name: connection.name.clone(),
+                reason: format!(
+                    "the manifest's auth header `{}` is not a header name",
+                    manifest.auth.header
+                ),
+            }
+        })?;
+        let shared = self.shared_for(&connection, published, || {
+            Ok(Arc::new(ApiKeyHeader {
+                header,
+                key: Secret::new(connection.credentials.expose()),
+            }))
+        })?;
+        if let Some(app) = shared.rest {
+            return Ok(app);
+        }
+        let client = HttpClient::new(
+            ClientConfig::new(format!("{}:{}", manifest.app, connection.name), base_url),
+            shared.credentials,
+            shared.limiter,
+        )?;
+        let app = RestApp::with_client(manifest, client);
+        self.remember(&connection, |entry| entry.rest = Some(app.clone()));
+        Ok(app)
     }
 
+    /// Keeps a built client with the connection's shared parts, unless the connection changed
+    /// meanwhile (then the next call builds again).
+    fn remember(&self, connection: &Connection, keep: impl FnOnce(&mut Shared)) {
+        let mut shared = self.shared.lock();
+        if let Some(entry) = shared.get_mut(&connection.id)
+            && fresh(entry, connection)
+        {
+            keep(entry);
+        }
+    }
+
+    /// The connection's shared limiter and credentials (and any client built over them), built
+    /// once per connection and reused while it is unchanged. `static_credentials` builds the
+    /// credentials of an API-key or private-token connection.
     fn shared_for(
         &self,
         connection: &Connection,
-        limits: LimitConfig,
+        published: Option<LimitConfig>,
+        static_credentials: impl FnOnce() -> Result<Arc<dyn Credentials>, RegistryError>,
     ) -> Result<Shared, RegistryError> {
+        let settings = ConnectionSettings::of(connection)?;
         let mut shared = self.shared.lock();
-        if let Some(existing) = shared.get(&connection.id) {
-            // A static token replaced by `tether connect` must not keep serving the old one.
-            if connection.auth_kind != AuthKind::PrivateToken
-                || existing.version_seen == connection.version
-            {
-                return Ok(existing.clone());
-            }
+        let existing = shared.get(&connection.id);
+        if let Some(existing) = existing
+            && fresh(existing, connection)
+        {
+            return Ok(existing.clone());
         }
         let credentials: Arc<dyn Credentials> = match connection.auth_kind {
-            AuthKind::PrivateToken | AuthKind::ApiKey => {
-                Arc::new(StaticBearer(Secret::new(connection.credentials.expose())))
-            }
-            AuthKind::OAuth2 => Arc::new(RefreshingBearer::new(
-                self.store.clone(),
-                connection,
-                Box::new(GhlRefresher),
-                Duration::from_secs(60),
-            )),
+            AuthKind::PrivateToken | AuthKind::ApiKey => static_credentials()?,
+            // One refresher per connection for the life of the process: it is what makes
+            // refreshes single-flight, and it re-reads rotated tokens from the store itself.
+            AuthKind::OAuth2 => match existing {
+                Some(existing) => existing.credentials.clone(),
+                None => Arc::new(RefreshingBearer::new(
+                    self.store.clone(),
+                    connection,
+                    Box::new(GhlRefresher),
+                    Duration::from_secs(60),
+                )),
+            },
             AuthKind::OAuth1 => {
                 return Err(RegistryError::Misconfigured {
                     name: connection.name.clone(),
@@ -168,17 +326,34 @@ impl Registry {
                 });
             }
         };
+        // A new token keeps the limiter (the budget is the account's, not the token's); new
+        // settings replace it.
+        let limiter = match existing {
+            Some(existing) if existing.settings_seen == connection.settings => {
+                existing.limiter.clone()
+            }
+            _ => settings
+                .limits(published)
+                .map(|limits| Arc::new(WindowLimiter::new(limits))),
+        };
         let entry = Shared {
-            limiter: shared.get(&connection.id).map_or_else(
-                || Arc::new(WindowLimiter::new(limits)),
-                |existing| existing.limiter.clone(),
-            ),
+            limiter,
             credentials,
             version_seen: connection.version,
+            settings_seen: connection.settings.clone(),
+            ghl: None,
+            rest: None,
         };
         shared.insert(connection.id.clone(), entry.clone());
         Ok(entry)
     }
+}
+
+/// Whether `entry` still serves `connection`: same settings and, for a static token that
+/// `tether connect` may have replaced, the same credentials version.
+fn fresh(entry: &Shared, connection: &Connection) -> bool {
+    entry.settings_seen == connection.settings
+        && (connection.auth_kind == AuthKind::OAuth2 || entry.version_seen == connection.version)
 }
 
 /// Re-exported so callers can name the client type from the registry's module.

@@ -131,6 +131,9 @@ pub struct Connection {
     pub expires_at_ms: Option<i64>,
     /// Incremented by every credential write; writes compare it.
     pub version: i64,
+    /// Settings a person chose for this connection (a JSON object; `{}` when none), such as a
+    /// rate limit other than the app's published one. The store does not interpret them.
+    pub settings: serde_json::Value,
     /// Created, ms since epoch.
     pub created_at_ms: i64,
     /// Last changed, ms since epoch.
@@ -141,7 +144,7 @@ pub struct Connection {
 macro_rules! columns {
     () => {
         "id, name, app, auth_kind, account_id, base_url, scopes, status, status_message, \
-         sealed_secret, expires_at_ms, version, created_at_ms, updated_at_ms"
+         sealed_secret, expires_at_ms, version, settings, created_at_ms, updated_at_ms"
     };
 }
 
@@ -162,7 +165,7 @@ impl Store {
         let inserted = sqlx::query(concat!(
             "INSERT INTO connections (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, 1, $11, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, 1, '{}', $11, $11)"
         ))
         .bind(&id)
         .bind(&new.name)
@@ -274,11 +277,41 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces the settings of a connection (a JSON object), leaving its credentials and their
+    /// version alone so a token refresh running meanwhile is not disturbed.
+    pub async fn set_connection_settings(
+        &self,
+        name_or_id: &str,
+        settings: &serde_json::Value,
+    ) -> Result<(), Error> {
+        let result = sqlx::query(
+            "UPDATE connections SET settings = $1, updated_at_ms = $2 WHERE id = $3 OR name = $3",
+        )
+        .bind(settings.to_string())
+        .bind(now_ms())
+        .bind(name_or_id)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(Error::NotFound {
+                what: "connection",
+                name: name_or_id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     fn decode(&self, row: &AnyRow) -> Result<Connection, Error> {
         let id: String = row.try_get("id")?;
         let sealed: Vec<u8> = row.try_get("sealed_secret")?;
         let scopes: String = row.try_get("scopes")?;
+        let settings: String = row.try_get("settings")?;
+        let settings = serde_json::from_str(&settings).map_err(|error| Error::Corrupt {
+            field: "connections.settings",
+            reason: error.to_string(),
+        })?;
         Ok(Connection {
+            settings,
             credentials: self.vault.open(&id, &sealed)?,
             name: row.try_get("name")?,
             app: row.try_get("app")?,

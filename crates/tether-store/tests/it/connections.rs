@@ -62,6 +62,31 @@ both!(
 );
 
 both!(
+    settings_start_empty_and_change_without_touching_credentials,
+    |store: Store| async move {
+        let created = store
+            .create_connection(new_connection("main"))
+            .await
+            .unwrap();
+        assert_eq!(created.settings, serde_json::json!({}));
+        let settings = serde_json::json!({"rate_limit": {"requests": 6000, "window_secs": 60}});
+        store
+            .set_connection_settings("main", &settings)
+            .await
+            .unwrap();
+        let read = store.connection(&created.id).await.unwrap();
+        assert_eq!(read.settings, settings);
+        // The credentials' version guards token refreshes; a settings change must not move it.
+        assert_eq!(read.version, created.version);
+        assert_eq!(read.credentials.expose(), created.credentials.expose());
+        assert!(matches!(
+            store.set_connection_settings("nope", &settings).await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+);
+
+both!(
     credential_writes_compare_the_version,
     |store: Store| async move {
         let created = store

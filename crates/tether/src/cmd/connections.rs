@@ -1,19 +1,62 @@
-//! `tether connections`: the stored connections and their health.
+//! `tether connections`: the stored connections and their health; `tether connections set`
+//! changes a connection's settings (its rate limit).
 
-use clap::Args;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use tether_connectors::registry::{ConnectionSettings, RateLimitSetting};
 
 use super::data::DataArgs;
 
 /// Arguments of `tether connections`.
 #[derive(Debug, Args)]
 pub struct ConnectionsArgs {
+    #[command(subcommand)]
+    action: Option<ConnectionsAction>,
     #[command(flatten)]
     data: DataArgs,
 }
 
-/// Prints one line per connection.
+#[derive(Debug, Subcommand)]
+enum ConnectionsAction {
+    /// Changes a connection's settings; running workers pick them up on their next call.
+    Set(SetArgs),
+}
+
+/// Options of `tether connections set`.
+#[derive(Debug, Args)]
+struct SetArgs {
+    /// The connection's name.
+    name: String,
+    /// The rate limit Tether keeps to on this connection: `N/WINDOW` (`6000/1m`, `100/10s`),
+    /// `off`, or `default` for the app's published limit.
+    #[arg(long)]
+    rate_limit: Option<String>,
+}
+
+/// Prints one line per connection, or changes one.
 pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
     let store = args.data.open().await?;
+    if let Some(ConnectionsAction::Set(set)) = args.action {
+        let connection = store.connection(&set.name).await?;
+        let mut settings = ConnectionSettings::of(&connection)?;
+        if let Some(text) = set.rate_limit {
+            settings.rate_limit = if text.trim().eq_ignore_ascii_case("default") {
+                None
+            } else {
+                Some(
+                    text.parse::<RateLimitSetting>()
+                        .map_err(anyhow::Error::msg)
+                        .context("--rate-limit")?,
+                )
+            };
+        }
+        let value = serde_json::to_value(&settings).context("cannot encode the settings")?;
+        store
+            .set_connection_settings(&connection.id, &value)
+            .await?;
+        println!("Connection {:?}: settings {value}.", connection.name);
+        return Ok(());
+    }
     let connections = store.connections().await?;
     if connections.is_empty() {
         println!("No connections yet: `tether connect ghl --help`.");
@@ -31,13 +74,14 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
             Some(at) => format!("expires in {} min", (at - now) / 60_000),
         };
         println!(
-            "{:<16} {:<6} {:<14} {:<22} {:<13} {}{}",
+            "{:<16} {:<6} {:<14} {:<22} {:<13} {}{}{}",
             connection.name,
             connection.app,
             connection.auth_kind.as_str(),
             connection.account_id.as_deref().unwrap_or("-"),
             connection.status.as_str(),
             token,
+            settings_note(&connection.settings),
             connection
                 .status_message
                 .map(|message| format!("\n    {message}"))
@@ -45,4 +89,17 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// `, rate limit 6000/60s` when a connection's settings override the app's.
+fn settings_note(settings: &serde_json::Value) -> String {
+    match settings.get("rate_limit") {
+        None => String::new(),
+        Some(serde_json::Value::String(word)) => format!(", rate limit {word}"),
+        Some(limit) => format!(
+            ", rate limit {}/{}s",
+            limit.get("requests").unwrap_or(&serde_json::Value::Null),
+            limit.get("window_secs").unwrap_or(&serde_json::Value::Null)
+        ),
+    }
 }
