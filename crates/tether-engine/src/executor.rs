@@ -576,6 +576,10 @@ pub struct SourceRecord {
     pub record_type: String,
     /// The record id.
     pub id: String,
+    /// The version of the record this event carries (its change time, ms since the epoch), when
+    /// the payload tells: `dateUpdated` / `updated_at` of the record, else the webhook's
+    /// `timestamp`. An action never lets an older version overwrite a newer one.
+    pub version: Option<i64>,
 }
 
 impl SourceRecord {
@@ -597,12 +601,30 @@ impl SourceRecord {
             .and_then(as_id)
             .or_else(|| payload.get(&record_type)?.get("id").and_then(as_id))
             .or_else(|| payload.get("contactId").and_then(as_id))?;
+        let version = ["dateUpdated", "updated_at"]
+            .iter()
+            .find_map(|field| {
+                payload
+                    .get(*field)
+                    .or_else(|| payload.get(&record_type)?.get(*field))
+                    .and_then(time_ms)
+            })
+            .or_else(|| payload.get("timestamp").and_then(time_ms));
         Some(SourceRecord {
             app: app.to_owned(),
             record_type,
             id,
+            version,
         })
     }
+}
+
+/// An RFC 3339 time as ms since the epoch.
+fn time_ms(value: &Value) -> Option<i64> {
+    let text = value.as_str()?;
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&Utc).timestamp_millis())
 }
 
 /// `ContactCreate` → `contact`, `customer.new` → `customer`; for another kind (`new`), the
@@ -795,6 +817,17 @@ impl ActionCall<'_> {
             .await
             .map_err(|error| StepFailure::store(&error))?;
         if let Some(link) = &link
+            && let (Some(written), Some(version)) = (link.source_version, source.version)
+            && version < written
+        {
+            // A newer version of the record was written already (this event was delivered
+            // late, or a reconciliation poll raced its webhook): writing it would go back in time.
+            return Ok((
+                StepStatus::Skipped,
+                json!({ "unchanged": true, "stale": true, "id": link.target_id }),
+            ));
+        }
+        if let Some(link) = &link
             && link.content_hash == hash
         {
             // The target holds exactly this already: no change, no write (and no echo).
@@ -835,6 +868,10 @@ impl ActionCall<'_> {
                     target_id,
                     content_hash: hash,
                     updated_at_ms: tether_store::now_ms(),
+                    source_version: link
+                        .as_ref()
+                        .and_then(|link| link.source_version)
+                        .max(source.version),
                 };
                 // `Any`: the record's lease already makes this the only writer of the link.
                 store
@@ -1035,6 +1072,7 @@ mod tests {
                     app: app.into(),
                     record_type: record_type.into(),
                     id: id.into(),
+                    version: None,
                 });
                 assert_eq!(found, expected, "{source} {kind} {payload}");
             };

@@ -27,6 +27,9 @@ pub struct Link {
     pub target_id: String,
     /// A hash of the content last written to the target.
     pub content_hash: String,
+    /// The version (change time, ms since epoch) of the source record last written, when the
+    /// source gave one: an older version arriving later must not overwrite it.
+    pub source_version: Option<i64>,
     /// When the link was last written, ms since epoch.
     pub updated_at_ms: i64,
 }
@@ -45,7 +48,7 @@ pub enum LinkExpect<'a> {
 macro_rules! link_columns {
     () => {
         "flow_id, source_app, source_type, source_id, target_app, target_type, target_id, \
-         content_hash, updated_at_ms"
+         content_hash, updated_at_ms, source_version"
     };
 }
 
@@ -79,21 +82,21 @@ impl Store {
             LinkExpect::Any => sqlx::query(concat!(
                 "INSERT INTO links (",
                 link_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
                  target_app = excluded.target_app, target_type = excluded.target_type, \
                  target_id = excluded.target_id, content_hash = excluded.content_hash, \
-                 updated_at_ms = excluded.updated_at_ms"
+                 updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version"
             )),
             LinkExpect::Absent => sqlx::query(concat!(
                 "INSERT INTO links (",
                 link_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
             )),
             LinkExpect::Hash(_) => sqlx::query(
                 "UPDATE links SET target_app = $5, target_type = $6, target_id = $7, \
-                 content_hash = $8, updated_at_ms = $9 WHERE flow_id = $1 AND source_app = $2 \
-                 AND source_type = $3 AND source_id = $4 AND content_hash = $10",
+                 content_hash = $8, updated_at_ms = $9, source_version = $10 WHERE flow_id = $1 \
+                 AND source_app = $2 AND source_type = $3 AND source_id = $4 AND content_hash = $11",
             ),
         };
         let mut query = query
@@ -105,7 +108,8 @@ impl Store {
             .bind(&link.target_type)
             .bind(&link.target_id)
             .bind(&link.content_hash)
-            .bind(link.updated_at_ms);
+            .bind(link.updated_at_ms)
+            .bind(link.source_version);
         if let LinkExpect::Hash(expected) = expect {
             query = query.bind(expected);
         }
@@ -147,5 +151,6 @@ fn decode_link(row: &AnyRow) -> Result<Link, Error> {
         target_id: row.try_get("target_id")?,
         content_hash: row.try_get("content_hash")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
+        source_version: row.try_get("source_version")?,
     })
 }

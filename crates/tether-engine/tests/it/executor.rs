@@ -451,6 +451,51 @@ async fn an_unchanged_record_is_not_written_and_a_changed_one_is_updated() {
 }
 
 #[tokio::test]
+async fn an_older_version_arriving_late_does_not_overwrite_a_newer_one() {
+    let setup = setup(FLOW).await;
+    let version = |first: &str, at: &str| {
+        let mut payload = contact("c1", "ann@x.io", first);
+        payload["dateUpdated"] = json!(at);
+        payload
+    };
+    // The newer change runs first; the older one (a late redelivery, or a reconciliation poll
+    // that read the record before the change) arrives after it.
+    setup
+        .deliver(
+            "w2",
+            "ContactUpdate",
+            version("Anna", "2026-01-01T10:00:02.000Z"),
+        )
+        .await;
+    setup.drain().await;
+    setup
+        .deliver(
+            "w1",
+            "ContactUpdate",
+            version("Ann", "2026-01-01T10:00:01.000Z"),
+        )
+        .await;
+    assert_eq!(setup.drain().await.done, 1);
+    assert_eq!(setup.steps().await[3], skipped("upsert"));
+    assert_eq!(setup.shop.customers()[0]["full_name"], "Anna Rose");
+    assert_eq!(setup.shop.calls_of("shop.customer.update"), 0);
+    let link = setup
+        .store
+        .get_link("contact-to-customer/upsert", "ghl", "contact", "c1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.source_version, Some(1_767_261_602_000));
+
+    // A webhook without `dateUpdated` is versioned by its `timestamp`; a later one still writes.
+    let mut later = contact("c1", "ann@x.io", "Annie");
+    later["timestamp"] = json!("2026-01-01T10:00:05.000Z");
+    setup.deliver("w3", "ContactUpdate", later).await;
+    assert_eq!(setup.drain().await.done, 1);
+    assert_eq!(setup.shop.customers()[0]["full_name"], "Annie Rose");
+}
+
+#[tokio::test]
 async fn a_match_updates_an_existing_record_instead_of_creating() {
     let setup = setup(FLOW).await;
     setup

@@ -15,6 +15,7 @@ fn link(flow: &str, source_id: &str, target_id: &str, hash: &str) -> Link {
         target_id: target_id.into(),
         content_hash: hash.into(),
         updated_at_ms: 1_000,
+        source_version: Some(42),
     }
 }
 
