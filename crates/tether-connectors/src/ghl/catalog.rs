@@ -11,7 +11,7 @@ use schemars::generate::SchemaSettings;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tether_core::catalog::OperationMeta;
+use tether_core::catalog::{OperationKind, OperationMeta};
 
 use super::models::{
     Appointment, AppointmentInput, AppointmentUpdate, BulkBusinessResult, BulkTagsResult,
@@ -19,6 +19,9 @@ use super::models::{
     ContactPage, DuplicateContact, FollowersAdded, FollowersRemoved, ListContactsQuery, Note,
     NoteInput, NoteUpdate, SearchRequest, Succeeded, TagAction, Tags, Task, TaskInput, TaskUpdate,
     UpsertedContact,
+};
+use super::poll::{
+    BusinessPollInput, ContactChange, PollCursor, PollInput, PollOutput, SeenCursor, SeenPollInput,
 };
 use super::{
     BusinessId, CalendarId, CampaignId, ContactId, Error, EventId, GhlClient, NoteId, TaskId,
@@ -272,11 +275,30 @@ where
 // ---------------------------------------------------------------------------------------------
 // The table
 
-/// Declares every operation once: id, title, description, scopes, input type, output type and
-/// the call. Generates [`operations`] and [`invoke`].
+/// An operation's metadata of the given kind.
+fn meta(kind: OperationKind, id: &str, title: &str, description: &str) -> OperationMeta {
+    match kind {
+        OperationKind::Action => OperationMeta::action(id, title, description),
+        OperationKind::Trigger => OperationMeta::trigger(id, title, description),
+    }
+}
+
+/// The kind of a table entry: an action unless it says `kind: trigger`.
+macro_rules! kind {
+    () => {
+        OperationKind::Action
+    };
+    (trigger) => {
+        OperationKind::Trigger
+    };
+}
+
+/// Declares every operation once: id, kind (actions by default), title, description, scopes,
+/// input type, output type and the call. Generates [`operations`] and [`invoke`].
 macro_rules! operations {
     ($(
         $id:literal {
+            $(kind: $kind:ident,)?
             title: $title:literal,
             description: $description:literal,
             scopes: [$($scope:expr),*],
@@ -288,7 +310,7 @@ macro_rules! operations {
         /// Every HighLevel operation of the catalog.
         pub fn operations() -> Vec<OperationMeta> {
             vec![$(
-                OperationMeta::action($id, $title, $description)
+                meta(kind!($($kind)?), $id, $title, $description)
                     .with_scopes([$($scope),*])
                     .with_schemas(input_schema::<$input>(), output_schema::<$output>()),
             )*]
@@ -595,6 +617,79 @@ operations! {
         output: Succeeded,
         call: |client, input| client.workflows().remove_contact(&input.contact_id, &input.workflow_id, input.event_start_time),
     }
+    // Polling triggers -------------------------------------------------------------------------
+    "ghl.contact.new" {
+        kind: trigger,
+        title: "New contact",
+        description: "Polls for contacts added since the cursor, oldest first, each once: the contact as search answers it, plus created_at and updated_at.",
+        scopes: [CONTACTS_READ],
+        input: PollInput,
+        output: PollOutput<PollCursor>,
+        call: |client, input| async move {
+            let batch = client.polls().contacts(ContactChange::Added, input.cursor.as_ref(), input.limit()?).await?;
+            Ok::<_, Error>(PollOutput::from(batch))
+        },
+    }
+    "ghl.contact.updated" {
+        kind: trigger,
+        title: "New or updated contact",
+        description: "Polls for contacts added or changed since the cursor, oldest change first, each version once; catches changes whose webhook was lost.",
+        scopes: [CONTACTS_READ],
+        input: PollInput,
+        output: PollOutput<PollCursor>,
+        call: |client, input| async move {
+            let batch = client.polls().contacts(ContactChange::Updated, input.cursor.as_ref(), input.limit()?).await?;
+            Ok::<_, Error>(PollOutput::from(batch))
+        },
+    }
+    "ghl.contact.task.new" {
+        kind: trigger,
+        title: "New task of contact",
+        description: "Polls for tasks added to one contact since the cursor. Tasks carry no creation time, so the cursor holds the ids already seen.",
+        scopes: [CONTACTS_READ],
+        input: OnContact<SeenPollInput>,
+        output: PollOutput<SeenCursor>,
+        call: |client, input| async move {
+            let batch = client.polls().contact_tasks(&input.contact_id, input.body.cursor.as_ref(), input.body.limit()?).await?;
+            Ok::<_, Error>(PollOutput::from(batch))
+        },
+    }
+    "ghl.contact.note.new" {
+        kind: trigger,
+        title: "New note of contact",
+        description: "Polls for notes added to one contact since the cursor, oldest first.",
+        scopes: [CONTACTS_READ],
+        input: OnContact<PollInput>,
+        output: PollOutput<PollCursor>,
+        call: |client, input| async move {
+            let batch = client.polls().contact_notes(&input.contact_id, input.body.cursor.as_ref(), input.body.limit()?).await?;
+            Ok::<_, Error>(PollOutput::from(batch))
+        },
+    }
+    "ghl.contact.appointment.new" {
+        kind: trigger,
+        title: "New appointment of contact",
+        description: "Polls for appointments booked for one contact since the cursor, oldest booking first.",
+        scopes: [CONTACTS_READ],
+        input: OnContact<PollInput>,
+        output: PollOutput<PollCursor>,
+        call: |client, input| async move {
+            let batch = client.polls().contact_appointments(&input.contact_id, input.body.cursor.as_ref(), input.body.limit()?).await?;
+            Ok::<_, Error>(PollOutput::from(batch))
+        },
+    }
+    "ghl.business.contact.new" {
+        kind: trigger,
+        title: "New contact in business",
+        description: "Polls for contacts put in a business since the cursor. The listing gives no time, so the cursor holds the member ids already seen.",
+        scopes: [CONTACTS_READ],
+        input: BusinessPollInput,
+        output: PollOutput<SeenCursor>,
+        call: |client, input| async move {
+            let batch = client.polls().business_contacts(&input.business_id, input.cursor.as_ref(), input.limit()?).await?;
+            Ok::<_, Error>(PollOutput::from(batch))
+        },
+    }
     // Calendars --------------------------------------------------------------------------------
     "ghl.calendar.list" {
         title: "List calendars",
@@ -766,6 +861,7 @@ plain_inputs!(
     AppointmentUpdate,
     BulkTagsInput,
     BusinessContactsInput,
+    BusinessPollInput,
     BusinessContactsQuery,
     CalendarEventsQuery,
     CalendarRef,
@@ -780,7 +876,9 @@ plain_inputs!(
     NoFields,
     NoteInput,
     NoteUpdate,
+    PollInput,
     SearchRequest,
+    SeenPollInput,
     TagsInput,
     TaskInput,
     TaskUpdate,
@@ -859,7 +957,7 @@ mod tests {
     #[test]
     fn every_operation_has_an_entry_with_schemas_and_a_unique_id() {
         let operations = operations();
-        assert_eq!(operations.len(), 39);
+        assert_eq!(operations.len(), 45);
         let problems = tether_core::catalog::problems(&operations);
         assert!(problems.is_empty(), "{problems:#?}");
         for operation in &operations {

@@ -29,6 +29,7 @@ pub mod followers;
 pub mod models;
 pub mod notes;
 pub mod paging;
+pub mod poll;
 pub mod tags;
 pub mod tasks;
 pub mod workflows;
@@ -212,6 +213,11 @@ impl GhlClient {
     /// Calendars, calendar events and appointments.
     pub fn calendars(&self) -> calendars::Calendars<'_> {
         calendars::Calendars { client: self }
+    }
+
+    /// Polling triggers: what was added or changed since a cursor.
+    pub fn polls(&self) -> poll::Polls<'_> {
+        poll::Polls { client: self }
     }
 
     /// A request for `path` with the API's `Version` header.

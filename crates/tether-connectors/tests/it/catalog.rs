@@ -320,6 +320,27 @@ async fn every_operation_runs_from_json() {
     )
     .await;
 
+    // Polling triggers, from no cursor.
+    for trigger in ["ghl.contact.new", "ghl.contact.updated"] {
+        let polled = run(&sim, &mut ran, trigger, json!({"cursor": null, "limit": 5})).await;
+        assert_eq!(polled["records"][0]["id"], id);
+    }
+    for trigger in [
+        "ghl.contact.task.new",
+        "ghl.contact.note.new",
+        "ghl.contact.appointment.new",
+    ] {
+        run(&sim, &mut ran, trigger, json!({"contactId": id})).await;
+    }
+    let joined = run(
+        &sim,
+        &mut ran,
+        "ghl.business.contact.new",
+        json!({"businessId": business, "limit": 5}),
+    )
+    .await;
+    assert_eq!(joined["records"][0]["id"], id);
+
     let deleted = run(
         &sim,
         &mut ran,
@@ -335,7 +356,7 @@ async fn every_operation_runs_from_json() {
         .collect();
     let missed: Vec<&String> = all.difference(&ran).collect();
     assert!(missed.is_empty(), "not run: {missed:?}");
-    assert_eq!(ran.len(), 39);
+    assert_eq!(ran.len(), 45);
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ mod catalog;
 mod contacts;
 mod errors;
 mod followers;
+mod ghl_poll;
 mod notes;
 mod oauth;
 mod paging;
