@@ -9,4 +9,5 @@
 //! connectors, so that the simulator and the client are two independent readings of a spec.
 
 pub mod details_flowers;
+pub mod flickr;
 pub mod ghl;

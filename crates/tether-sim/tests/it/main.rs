@@ -11,6 +11,7 @@ mod calendars;
 mod conformance;
 mod contacts;
 mod details_flowers;
+mod flickr;
 mod oauth;
 mod ratelimit;
 mod search;

@@ -22,6 +22,37 @@ enum SimApp {
     Ghl(GhlArgs),
     /// Details Flowers, a florist's back office, served from its app manifest.
     DetailsFlowers(DetailsFlowersArgs),
+    /// Flickr: the REST API, upload and OAuth 1.0a, every signature verified, hourly limit.
+    Flickr(FlickrArgs),
+}
+
+/// Options of the Flickr simulator.
+#[derive(Debug, Args)]
+pub struct FlickrArgs {
+    /// Address to listen on; use port 0 to pick a free port.
+    #[arg(long, default_value = "127.0.0.1:8803")]
+    listen: SocketAddr,
+    /// Consumer (API) key of the registered app.
+    #[arg(long, default_value = "sim-flickr-key")]
+    consumer_key: String,
+    /// Consumer secret of the registered app.
+    #[arg(long, default_value = "sim-flickr-secret")]
+    consumer_secret: String,
+    /// How many users to generate, each with photos, albums, comments and contacts.
+    #[arg(long, default_value_t = 5)]
+    seed_users: usize,
+    /// Seed of the data generator: the same value gives the same ids and data.
+    #[arg(long, default_value_t = 7)]
+    rng_seed: u64,
+    /// Flickr's hourly limit per consumer key (HTTP 429 past it), or none.
+    #[arg(long, value_enum, default_value = "on")]
+    rate_limit: OnOff,
+    /// Requests allowed per consumer key in any hour.
+    #[arg(long, default_value_t = 3_600)]
+    hourly_max: u32,
+    /// How many received requests to keep for `GET /__sim/requests` (0 keeps none).
+    #[arg(long, default_value_t = 10_000)]
+    request_log: usize,
 }
 
 /// Options of the Details Flowers simulator.
@@ -138,6 +169,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     match args.app {
         SimApp::Ghl(ghl) => run_ghl(ghl).await,
         SimApp::DetailsFlowers(args) => run_details_flowers(args).await,
+        SimApp::Flickr(args) => run_flickr(args).await,
     }
 }
 
@@ -216,6 +248,59 @@ async fn run_details_flowers(args: DetailsFlowersArgs) -> anyhow::Result<()> {
     println!(
         "  admin:     {}/__sim/requests, /__sim/faults, /__sim/rate-limit",
         running.base_url
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    println!("Stopping.");
+    running.stop().await?;
+    Ok(())
+}
+
+async fn run_flickr(args: FlickrArgs) -> anyhow::Result<()> {
+    use tether_sim::flickr::{FlickrSim, FlickrSimConfig, SimHourlyLimit};
+    let config = FlickrSimConfig {
+        apps: vec![(args.consumer_key.clone(), args.consumer_secret.clone())],
+        seed_users: args.seed_users,
+        rng_seed: args.rng_seed,
+        rate_limit: matches!(args.rate_limit, OnOff::On).then_some(SimHourlyLimit {
+            requests: args.hourly_max,
+            window_ms: 3_600_000,
+        }),
+        request_log_capacity: args.request_log,
+        ..FlickrSimConfig::default()
+    };
+    let sim = tokio::task::spawn_blocking(move || FlickrSim::new(config)).await?;
+    let users = sim.world().user_nsids();
+    let counts = sim.world().counts();
+    let shutdown = CancellationToken::new();
+    let running = sim
+        .spawn(args.listen, shutdown.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let base = &running.base_url;
+    println!("Flickr simulator listening on {base}");
+    println!(
+        "  seeded:    {} users, {} photos, {} albums",
+        counts.users, counts.photos, counts.photosets
+    );
+    if let Some(nsid) = users.first() {
+        println!("  first user: {nsid}");
+    }
+    println!(
+        "  app:       consumer key {} / secret {}",
+        args.consumer_key, args.consumer_secret
+    );
+    println!("  REST:      {base}/services/rest (upload: {base}/services/upload/)");
+    println!(
+        "  OAuth:     {base}/services/oauth/request_token, /authorize (sim_approve_as=NSID), /access_token"
+    );
+    println!(
+        "  admin:     {base}/__sim/health, /__sim/requests, /__sim/faults, /__sim/rate-limit, /__sim/tokens"
+    );
+    println!(
+        "  try:       curl '{base}/services/rest?method=flickr.test.echo&api_key={}&format=json&nojsoncallback=1'",
+        args.consumer_key
     );
     tokio::signal::ctrl_c()
         .await
