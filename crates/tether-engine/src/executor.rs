@@ -619,12 +619,44 @@ impl SourceRecord {
     }
 }
 
+/// How long an action waits for a record's lease held by another run before it gives up and
+/// retries later: in one process the holder is usually done within milliseconds (a contact's
+/// sync and its note's run upserting one customer), and a retry's backoff costs seconds.
+const LEASE_WAIT: Duration = Duration::from_secs(2);
+
+/// Takes the lease `key` for a record write, waiting up to [`LEASE_WAIT`] while another run
+/// holds it.
+async fn take_lease(store: &Store, key: &str, owner: &str) -> Result<bool, tether_store::Error> {
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let now = tether_store::now_ms();
+        if store
+            .try_lease(key, owner, now, now.saturating_add(LINK_LEASE_MS))
+            .await?
+        {
+            return Ok(true);
+        }
+        if started.elapsed() + pause > LEASE_WAIT {
+            return Ok(false);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
 /// An RFC 3339 time as ms since the epoch.
 fn time_ms(value: &Value) -> Option<i64> {
     let text = value.as_str()?;
     DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        // GHL's calendar answers carry no zone (`2027-01-11 15:30:00`), taken as UTC.
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
+                .map(|time| time.and_utc())
+        })
         .ok()
-        .map(|time| time.with_timezone(&Utc).timestamp_millis())
+        .map(|time| time.timestamp_millis())
 }
 
 /// `ContactCreate` → `contact`, `customer.new` → `customer`; for another kind (`new`), the
@@ -768,14 +800,7 @@ impl ActionCall<'_> {
             "link:{}:{}:{}:{}",
             self.link_flow, source.app, source.record_type, source.id
         );
-        let now = tether_store::now_ms();
-        let held = store
-            .try_lease(
-                &lease_key,
-                &self.lease_owner,
-                now,
-                now.saturating_add(LINK_LEASE_MS),
-            )
+        let held = take_lease(store, &lease_key, &self.lease_owner)
             .await
             .map_err(|error| StepFailure::store(&error))?;
         if !held {
@@ -932,14 +957,7 @@ impl ActionCall<'_> {
                 other => other.to_string(),
             }
         );
-        let now = tether_store::now_ms();
-        let held = store
-            .try_lease(
-                &lease_key,
-                &self.lease_owner,
-                now,
-                now.saturating_add(LINK_LEASE_MS),
-            )
+        let held = take_lease(store, &lease_key, &self.lease_owner)
             .await
             .map_err(|error| StepFailure::store(&error))?;
         if !held {

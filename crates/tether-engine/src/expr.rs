@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use minijinja::value::Rest;
 use minijinja::{Environment, ErrorKind as JinjaErrorKind, UndefinedBehavior};
 use serde_json::{Map, Value};
@@ -368,6 +368,9 @@ fn date(value: minijinja::Value, format: Option<String>) -> Result<String, minij
     } else if let Some(text) = value.as_str() {
         if let Ok(time) = DateTime::parse_from_rfc3339(text) {
             time.with_timezone(&Utc)
+        } else if let Ok(time) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+            // GHL's calendar answers carry no zone (`2027-01-11 15:30:00`); taken as UTC.
+            time.and_utc()
         } else if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             day.and_hms_opt(0, 0, 0)
                 .ok_or_else(|| invalid(format!("{text:?} is not a date")))?

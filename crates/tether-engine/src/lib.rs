@@ -6,11 +6,14 @@
 //! (`intake`) and leases and executes them (`Worker`); `executor` runs one leased run step by step,
 //! journaling each step after its effect and its link are written, so a retried run resumes after
 //! its last finished step and never writes a target twice; `poller` runs polling triggers from
-//! durable cursors; `invoke` is the seam to the connectors.
+//! durable cursors; `scheduler` fires cron schedules once cluster-wide; `invoke` is the seam to the
+//! connectors.
 
 pub mod executor;
 pub mod expr;
 pub mod flow;
+pub mod ghl_sync;
 pub mod invoke;
 pub mod poller;
+pub mod scheduler;
 pub mod worker;

@@ -198,6 +198,8 @@ struct PollTarget {
     kind: String,
     /// The record field that is part of the dedup key.
     time_field: String,
+    /// The flow's parameters for the operation.
+    with: serde_json::Map<String, Value>,
 }
 
 impl PollTarget {
@@ -206,6 +208,7 @@ impl PollTarget {
             source,
             connection,
             cursor,
+            with,
             ..
         } = &flow.trigger
         else {
@@ -227,6 +230,7 @@ impl PollTarget {
         };
         Some(PollTarget {
             time_field: cursor.clone().unwrap_or_else(|| default_field.to_owned()),
+            with: with.clone(),
             operation,
             connection: connection.clone(),
             kind,
@@ -278,7 +282,10 @@ async fn poll_pages(
                 return Ok(());
             }
         }
-        let input = json!({"cursor": cursor.clone(), "limit": limit});
+        let mut input = target.with.clone();
+        input.insert("cursor".into(), cursor.clone().unwrap_or(Value::Null));
+        input.insert("limit".into(), json!(limit));
+        let input = Value::Object(input);
         let output = ops
             .invoke(&target.connection, &target.operation, input)
             .await

@@ -6,7 +6,13 @@
 //!   segment is its app (`ghl.webhook`) and whose kind is in its `events` list;
 //! - a poll flow matches events whose source is what it polls (the operation
 //!   `details_flowers.customer.new`, or the resource `ghl.contact`);
-//! - a schedule flow matches events from `schedule:<flow id>`.
+//! - a schedule flow matches the ticks the [`crate::scheduler`] records for it: source
+//!   `schedule`, kind `tick`, key `<flow id>@<due time>`. The source does not say which flow, so
+//!   [`trigger_matches`] (which sees no key) never matches a schedule flow; [`event_starts`] and
+//!   [`intake`] read the flow id from the key.
+//!
+//! [`intake_for_flow`] starts one named flow whatever its trigger (`tether run FLOW`, source
+//! `manual`): no other flow matches a `manual` event, so the run is that flow's alone.
 //!
 //! A webhook flow's `connection` is not compared with the event: the receiver knows which
 //! connection a delivery belongs to and is expected to pass a source naming it only when more
@@ -16,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tether_store::{EventInsert, Store};
+use tether_store::{EventInsert, RunId, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -24,6 +30,7 @@ use tracing::{debug, warn};
 use crate::executor::{FlowSet, Outcome, execute_run};
 use crate::flow::{Flow, PollSource, TriggerSpec};
 use crate::invoke::Operations;
+use crate::scheduler;
 
 /// How long a worker holds a run before another worker may take it over. A run is a handful of
 /// calls, each with its own deadline, so five minutes is ample.
@@ -42,7 +49,23 @@ pub fn trigger_matches(flow: &Flow, source: &str, kind: &str) -> bool {
         TriggerSpec::Poll { source: polled, .. } => match polled {
             PollSource::Operation(name) | PollSource::Resource(name) => source == name,
         },
-        TriggerSpec::Schedule { .. } => source.strip_prefix("schedule:") == Some(flow.id.as_str()),
+        // Which schedule flow a tick belongs to is in its key: see `event_starts`.
+        TriggerSpec::Schedule { .. } => false,
+    }
+}
+
+/// Whether `flow` runs for the event `event_key` from `source` of `kind`: [`trigger_matches`],
+/// plus a schedule flow's own ticks (source `schedule`, kind `tick`, key `<flow id>@<time>`).
+pub fn event_starts(flow: &Flow, source: &str, event_key: &str, kind: &str) -> bool {
+    match &flow.trigger {
+        TriggerSpec::Schedule { .. } => {
+            source == scheduler::SOURCE
+                && kind == scheduler::KIND
+                && event_key
+                    .rsplit_once('@')
+                    .is_some_and(|(flow_id, _)| flow_id == flow.id)
+        }
+        _ => trigger_matches(flow, source, kind),
     }
 }
 
@@ -57,9 +80,26 @@ pub fn starts(flows: &FlowSet, source: &str, kind: &str) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// The `(flow id, version number)` of every current flow the event `event_key` from `source` of
+/// `kind` starts ([`event_starts`]).
+pub fn starts_event(
+    flows: &FlowSet,
+    source: &str,
+    event_key: &str,
+    kind: &str,
+) -> Vec<(String, i64)> {
+    flows
+        .current()
+        .into_iter()
+        .filter(|(_, flow)| event_starts(flow, source, event_key, kind))
+        .map(|(version, flow)| (flow.id.clone(), version))
+        .collect()
+}
+
 /// Records an event and, in the same transaction, enqueues one run per flow of `flows` whose
-/// trigger matches, at the flow's current version. Answers whether the event is new (`false`
-/// for a redelivery of the same `source` and `event_key`, which starts no second run).
+/// trigger matches ([`event_starts`]), at the flow's current version. Answers whether the event
+/// is new (`false` for a redelivery of the same `source` and `event_key`, which starts no second
+/// run).
 ///
 /// When this returns `Ok`, the event is durable: a webhook receiver may acknowledge it.
 pub async fn intake(
@@ -70,7 +110,7 @@ pub async fn intake(
     kind: &str,
     payload: &Value,
 ) -> Result<bool, tether_store::Error> {
-    let matching = starts(flows, source, kind);
+    let matching = starts_event(flows, source, event_key, kind);
     let runs: Vec<(&str, i64)> = matching
         .iter()
         .map(|(id, version)| (id.as_str(), *version))
@@ -93,6 +133,64 @@ pub async fn intake(
         "Event recorded."
     );
     Ok(matches!(inserted, EventInsert::New(_)))
+}
+
+/// Records an event and, in the same transaction, enqueues one run of the flow `flow_id` at its
+/// current version, whatever its trigger (for `tether run FLOW`). Answers whether the event is
+/// new and the run's id, or `None` when no current flow has that id (nothing is stored then).
+pub async fn intake_for_flow(
+    store: &Store,
+    flows: &FlowSet,
+    flow_id: &str,
+    source: &str,
+    event_key: &str,
+    kind: &str,
+    payload: &Value,
+) -> Result<Option<(bool, RunId)>, tether_store::Error> {
+    let Some(version) = flows
+        .current()
+        .into_iter()
+        .find(|(_, flow)| flow.id == flow_id)
+        .map(|(version, _)| version)
+    else {
+        return Ok(None);
+    };
+    let (inserted, run_ids) = store
+        .record_event_with_runs(
+            source,
+            event_key,
+            kind,
+            payload,
+            tether_store::now_ms(),
+            &[(flow_id, version)],
+        )
+        .await?;
+    let run_id = *run_ids
+        .first()
+        .expect("the store answers one run per flow given, and one was given");
+    debug!(source, event_key, kind, flow_id, %run_id, "Event recorded for one flow.");
+    Ok(Some((matches!(inserted, EventInsert::New(_)), run_id)))
+}
+
+/// The event kind a run of `flow` sees when nothing else says: a webhook flow's first event
+/// type, `tick` for a schedule, the polled operation's kind for a poll (`customer.new` of
+/// `details_flowers.customer.new`; `contact.updated` of the resource `ghl.contact`, whose change
+/// feed is its `updated` trigger, as the poller reads it).
+pub fn default_event_kind(flow: &Flow) -> String {
+    match &flow.trigger {
+        TriggerSpec::Webhook { events, .. } => events.first().cloned().unwrap_or_default(),
+        TriggerSpec::Schedule { .. } => scheduler::KIND.to_owned(),
+        TriggerSpec::Poll { source, .. } => {
+            let operation = match source {
+                PollSource::Operation(name) => name.clone(),
+                PollSource::Resource(name) => format!("{name}.updated"),
+            };
+            operation
+                .split_once('.')
+                .map_or(operation.as_str(), |(_, kind)| kind)
+                .to_owned()
+        }
+    }
 }
 
 /// What [`Worker::run_until_idle`] did.
@@ -189,6 +287,33 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Leases the run `run_id` (when it is due at `now_ms` and no other worker holds it) and
+    /// executes it; answers its outcome, or `None` when it could not be leased. Other due runs
+    /// are left to the workers that serve them (`tether run` executes its one run this way).
+    pub async fn run_one(
+        &self,
+        run_id: RunId,
+        now_ms: i64,
+    ) -> Result<Option<Outcome>, tether_store::Error> {
+        let Some(run) = self
+            .store
+            .lease_run(run_id, &self.id, now_ms, LEASE_FOR_MS)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let outcome = execute_run(
+            &self.store,
+            self.ops.as_ref(),
+            &self.flows,
+            &run,
+            &self.id,
+            now_ms,
+        )
+        .await;
+        Ok(Some(outcome))
     }
 
     /// Leases and executes runs until `shutdown` is cancelled, then waits for the runs in flight

@@ -273,6 +273,34 @@ impl Store {
         Ok(runs)
     }
 
+    /// Leases the run `run_id` to `worker` until `now_ms + lease_for_ms` when it is due (as
+    /// [`Store::lease_runs`] judges) and answers it; `None` when it is not due or another worker
+    /// holds it. For executing one chosen run (`tether run`) without taking other due runs.
+    pub async fn lease_run(
+        &self,
+        run_id: RunId,
+        worker: &str,
+        now_ms: i64,
+        lease_for_ms: i64,
+    ) -> Result<Option<Run>, Error> {
+        // The conditions sit on the UPDATE itself (no subquery), so PostgreSQL re-checks them
+        // against a row a concurrent worker just leased, and exactly one of them wins.
+        let row = sqlx::query(concat!(
+            "UPDATE runs SET status = 'running', lease_owner = $1, lease_expires_at_ms = $4, \
+             attempts = attempts + 1, updated_at_ms = $2 WHERE id = $3 \
+             AND (status = 'queued' OR (status = 'retry' AND next_attempt_at_ms <= $2) \
+             OR (status = 'running' AND lease_expires_at_ms <= $2)) RETURNING ",
+            run_columns!()
+        ))
+        .bind(worker)
+        .bind(now_ms)
+        .bind(run_id.0)
+        .bind(now_ms.saturating_add(lease_for_ms))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(decode_run).transpose()
+    }
+
     /// Extends `worker`'s lease on a long run to `until_ms`.
     pub async fn extend_lease(
         &self,

@@ -33,6 +33,8 @@ enum Command {
     Catalog(cmd::catalog::CatalogArgs),
     /// Work with flow files (`validate`).
     Flows(cmd::flows::FlowsArgs),
+    /// Run one flow now, by id, against the stored connections, and print the run.
+    Run(cmd::run::RunArgs),
     /// Show recent runs with their steps and outcomes.
     Runs(cmd::runs::RunsArgs),
     /// The dead-letter queue: `list`, `show ID`, `replay ID`.
@@ -68,6 +70,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Call(args) => cmd::call::run(args).await,
         Command::Catalog(args) => cmd::catalog::run(args).await,
         Command::Flows(args) => cmd::flows::run(args).await,
+        Command::Run(args) => cmd::run::run(args).await,
         Command::Runs(args) => cmd::runs::run(args).await,
         Command::Dlq(args) => cmd::dlq::run(args).await,
     }

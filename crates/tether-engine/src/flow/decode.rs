@@ -304,11 +304,48 @@ impl Decoder {
                 let fields = self.mapping(
                     body,
                     &path,
-                    &["operation", "resource", "connection", "every", "cursor"],
+                    &[
+                        "operation",
+                        "resource",
+                        "connection",
+                        "every",
+                        "cursor",
+                        "with",
+                    ],
                 )?;
+                let with_path = fields.child("with");
+                let with = match fields.get("with") {
+                    None => Some(serde_json::Map::new()),
+                    Some(node) => match node.to_json() {
+                        Value::Object(params) => Some(params),
+                        _ => {
+                            self.problem(
+                                node.pos,
+                                &with_path,
+                                format!("expected a mapping, found {}", node.shape()),
+                            );
+                            None
+                        }
+                    },
+                };
                 let source = match (fields.get("operation"), fields.get("resource")) {
                     (Some(node), None) => self.string(node, &fields.child("operation")).map(|id| {
-                        self.operation_site(node.pos, &fields.child("operation"), &id, None, false);
+                        // The parameters are the operation's input besides the cursor and limit,
+                        // so they are checked against its input schema like an action's input.
+                        // No `with` is checked as an empty one, so a required parameter
+                        // (`contactId`) is reported as missing, at the poll.
+                        let with_node = fields.get("with").cloned().unwrap_or(Node {
+                            pos: fields.pos,
+                            value: NodeValue::Map(Vec::new()),
+                        });
+                        let with_node = Some((with_node, with_path.clone()));
+                        self.operation_site(
+                            node.pos,
+                            &fields.child("operation"),
+                            &id,
+                            with_node,
+                            false,
+                        );
                         PollSource::Operation(id)
                     }),
                     (None, Some(node)) => self.string(node, &fields.child("resource")).map(|id| {
@@ -337,6 +374,7 @@ impl Decoder {
                     connection: connection?,
                     every: every?,
                     cursor,
+                    with: with?,
                 })
             }
             _ => {

@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use tether_core::ErrorKind;
 use tether_core::catalog::OperationMeta;
 
-pub use schedule::{check_cron, parse_duration};
+pub use schedule::{CronSchedule, check_cron, parse_duration};
 pub use yaml::Pos;
 
 /// Operation id prefixes accepted without a catalog entry, because their connectors are being
@@ -108,6 +108,10 @@ pub enum TriggerSpec {
         every: Duration,
         /// The record field that orders changes (`dateUpdated`), if not the source's default.
         cursor: Option<String>,
+        /// Parameters passed to the source operation with the cursor (`contactId` of a
+        /// contact's notes, `photoset_id`), literal values.
+        #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+        with: serde_json::Map<String, serde_json::Value>,
     },
     /// A cron schedule; the event is the tick.
     Schedule {

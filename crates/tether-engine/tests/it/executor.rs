@@ -960,5 +960,11 @@ pub(crate) async fn connect_simulators(
             })
             .await
             .unwrap();
+        // The simulators run without limits here, and send no rate-limit headers to learn
+        // from; without this the client would keep to the published limits it was seeded with.
+        store
+            .set_connection_settings(name, &serde_json::json!({"rate_limit": "off"}))
+            .await
+            .unwrap();
     }
 }

@@ -1,5 +1,5 @@
-//! The engine's integration tests: expressions, flow files and their validation, and the run
-//! executor.
+//! The engine's integration tests: expressions, flow files and their validation, the run
+//! executor, pollers and schedules.
 #![allow(
     clippy::unwrap_used,
     reason = "a failed setup in a test should fail loudly"
@@ -8,5 +8,7 @@
 mod executor;
 mod expr;
 mod flow;
+mod ghl_sync;
 mod poller;
 mod recipes;
+mod scheduler;

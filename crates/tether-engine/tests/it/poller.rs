@@ -548,3 +548,109 @@ async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
     assert_eq!(report.new_events, 0, "{report:?}");
     assert_eq!(setup.all_customer_ids().await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_poll_passes_its_parameters_and_takes_in_each_note_of_one_contact_once() {
+    use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
+
+    let setup = setup(0).await;
+    let ghl = GhlSim::new(GhlSimConfig {
+        pits: vec!["pit-poller-notes".into()],
+        rng_seed: Some(11),
+        rate_limit: RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        },
+        ..GhlSimConfig::default()
+    })
+    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+    .await
+    .unwrap();
+    let location_id = ghl.sim.world().config.location_id.clone();
+    crate::executor::connect_simulators(
+        &setup.store,
+        &ghl.base_url,
+        &location_id,
+        "pit-poller-notes",
+        &setup.sim.base_url,
+    )
+    .await;
+    let create = |input: Value| {
+        setup
+            .registry
+            .invoke("ghl-main", "ghl.contact.create", input)
+    };
+    let ann = create(json!({"firstName": "Ann", "email": "ann@example.com"}))
+        .await
+        .unwrap();
+    let bob = create(json!({"firstName": "Bob", "email": "bob@example.com"}))
+        .await
+        .unwrap();
+    let note = |contact: &Value, body: &str| {
+        setup.registry.invoke(
+            "ghl-main",
+            "ghl.note.create",
+            json!({"contactId": contact["id"], "body": body}),
+        )
+    };
+    note(&ann, "first").await.unwrap();
+    note(&bob, "not Ann's").await.unwrap();
+    note(&ann, "second").await.unwrap();
+
+    let text = format!(
+        r#"
+id: ann-notes
+trigger:
+  poll:
+    operation: ghl.contact.note.new
+    connection: ghl-main
+    every: 1m
+    with: {{ contactId: "{}" }}
+steps:
+  - id: keep
+    filter: {{ when: "{{{{ true }}}}" }}
+"#,
+        ann["id"].as_str().unwrap()
+    );
+    let flows = FlowSet::new();
+    flows
+        .insert(parse_flow(&text, Path::new("ann-notes.yaml"), None).unwrap())
+        .unwrap();
+    let ops: Arc<dyn Operations> = Arc::new(setup.registry.clone());
+    let poll = || {
+        poll_once(
+            &setup.store,
+            ops.as_ref(),
+            &flows,
+            "ann-notes",
+            tether_store::now_ms(),
+        )
+    };
+    let first = poll().await.unwrap();
+    assert_eq!((first.records, first.new_events), (2, 2), "{first:?}");
+    note(&ann, "third").await.unwrap();
+    let second = poll().await.unwrap();
+    assert_eq!(second.new_events, 1, "{second:?}");
+    let mut bodies = Vec::new();
+    for summary in setup.store.runs_recent(10).await.unwrap() {
+        let event = setup.store.event(summary.run.event_id).await.unwrap();
+        bodies.push(event.payload["body"].as_str().unwrap_or("?").to_owned());
+    }
+    bodies.sort();
+    assert_eq!(bodies, ["first", "second", "third"]);
+
+    // A poll flow without the operation's required parameter is refused when it is read.
+    let missing = parse_flow(
+        &text.replace(
+            &format!(
+                "    with: {{ contactId: \"{}\" }}\n",
+                ann["id"].as_str().unwrap()
+            ),
+            "",
+        ),
+        Path::new("ann-notes.yaml"),
+        Some(&tether_connectors::catalog()),
+    );
+    let problems = format!("{missing:?}");
+    assert!(problems.contains("contactId"), "{problems}");
+}

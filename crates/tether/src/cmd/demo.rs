@@ -13,19 +13,24 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use futures::TryStreamExt;
 use serde_json::{Value, json};
-use tether_connectors::ghl::models::{ContactInput, SearchRequest};
+use tether_connectors::ghl::models::ContactInput;
 use tether_connectors::registry::Registry;
 use tether_core::Secret;
 use tether_engine::invoke::Operations;
-use tether_engine::worker::{Worker, intake, starts};
-use tether_sim::details_flowers::{DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim};
+use tether_engine::worker::{Worker, starts};
+use tether_sim::details_flowers::{
+    DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim, SimRateLimit,
+};
 use tether_sim::ghl::{GhlSim, GhlSimConfig};
 use tether_store::{AuthKind, NewConnection, Store, Vault};
 use tokio_util::sync::CancellationToken;
 
 const DEMO_PIT: &str = "demo-pit";
+/// The demo simulator's requests per 10 s (GHL's own: 100).
+const DEMO_GHL_BURST: u32 = 1_000;
+/// The demo Details Flowers plan's requests per minute (the manifest's: 600).
+const DEMO_DF_PER_MINUTE: u32 = 6_000;
 /// The shipped flows, embedded so the demo runs from any folder.
 const FLOWS: &[(&str, &str)] = &[
     (
@@ -85,6 +90,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         GhlSim::new(GhlSimConfig {
             pits: vec![DEMO_PIT.into()],
             seed_contacts: n_contacts,
+            // A tenfold budget so the walkthrough takes seconds: the initial sync reads each
+            // contact's tasks, notes and appointments, and at GHL's real 100 per 10 s that is
+            // minutes. Tether's limiter learns the limit from the simulator's headers, as it
+            // does from GHL's.
+            rate_limit: tether_sim::ghl::RateLimitConfig {
+                burst_max: DEMO_GHL_BURST,
+                ..tether_sim::ghl::RateLimitConfig::default()
+            },
             ..GhlSimConfig::default()
         })
     })
@@ -95,10 +108,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .spawn(args.ghl_listen, shutdown.clone())
         .await
         .context("cannot start the GHL simulator")?;
-    let details_flowers = DetailsFlowersSim::new(DetailsFlowersConfig::default())
-        .spawn(args.details_flowers_listen, shutdown.clone())
-        .await
-        .context("cannot start the Details Flowers simulator")?;
+    // The shop's plan in the demo allows ten times the manifest's 600 requests a minute; the
+    // connection is told so below (`tether connections set … --rate-limit`), as a user would.
+    let details_flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
+        rate_limit: Some(SimRateLimit {
+            requests: DEMO_DF_PER_MINUTE,
+            window_ms: 60_000,
+        }),
+        ..DetailsFlowersConfig::default()
+    })
+    .spawn(args.details_flowers_listen, shutdown.clone())
+    .await
+    .context("cannot start the Details Flowers simulator")?;
     let df_world = details_flowers.sim.world().clone();
 
     connect(
@@ -121,6 +142,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         DEFAULT_API_KEY,
     )
     .await?;
+    store
+        .set_connection_settings(
+            "details-flowers-main",
+            &json!({"rate_limit": {"requests": DEMO_DF_PER_MINUTE, "window_secs": 60}}),
+        )
+        .await?;
     let flows = super::data::load_flows(&flows_dir)?;
 
     // The engine's worker, and the server that turns GHL's signed webhooks into runs.
@@ -158,10 +185,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.data_dir.display()
     );
     println!(
-        "  GHL simulator             {}  location {location_id}, {n_contacts} contacts",
+        "  GHL simulator             {}  location {location_id}, {n_contacts} contacts, {DEMO_GHL_BURST} requests per 10 s (GHL: 100)",
         ghl.base_url
     );
-    println!("  Details Flowers simulator {}", details_flowers.base_url);
+    println!(
+        "  Details Flowers simulator {}  {DEMO_DF_PER_MINUTE} requests per minute (manifest: 600)",
+        details_flowers.base_url
+    );
     println!(
         "  Tether server             {}  (webhooks: /hooks/ghl, runs: /api/runs)",
         server.base_url
@@ -175,50 +205,74 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .join(", ")
     );
 
-    // Initial sync: every GHL contact, read through the connector, enters the flows as an event.
-    let ghl_client = registry.ghl("ghl-main").await?;
-    let contacts: Vec<_> = ghl_client
-        .contacts()
-        .search_stream(SearchRequest {
-            page_limit: 500,
-            ..SearchRequest::default()
-        })
-        .try_collect()
-        .await
-        .context("cannot read the GHL contacts")?;
-    let mut n_runs = 0;
-    for contact in &contacts {
-        let mut payload = serde_json::to_value(contact)?;
-        payload["type"] = json!("ContactCreate");
-        payload["locationId"] = json!(location_id);
-        let key = format!("initial-sync:{}", contact.id);
-        if intake(
-            &store,
-            &flows,
-            tether_server::webhooks::SOURCE,
-            &key,
-            "ContactCreate",
-            &payload,
-        )
-        .await?
-        {
-            n_runs += 1;
-        }
-    }
+    // Initial sync: GHL's change feed from the beginning, so every contact (and its tasks, notes
+    // and appointments) enters the webhook flows as the event its webhook would have been. The
+    // same feed runs every few minutes afterwards in `tether serve` to catch lost webhooks.
+    let synced = tether_engine::ghl_sync::sync_once(
+        &store,
+        ops.as_ref(),
+        &flows,
+        "ghl-main",
+        "demo",
+        tether_engine::ghl_sync::DEFAULT_PAGE,
+        |report| {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                print!(
+                    "\r  reading GHL: {} contacts, {} tasks/notes/appointments",
+                    report.contacts, report.related
+                );
+                let _ = std::io::stdout().flush();
+            }
+        },
+    )
+    .await
+    .context("cannot read the GHL location")?;
     println!();
+    let counts = store.run_counts().await?;
+    let n_runs =
+        usize::try_from(counts.queued + counts.running + counts.retry + counts.done + counts.dead)
+            .unwrap_or(0);
     wait_for_runs(&store, n_runs, "initial sync").await?;
-    let n_customers = df_world.records.lock().count(0);
-    let n_without_email = contacts
-        .iter()
-        .filter(|contact| contact.email.as_deref().is_none_or(str::is_empty))
-        .count();
+    let n_without_email = {
+        let locations = ghl_world.locations.read();
+        locations.get(&location_id).map_or(0, |location| {
+            location
+                .read()
+                .contacts
+                .values()
+                .filter(|contact| contact.email.as_deref().is_none_or(str::is_empty))
+                .count()
+        })
+    };
+    let (n_customers, n_tasks, n_notes, n_deliveries) = {
+        let records = df_world.records.lock();
+        let count = |name: &str| {
+            df_world
+                .manifest
+                .resources
+                .iter()
+                .position(|resource| resource.name == name)
+                .map_or(0, |index| records.count(index))
+        };
+        (
+            count("customer"),
+            count("task"),
+            count("note"),
+            count("delivery"),
+        )
+    };
     let counts = store.run_counts().await?;
     println!(
-        "  {} GHL contacts → {n_customers} Details Flowers customers in {:.1?} ({n_without_email} without an e-mail skipped by the flow's filter, {} runs dead-lettered)",
-        contacts.len(),
+        "  {} GHL contacts ({n_without_email} without an e-mail, skipped by the flows' filters) → {n_customers} Details Flowers customers",
+        synced.contacts
+    );
+    println!(
+        "  {} GHL tasks, notes and appointments → {n_tasks} tasks, {n_notes} notes, {n_deliveries} deliveries; in {:.1?}, {} runs dead-lettered",
+        synced.related,
         started.elapsed(),
         counts.dead,
     );
+    let ghl_client = registry.ghl("ghl-main").await?;
 
     // A live change: a new contact in GHL reaches Details Flowers through a signed webhook.
     let live_started = Instant::now();
@@ -277,11 +331,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if !args.exit {
         // The other direction starts now, after the walkthrough: new Details Flowers customers
         // are polled and upserted into GHL; links and content hashes stop the echo.
-        let poller = tether_engine::poller::Poller::new(store.clone(), ops, flows.clone());
+        let poller = tether_engine::poller::Poller::new(store.clone(), ops.clone(), flows.clone());
+        let reconcile = tether_engine::ghl_sync::run(
+            store.clone(),
+            ops,
+            flows.clone(),
+            Duration::from_secs(60),
+            shutdown.clone(),
+        );
         let shutdown = shutdown.clone();
-        poller_task = Some(tokio::spawn(async move { poller.run(shutdown).await }));
+        poller_task = Some(tokio::spawn(async move {
+            tokio::join!(poller.run(shutdown), reconcile);
+        }));
         println!(
-            "Syncing live changes both ways until Ctrl-C (Details Flowers is polled every minute)."
+            "Syncing live changes both ways until Ctrl-C (Details Flowers is polled, and GHL reconciled, every minute)."
         );
         tokio::signal::ctrl_c()
             .await

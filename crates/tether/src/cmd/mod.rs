@@ -8,6 +8,7 @@ pub mod data;
 pub mod demo;
 pub mod dlq;
 pub mod flows;
+pub mod run;
 pub mod runs;
 pub mod serve;
 pub mod sim;

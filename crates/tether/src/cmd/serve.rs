@@ -1,4 +1,5 @@
-//! `tether serve`: the long-running process — webhook intake, REST API, pollers and the run worker.
+//! `tether serve`: the long-running process — webhook intake, REST API, pollers, schedules, GHL's
+//! reconciliation feed and the run worker.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +30,10 @@ pub struct ServeArgs {
     /// PEM file of the Ed25519 key that verifies `x-ghl-signature`.
     #[arg(long)]
     ghl_ed25519_key: Option<PathBuf>,
+    /// How often GHL's change feed is read to catch webhooks that never arrived (the first read,
+    /// at start, is the initial sync of a new connection, or the catch-up after downtime).
+    #[arg(long, default_value = "5m", value_parser = parse_every)]
+    reconcile_every: std::time::Duration,
     /// Runs executed at once by this process.
     #[arg(long, default_value_t = 8)]
     workers: usize,
@@ -64,6 +69,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { poller.run(shutdown).await })
     };
+    let scheduler = tether_engine::scheduler::Scheduler::new(store.clone(), flows.clone());
+    let scheduler_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { scheduler.run(shutdown).await })
+    };
+    let sync_task = {
+        let (store, ops, flows) = (store.clone(), ops.clone(), flows.clone());
+        let shutdown = shutdown.clone();
+        let every = args.reconcile_every;
+        tokio::spawn(async move {
+            tether_engine::ghl_sync::run(store, ops, flows, every, shutdown).await
+        })
+    };
     let mut worker = Worker::new(store.clone(), ops, flows.clone());
     worker.concurrency = args.workers.max(1);
     let worker_task = {
@@ -92,8 +110,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     println!("Stopping: finishing the runs in flight.");
     shutdown.cancel();
     let _ = poller_task.await;
+    let _ = sync_task.await;
+    let _ = scheduler_task.await;
     let _ = worker_task.await;
     server.stop().await?;
     store.close().await;
     Ok(())
+}
+
+fn parse_every(text: &str) -> Result<std::time::Duration, String> {
+    tether_engine::flow::parse_duration(text)
 }
