@@ -8,16 +8,19 @@
 //! the connection's rate limit and follows the shared retry rules.
 
 pub mod auth;
+pub mod flickr;
 pub mod ghl;
 pub mod registry;
 pub mod rest;
 
-/// Every operation Tether ships: HighLevel's, then each shipped app manifest's (Details Flowers).
+/// Every operation Tether ships: HighLevel's, then each shipped app manifest's (Details Flowers),
+/// then Flickr's.
 pub fn catalog() -> Vec<tether_core::catalog::OperationMeta> {
     let mut operations = ghl::catalog::operations();
     // The shipped manifest is embedded and tested; failing to load it is a build defect.
     let details_flowers = tether_core::manifest::details_flowers()
         .expect("the shipped Details Flowers manifest is valid");
     operations.extend(rest::catalog::catalog(&details_flowers));
+    operations.extend(flickr::catalog::operations());
     operations
 }

@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::auth::ghl::GhlRefresher;
 use crate::auth::oauth2::RefreshingBearer;
+use crate::flickr::{self, FlickrClient};
 use crate::ghl::{self, GhlClient, LocationId};
 use crate::rest::RestApp;
 
@@ -54,6 +55,8 @@ pub enum RegistryError {
 pub struct Registry {
     store: Store,
     shared: Arc<Mutex<HashMap<String, Shared>>>,
+    /// Flickr counts calls per API key across all its users: one limiter per consumer key.
+    flickr_key_limiters: Arc<Mutex<HashMap<String, Arc<WindowLimiter>>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +183,7 @@ impl Registry {
         Registry {
             store,
             shared: Arc::new(Mutex::new(HashMap::new())),
+            flickr_key_limiters: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -278,6 +282,47 @@ impl Registry {
         Ok(app)
     }
 
+    /// A Flickr client for the connection named (or with id) `name`: OAuth 1.0a signatures
+    /// with its stored keys and token, and the API key's rate limit (3,600 calls per hour,
+    /// shared by every connection of the key) unless the connection sets its own.
+    pub async fn flickr(&self, name: &str) -> Result<FlickrClient, RegistryError> {
+        let connection = self.store.connection(name).await?;
+        if connection.app != "flickr" {
+            return Err(RegistryError::WrongApp {
+                name: connection.name,
+                app: connection.app,
+                expected: "flickr",
+            });
+        }
+        let misconfigured = |reason: String| RegistryError::Misconfigured {
+            name: connection.name.clone(),
+            reason,
+        };
+        let stored = flickr::StoredCredentials::from_secret(&connection.credentials)
+            .map_err(misconfigured)?;
+        let endpoints = flickr::FlickrEndpoints::for_base(&connection.base_url)
+            .map_err(|error| misconfigured(error.to_string()))?;
+        // No published limit here: without an override, the key's shared limiter is used.
+        let shared = self.shared_for(&connection, None, || Ok(Arc::new(stored.credentials())))?;
+        let limiter = match shared.limiter {
+            Some(own) => Some(own),
+            None if ConnectionSettings::of(&connection)?.rate_limit.is_some() => None,
+            None => Some(
+                self.flickr_key_limiters
+                    .lock()
+                    .entry(stored.consumer_key.clone())
+                    .or_insert_with(|| Arc::new(WindowLimiter::new(LimitConfig::flickr())))
+                    .clone(),
+            ),
+        };
+        let config = ClientConfig::new(
+            format!("flickr:{}", connection.name),
+            endpoints.rest.clone(),
+        );
+        let http = HttpClient::new(config, shared.credentials, limiter)?;
+        Ok(FlickrClient::new(http, endpoints).with_user(flickr::UserId::new(stored.user_nsid)))
+    }
+
     /// Keeps a built client with the connection's shared parts, unless the connection changed
     /// meanwhile (then the next call builds again).
     fn remember(&self, connection: &Connection, keep: impl FnOnce(&mut Shared)) {
@@ -307,7 +352,8 @@ impl Registry {
             return Ok(existing.clone());
         }
         let credentials: Arc<dyn Credentials> = match connection.auth_kind {
-            AuthKind::PrivateToken | AuthKind::ApiKey => static_credentials()?,
+            // OAuth 1.0a tokens do not expire; a reconnect bumps the version and rebuilds.
+            AuthKind::PrivateToken | AuthKind::ApiKey | AuthKind::OAuth1 => static_credentials()?,
             // One refresher per connection for the life of the process: it is what makes
             // refreshes single-flight, and it re-reads rotated tokens from the store itself.
             AuthKind::OAuth2 => match existing {
@@ -319,12 +365,6 @@ impl Registry {
                     Duration::from_secs(60),
                 )),
             },
-            AuthKind::OAuth1 => {
-                return Err(RegistryError::Misconfigured {
-                    name: connection.name.clone(),
-                    reason: "OAuth 1.0a connections are not supported yet".into(),
-                });
-            }
         };
         // A new token keeps the limiter (the budget is the account's, not the token's); new
         // settings replace it.

@@ -62,6 +62,11 @@ impl Operations for Registry {
                 ghl::catalog::invoke(&client, operation, input)
                     .await
                     .map_err(|error| InvokeError::new(error.kind(), describe(&error)))
+            } else if operation.starts_with("flickr.") {
+                let client = self.flickr(connection).await.map_err(registry_error)?;
+                tether_connectors::flickr::catalog::invoke(&client, operation, input)
+                    .await
+                    .map_err(|error| InvokeError::new(error.kind(), describe(&error)))
             } else {
                 // Every other shipped app is described by a manifest and served by the generic
                 // REST connector; the registry refuses connections of apps it does not know.

@@ -139,6 +139,15 @@ impl ApiRequest {
         Ok(self)
     }
 
+    /// Sets a body already encoded as `content_type` (a `multipart/form-data` upload, say).
+    pub fn body(mut self, content_type: &str, body: Bytes) -> Result<Self, Error> {
+        let value = HeaderValue::from_str(content_type)
+            .map_err(|_| Error::InvalidRequest(format!("bad content type {content_type}")))?;
+        self.headers.insert(http::header::CONTENT_TYPE, value);
+        self.body = Some(body);
+        Ok(self)
+    }
+
     /// Marks the request safe to repeat after it may have been applied (an upsert, or one that
     /// carries an idempotency key), or not.
     pub fn idempotent(mut self, idempotent: bool) -> Self {

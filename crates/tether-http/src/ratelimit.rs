@@ -53,6 +53,21 @@ impl LimitConfig {
     }
 }
 
+impl LimitConfig {
+    /// Flickr's published limit, 3,600 calls per hour per API key (reference README §8), kept as
+    /// at most 60 in any minute: never more than 3,600 in any hour, and Flickr also answers bursts
+    /// with 429s. A 429 (no `Retry-After`, no rate-limit headers) then blocks one minute, not an
+    /// hour.
+    pub fn flickr() -> Self {
+        LimitConfig {
+            burst_max: 60,
+            burst_window: Duration::from_secs(60),
+            daily_max: 86_400,
+            safety_margin: Duration::from_millis(500),
+        }
+    }
+}
+
 /// The daily quota is used up until `resume_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DailyQuotaExhausted {

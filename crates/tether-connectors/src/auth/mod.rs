@@ -2,6 +2,7 @@
 //! app's token endpoint.
 
 pub mod ghl;
+pub mod oauth1;
 pub mod oauth2;
 
 pub use oauth2::{RefreshError, Refreshed, Refresher, RefreshingBearer};

@@ -43,6 +43,9 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     let output = if args.operation.starts_with("ghl.") {
         let client = registry.ghl(&args.connection).await?;
         tether_connectors::ghl::catalog::invoke(&client, &args.operation, input).await?
+    } else if args.operation.starts_with("flickr.") {
+        let client = registry.flickr(&args.connection).await?;
+        tether_connectors::flickr::catalog::invoke(&client, &args.operation, input).await?
     } else if args.operation.starts_with("details_flowers.") {
         let app = registry.rest_app(&args.connection).await?;
         app.invoke(&args.operation, input).await?

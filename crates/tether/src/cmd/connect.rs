@@ -34,6 +34,39 @@ enum ConnectApp {
     Ghl(GhlConnectArgs),
     /// Details Flowers (or any app of a shipped manifest with API-key auth).
     DetailsFlowers(ApiKeyConnectArgs),
+    /// Flickr: OAuth 1.0a with the app's API key and secret.
+    Flickr(FlickrConnectArgs),
+}
+
+/// Options of `tether connect flickr`.
+#[derive(Debug, Args)]
+struct FlickrConnectArgs {
+    /// The connection's name, used by `--connection` elsewhere. Reconnecting an existing name
+    /// replaces its credentials and keeps its id.
+    #[arg(long, default_value = "flickr")]
+    name: String,
+    /// The app's API key (the OAuth consumer key).
+    #[arg(long, env = "TETHER_FLICKR_KEY")]
+    consumer_key: String,
+    /// The API key's secret.
+    #[arg(long, env = "TETHER_FLICKR_SECRET", hide_env_values = true)]
+    consumer_secret: String,
+    /// One base URL for the OAuth pages, the REST API and uploads (a simulator's address, for
+    /// `tether sim flickr`). Without it: www.flickr.com, api.flickr.com and up.flickr.com.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// The permission to ask for: read, write or delete (delete only if a flow deletes photos).
+    #[arg(long, default_value = "write")]
+    perms: tether_connectors::flickr::Perms,
+    /// Port of the loopback callback (`http://127.0.0.1:PORT/callback`); 0 picks one.
+    #[arg(long, default_value_t = 0)]
+    callback_port: u16,
+    /// Simulator only: approve as this user (NSID) without a browser.
+    #[arg(long)]
+    sim_approve_as: Option<String>,
+    /// How long to wait for the browser to come back.
+    #[arg(long, default_value_t = 600)]
+    timeout_secs: u64,
 }
 
 /// Options of `tether connect details-flowers`.
@@ -102,6 +135,7 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     let store = args.data.open().await?;
     match args.app {
         ConnectApp::Ghl(ghl) => connect_ghl(&store, ghl).await,
+        ConnectApp::Flickr(flickr) => connect_flickr(&store, flickr).await,
         ConnectApp::DetailsFlowers(args) => {
             Url::parse(&args.base_url)
                 .with_context(|| format!("--base-url {:?} is not a URL", args.base_url))?;
@@ -266,6 +300,124 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
     println!(
         "Connected {:?}: HighLevel location {location} through OAuth 2.0.",
         args.name
+    );
+    Ok(())
+}
+
+async fn connect_flickr(store: &Store, args: FlickrConnectArgs) -> anyhow::Result<()> {
+    use tether_connectors::auth::oauth1::{
+        Consumer, FlowEndpoints, access_token, authorize_url, request_token,
+    };
+    use tether_connectors::flickr::{
+        API_BASE, FlickrClient, FlickrEndpoints, OAUTH_BASE, StoredCredentials,
+    };
+
+    let (endpoints, flow, base_url) = match &args.base_url {
+        Some(base) => {
+            let url =
+                Url::parse(base).with_context(|| format!("--base-url {base:?} is not a URL"))?;
+            (
+                FlickrEndpoints::single(&url),
+                FlowEndpoints::flickr(&url),
+                base.clone(),
+            )
+        }
+        None => (
+            FlickrEndpoints::flickr(),
+            FlowEndpoints::flickr(&Url::parse(OAUTH_BASE).expect("Flickr's URL parses")),
+            API_BASE.to_owned(),
+        ),
+    };
+    let consumer = Consumer {
+        key: args.consumer_key.clone(),
+        secret: Secret::new(args.consumer_secret.clone()),
+    };
+
+    // The loopback callback catches the browser's redirect with the verifier.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.callback_port))
+        .await
+        .context("cannot open the callback port")?;
+    let callback_url = format!("http://{}/callback", listener.local_addr()?);
+    let (sender, mut receiver) = mpsc::channel::<HashMap<String, String>>(1);
+    let router = axum::Router::new()
+        .route("/callback", axum::routing::get(callback))
+        .with_state(sender);
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let request = request_token(&flow, &consumer, &callback_url)
+        .await
+        .context("Flickr refused the request token")?;
+    let url = authorize_url(&flow, &request, args.perms);
+    if let Some(nsid) = &args.sim_approve_as {
+        // The simulator approves at once and redirects to our callback, as a browser would follow it.
+        let mut approve = url.clone();
+        approve
+            .query_pairs_mut()
+            .append_pair("sim_approve_as", nsid);
+        reqwest::get(approve.as_str())
+            .await
+            .context("the simulator's authorize page did not answer")?;
+    } else {
+        println!("Open this address in a browser and approve the access:\n\n  {url}\n");
+        println!("Waiting for Flickr to send the browser back to {callback_url} …");
+    }
+    let query = tokio::time::timeout(Duration::from_secs(args.timeout_secs), receiver.recv())
+        .await
+        .context("no answer from the browser in time")?
+        .context("the callback stopped")?;
+    server.abort();
+    if query.get("oauth_token").map(String::as_str) != Some(request.pair.token.expose()) {
+        bail!("the callback is for another request token; refusing it");
+    }
+    let verifier = query
+        .get("oauth_verifier")
+        .context("the callback carried no oauth_verifier (was the access denied?)")?;
+    let access = access_token(&flow, &consumer, &request, verifier)
+        .await
+        .context("the token exchange failed")?;
+
+    // The new token must work before it is stored.
+    let client =
+        FlickrClient::with_credentials(endpoints, consumer.clone(), access.pair.clone(), None)?;
+    let me = client
+        .test()
+        .login()
+        .await
+        .context("flickr.test.login refused the new token")?;
+    let perms = match client.test().check_token().await {
+        Ok(info) => info.perms,
+        Err(error) => {
+            tracing::warn!(%error, "Cannot read the token's permission; storing the one asked for.");
+            args.perms.to_string()
+        }
+    };
+    let stored = StoredCredentials {
+        consumer_key: consumer.key,
+        consumer_secret: consumer.secret,
+        token: access.pair.token,
+        token_secret: access.pair.secret,
+        user_nsid: me.id.to_string(),
+        username: access.username.unwrap_or_else(|| me.username.clone()),
+        fullname: access.fullname.unwrap_or_default(),
+        perms: perms.clone(),
+    };
+    save(
+        store,
+        NewConnection {
+            name: args.name.clone(),
+            app: "flickr".into(),
+            auth_kind: AuthKind::OAuth1,
+            account_id: Some(me.id.to_string()),
+            base_url,
+            scopes: vec![perms.clone()],
+            credentials: stored.to_secret(),
+            expires_at_ms: None,
+        },
+    )
+    .await?;
+    println!(
+        "Connected {:?}: Flickr user {} ({}) with {perms} permission through OAuth 1.0a.",
+        args.name, me.username, me.id
     );
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 const TETHER: &str = env!("CARGO_BIN_EXE_tether");
 
 /// A child process killed on drop.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -29,7 +29,7 @@ fn start_sim(extra: &[&str]) -> (Running, String) {
 }
 
 /// Starts `tether ARGS…` and waits for the banner line starting with `banner`; answers the URL after it.
-fn start_process(args: &[&str], extra: &[&str], banner: &str) -> (Running, String) {
+pub(crate) fn start_process(args: &[&str], extra: &[&str], banner: &str) -> (Running, String) {
     let mut child = Command::new(TETHER)
         .args(args)
         .args(extra)
@@ -170,23 +170,32 @@ fn the_demo_syncs_every_contact_and_a_live_change_then_exits() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        stdout.contains("initial sync [##############################] 40/40 runs"),
+        stdout.contains("initial sync [##############################]"),
         "{stdout}"
     );
-    // Every contact with an e-mail became exactly one customer; none was dead-lettered.
-    let line = stdout
-        .lines()
-        .find(|line| line.contains("GHL contacts →"))
-        .unwrap();
-    let numbers: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    let (n_contacts, n_customers) = (numbers[0], numbers[1]);
-    let n_skipped = numbers[numbers.len() - 2];
-    assert_eq!(n_contacts, 40, "{line}");
-    assert_eq!(n_customers + n_skipped, n_contacts, "{line}");
-    assert!(line.ends_with("0 runs dead-lettered)"), "{line}");
+    let numbers_of = |needle: &str| -> Vec<usize> {
+        let line = stdout.lines().find(|line| line.contains(needle)).unwrap();
+        line.split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect()
+    };
+    // Every contact with an e-mail became exactly one customer; every task, note and appointment
+    // of those contacts one record; none was dead-lettered.
+    let contacts = numbers_of("GHL contacts (");
+    let (n_contacts, n_without_email, n_customers) = (contacts[0], contacts[1], contacts[2]);
+    assert_eq!(n_contacts, 40, "{stdout}");
+    assert_eq!(n_customers + n_without_email, n_contacts, "{stdout}");
+    let related = numbers_of("GHL tasks, notes and appointments");
+    let dead = related[related.len() - 1];
+    assert!(
+        related[0] > 0,
+        "the seed has tasks, notes and appointments: {stdout}"
+    );
+    assert!(
+        related[1] + related[2] + related[3] <= related[0],
+        "no record was written twice: {stdout}"
+    );
+    assert_eq!(dead, 0, "{stdout}");
     assert!(
         stdout.contains("live: contact") && stdout.contains("→ Details Flowers customer in"),
         "{stdout}"
@@ -519,5 +528,261 @@ fn serve_loads_the_flows_answers_health_and_refuses_unsigned_webhooks() {
         &format!("{base}/hooks/ghl"),
     ]);
     assert_eq!(status, 401, "{refused}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[test]
+fn run_executes_one_flow_prints_its_steps_and_fails_with_the_reason() {
+    let (_sim, base) = start_process(
+        &[
+            "sim",
+            "details-flowers",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "2",
+        ],
+        &[],
+        "Details Flowers simulator listening on ",
+    );
+    let data_dir = std::env::temp_dir().join(format!(
+        "tether-cli-run-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let flows = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../flows")
+        .display()
+        .to_string();
+    let connected = tether(
+        &data_dir,
+        &[
+            "connect",
+            "details-flowers",
+            "--name",
+            "details-flowers-main",
+            "--api-key",
+            "sim-api-key",
+            "--base-url",
+            &base,
+        ],
+    );
+    assert!(
+        connected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+    let run = |event: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "ghl-contact-to-df-customer",
+            "--flows",
+            &flows,
+            "--event",
+            event,
+        ];
+        args.extend_from_slice(extra);
+        let output = tether(&data_dir, &args);
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    // A dry run prints what the action would send and sends nothing.
+    let cy = r#"{"id":"c9","email":"Cy@Example.com","firstName":"Cy"}"#;
+    let (ok, stdout, stderr) = run(cy, &["--dry-run"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("would call details_flowers.customer.create on details-flowers-main")
+            && stdout.contains(r#""email": "cy@example.com""#),
+        "{stdout}"
+    );
+    let found = tether(
+        &data_dir,
+        &[
+            "call",
+            "details_flowers.customer.find_by_email",
+            "-c",
+            "details-flowers-main",
+            "-i",
+            r#"{"email":"cy@example.com"}"#,
+        ],
+    );
+    let found: Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(found["items"], serde_json::json!([]), "{found}");
+
+    // A real run creates the customer and prints each step with the id it wrote.
+    let (ok, stdout, stderr) = run(cy, &[]);
+    assert!(ok, "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].contains("ghl-contact-to-df-customer") && lines[0].contains(" done "),
+        "{stdout}"
+    );
+    let steps: Vec<Vec<&str>> = lines[1..]
+        .iter()
+        .map(|line| line.split_whitespace().take(4).collect())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ["has_email", "attempt", "1", "ok"],
+            ["customer", "attempt", "1", "ok"],
+            ["upsert", "attempt", "1", "ok"]
+        ],
+        "{stdout}"
+    );
+    assert!(lines[3].contains("id cus_"), "{stdout}");
+
+    // A record the app refuses: the run is dead-lettered and the exit code says so, with why.
+    let (ok, stdout, stderr) = run(r#"{"id":"c10","email":"not-an-email"}"#, &[]);
+    assert!(!ok, "{stdout}{stderr}");
+    assert!(stdout.contains(" dead "), "{stdout}");
+    assert!(
+        stderr.contains("failed at step `upsert`") && stderr.contains("email"),
+        "{stderr}"
+    );
+
+    // A schedule flow runs with a tick due now as its event.
+    let schedule_dir = data_dir.join("schedule-flows");
+    std::fs::create_dir_all(&schedule_dir).unwrap();
+    std::fs::write(
+        schedule_dir.join("nightly.yaml"),
+        "id: nightly\ntrigger:\n  schedule: { cron: \"@daily\" }\nsteps:\n  - id: stamp\n    \
+         map:\n      fields:\n        at: \"{{ trigger.scheduled_at }}\"\n",
+    )
+    .unwrap();
+    let ticked = tether(
+        &data_dir,
+        &[
+            "run",
+            "nightly",
+            "--flows",
+            &schedule_dir.display().to_string(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&ticked.stdout);
+    assert!(
+        ticked.status.success() && stdout.contains(" done ") && stdout.contains("stamp"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ticked.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[test]
+fn flickr_connects_with_oauth1_and_its_operations_run() {
+    let (_sim, base) = start_process(
+        &[
+            "sim",
+            "flickr",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed-users",
+            "0",
+        ],
+        &[],
+        "Flickr simulator listening on ",
+    );
+    let (status, user) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        r#"{"username":"cli","realname":"Cli Person","email":"cli@example.com"}"#,
+        &format!("{base}/__sim/users"),
+    ]);
+    assert_eq!(status, 200, "{user}");
+    let nsid = user["nsid"].as_str().unwrap().to_owned();
+    let data_dir = std::env::temp_dir().join(format!(
+        "tether-cli-flickr-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let connected = tether(
+        &data_dir,
+        &[
+            "connect",
+            "flickr",
+            "--name",
+            "fl",
+            "--consumer-key",
+            "sim-flickr-key",
+            "--consumer-secret",
+            "sim-flickr-secret",
+            "--base-url",
+            &base,
+            "--sim-approve-as",
+            &nsid,
+        ],
+    );
+    assert!(
+        connected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+    let said = String::from_utf8_lossy(&connected.stdout);
+    assert!(
+        said.contains("through OAuth 1.0a") && said.contains(&nsid) && said.contains("write"),
+        "{said}"
+    );
+
+    let listed = tether(&data_dir, &["connections"]);
+    let listed_text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed_text.contains("fl") && listed_text.contains("oauth1"),
+        "{listed_text}"
+    );
+
+    let called = tether(&data_dir, &["call", "flickr.test.login", "-c", "fl"]);
+    assert!(
+        called.status.success(),
+        "{}",
+        String::from_utf8_lossy(&called.stderr)
+    );
+    let me: Value = serde_json::from_slice(&called.stdout).unwrap();
+    assert_eq!(me["id"], nsid.as_str(), "{me}");
+
+    let found = tether(
+        &data_dir,
+        &[
+            "call",
+            "flickr.people.find_by_email",
+            "-c",
+            "fl",
+            "-i",
+            r#"{"email":"cli@example.com"}"#,
+        ],
+    );
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert!(String::from_utf8_lossy(&found.stdout).contains(&nsid));
+
+    let wrong_field = tether(
+        &data_dir,
+        &[
+            "call",
+            "flickr.photo.get_info",
+            "-c",
+            "fl",
+            "-i",
+            r#"{"photoid":"1"}"#,
+        ],
+    );
+    assert!(!wrong_field.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong_field.stderr).contains("photoid"),
+        "the bad field is named"
+    );
+
+    // The consumer secret is stored sealed, never in clear.
+    let db = std::fs::read(data_dir.join("tether.sqlite")).unwrap();
+    assert!(!db.windows(17).any(|window| window == b"sim-flickr-secret"));
     let _ = std::fs::remove_dir_all(&data_dir);
 }
