@@ -9,8 +9,12 @@
 //!   to the same content and so writes nothing.
 //! - A link with another hash turns a create into the app's update of the linked record.
 //! - No link but a `match`: the target is looked up by the match field first
-//!   (`details_flowers.customer.find_by_email`; for GHL, `ghl.contact.upsert` matches by itself)
-//!   and a found record is updated instead of duplicated.
+//!   (`details_flowers.customer.find_by_email`; for GHL, `ghl.contact.upsert` matches by itself,
+//!   except a match on `tags`, which searches for the contact carrying that tag: how a Flickr
+//!   user's contact, tagged `flickr:<nsid>`, is found by every flow that writes it) and a found
+//!   record is updated instead of duplicated.
+//! - GHL records Tether updates through a link: contacts (`contactId`), notes (`noteId`) and
+//!   tasks (`taskId`); a link to another GHL record is left alone rather than duplicated.
 //!
 //! The link is written after the call succeeds and the step is journaled after that, so a crash
 //! between the call and the journal finds the link on retry and does not write twice. From
@@ -45,9 +49,10 @@ use crate::invoke::{Operations, describe};
 
 /// How many attempts a run gets before it goes to the dead-letter queue.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// How long an action holds its source record's lease (see [`execute_run`]); longer than any
-/// one call's deadline, so it expires only when its worker died.
-pub const LINK_LEASE_MS: i64 = 5 * 60 * 1000;
+/// How long an action holds its source record's lease (see [`execute_run`]) before its worker's
+/// heartbeat ([`crate::worker::HEARTBEAT`]) extends it: it expires only when the worker died, and
+/// then soon, so a crashed worker's records are free again within half a minute.
+pub const LINK_LEASE_MS: i64 = 30 * 1000;
 /// The first retry waits up to this long.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
 /// No retry waits longer than this.
@@ -492,7 +497,12 @@ async fn execute_steps(
                 let input = evaluate_input(step.id.as_str(), input, &context).map_err(fail)?;
                 let action = ActionCall {
                     link_flow: format!("{}/{}", flow.id, step.id),
-                    lease_owner: format!("run-{}", run.id),
+                    // On behalf of the run's worker, whose heartbeat keeps it alive.
+                    lease_owner: format!(
+                        "{}/run-{}",
+                        run.lease_owner.as_deref().unwrap_or("-"),
+                        run.id
+                    ),
                     step_id: &step.id,
                     operation,
                     connection,
@@ -739,10 +749,14 @@ impl<'a> OperationId<'a> {
 
     /// The update operation of the same resource and the input field naming the record, when
     /// the app has one Tether knows how to call: manifest apps' `<resource>.update` with their
-    /// `id`, and GHL's `contact.update` with `contactId`.
+    /// `id`, GHL's `contact.update` with `contactId`, and GHL's `note.update` / `task.update`
+    /// with `noteId` / `taskId` (their create's input already names the `contactId` they also
+    /// need).
     fn update(&self) -> Option<(String, &'static str)> {
         match (self.app, self.resource) {
             ("ghl", "contact") => Some(("ghl.contact.update".into(), "contactId")),
+            ("ghl", "note") => Some(("ghl.note.update".into(), "noteId")),
+            ("ghl", "task") => Some(("ghl.task.update".into(), "taskId")),
             ("ghl", _) => None,
             (app, resource) => Some((format!("{app}.{resource}.update"), "id")),
         }
@@ -931,7 +945,7 @@ impl ActionCall<'_> {
         let Some(match_on) = self.match_on else {
             return Ok((self.call(ops, self.operation, input).await?, None));
         };
-        if id.app == "ghl" {
+        if id.app == "ghl" && !(id.resource == "contact" && match_on.field == "tags") {
             // GHL's upsert matches by e-mail or phone itself, following the location's duplicate
             // settings; it is the match.
             let operation = if id.resource == "contact" {
@@ -987,12 +1001,10 @@ impl ActionCall<'_> {
         value: Value,
         input: Value,
     ) -> Result<(Value, Option<String>), StepFailure> {
-        let find = format!("{}.{}.find_by_{}", id.app, id.resource, field);
-        let mut query = Map::new();
-        query.insert(field.to_owned(), value);
-        let found = self.call(ops, &find, Value::Object(query)).await?;
+        let (find, query, list) = finder(id, field, value);
+        let found = self.call(ops, &find, query).await?;
         let existing = found
-            .get("items")
+            .get(list)
             .and_then(Value::as_array)
             .and_then(|items| items.first())
             .and_then(|item| record_id(item, id.resource));
@@ -1022,6 +1034,27 @@ impl ActionCall<'_> {
                 ),
             })
     }
+}
+
+/// The operation that finds a target record by `field` = `value`, its input, and the field of
+/// its answer listing what it found: `<app>.<resource>.find_by_<field>` (`items`), or for GHL
+/// contacts matched by a tag (records of apps without e-mail, such as Flickr users, tagged
+/// `flickr:<nsid>`) a `ghl.contact.search` for contacts carrying that tag (`contacts`).
+fn finder(id: &OperationId<'_>, field: &str, value: Value) -> (String, Value, &'static str) {
+    if id.app == "ghl" && id.resource == "contact" && field == "tags" {
+        let query = json!({
+            "filters": [{ "field": "tags", "operator": "eq", "value": value }],
+            "pageLimit": 1,
+        });
+        return ("ghl.contact.search".into(), query, "contacts");
+    }
+    let mut query = Map::new();
+    query.insert(field.to_owned(), value);
+    (
+        format!("{}.{}.find_by_{}", id.app, id.resource, field),
+        Value::Object(query),
+        "items",
+    )
 }
 
 /// `input` with the record's id set and the create-only `createNewIfDuplicateAllowed` of GHL's
@@ -1113,6 +1146,42 @@ mod tests {
             Some(("details_flowers", "customer", "7")),
         );
         check("ghl.webhook", "ContactCreate", json!({"email": "x"}), None);
+    }
+
+    #[test]
+    fn linked_creates_become_the_apps_updates() {
+        let check = |create: &str, expected: Option<(&str, &str)>| {
+            let id = OperationId::parse(create).expect("an operation id");
+            let update = id.update();
+            assert_eq!(
+                update.as_ref().map(|(op, field)| (op.as_str(), *field)),
+                expected,
+                "{create}"
+            );
+        };
+        check("ghl.contact.create", Some(("ghl.contact.update", "contactId")));
+        check("ghl.note.create", Some(("ghl.note.update", "noteId")));
+        check("ghl.task.create", Some(("ghl.task.update", "taskId")));
+        check("ghl.appointment.create", None);
+        check(
+            "details_flowers.customer.create",
+            Some(("details_flowers.customer.update", "id")),
+        );
+    }
+
+    #[test]
+    fn ghl_contacts_matched_by_tag_are_searched_for() {
+        let contact = OperationId::parse("ghl.contact.create").expect("an operation id");
+        let (find, query, list) = finder(&contact, "tags", json!("flickr:1@n01"));
+        assert_eq!((find.as_str(), list), ("ghl.contact.search", "contacts"));
+        assert_eq!(query["filters"][0]["value"], "flickr:1@n01");
+        let customer = OperationId::parse("details_flowers.customer.create").expect("an id");
+        let (find, query, list) = finder(&customer, "email", json!("a@b.c"));
+        assert_eq!(
+            (find.as_str(), list),
+            ("details_flowers.customer.find_by_email", "items")
+        );
+        assert_eq!(query, json!({"email": "a@b.c"}));
     }
 
     #[test]

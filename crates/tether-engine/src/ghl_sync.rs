@@ -32,7 +32,7 @@ use tracing::{debug, info, warn};
 use crate::executor::FlowSet;
 use crate::flow::TriggerSpec;
 use crate::invoke::Operations;
-use crate::poller::{POLL_LEASE_MS, PollError};
+use crate::poller::PollError;
 use crate::worker::{intake, starts};
 
 /// The events' source: webhook flows of app `ghl` match it like `ghl.webhook`.
@@ -40,6 +40,13 @@ pub const SOURCE: &str = "ghl.sync";
 
 /// The feed operation, also the cursor's trigger key.
 const FEED: &str = "ghl.contact.updated";
+
+/// How long the feed's lease lasts unless renewed; the feed renews it every [`RENEW_EVERY`]
+/// while it works, so a crashed process's feed is taken over within half a minute.
+pub const SYNC_LEASE_MS: i64 = 30 * 1000;
+
+/// How often a working feed renews its lease.
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// Contacts asked for per page.
 pub const DEFAULT_PAGE: usize = 250;
@@ -99,7 +106,7 @@ pub async fn sync_once(
     let mut report = SyncReport::default();
     let now = tether_store::now_ms();
     if !store
-        .try_lease(&lease, owner, now, now + POLL_LEASE_MS)
+        .try_lease(&lease, owner, now, now + SYNC_LEASE_MS)
         .await?
     {
         report.lease_held = true;
@@ -143,16 +150,23 @@ async fn sync_pages(
         .copied()
         .collect();
     let mut cursor = store.get_cursor(&key, FEED).await?;
+    let mut renewed = tokio::time::Instant::now();
+    // Renews the lease when due; `false` when another process took it over (this one stalled
+    // past its lease): then it stops, and its cursor compare-and-set could not succeed anyway.
+    let mut keep_lease = async || -> Result<bool, PollError> {
+        if renewed.elapsed() < RENEW_EVERY {
+            return Ok(true);
+        }
+        renewed = tokio::time::Instant::now();
+        let now = tether_store::now_ms();
+        Ok(store
+            .try_lease(&lease, owner, now, now + SYNC_LEASE_MS)
+            .await?)
+    };
     loop {
-        if report.pages > 0 {
-            let now = tether_store::now_ms();
-            if !store
-                .try_lease(&lease, owner, now, now + POLL_LEASE_MS)
-                .await?
-            {
-                report.lease_held = true;
-                return Ok(());
-            }
+        if !keep_lease().await? {
+            report.lease_held = true;
+            return Ok(());
         }
         let output = ops
             .invoke(
@@ -189,6 +203,10 @@ async fn sync_pages(
             let event_key = format!("contact:{id}@{}", updated.or(added).unwrap_or("-"));
             if intake(store, flows, SOURCE, &event_key, kind, &payload).await? {
                 report.new_events += 1;
+            }
+            if !keep_lease().await? {
+                report.lease_held = true;
+                return Ok(());
             }
             let location = contact.get("locationId").cloned().unwrap_or(Value::Null);
             for related in &related {

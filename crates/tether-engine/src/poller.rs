@@ -47,8 +47,10 @@ use crate::worker::intake;
 pub const DEFAULT_POLL_LIMIT: usize = 100;
 
 /// How long a poller holds a flow's lease before another may take over; renewed before each
-/// page, so it only has to outlast one call (each has its own deadline) and one page's intake.
-pub const POLL_LEASE_MS: i64 = 5 * 60 * 1000;
+/// page. A poller that stalls longer (a call retrying past it) may find the lease taken: the
+/// cursor's compare-and-set and the events' dedup keys keep the two pollers from losing or
+/// doubling anything, and a crashed poller's flow is polled again within a minute.
+pub const POLL_LEASE_MS: i64 = 60 * 1000;
 
 /// How often an idle [`Poller::run`] looks for flows that are due.
 pub const TICK: Duration = Duration::from_millis(250);

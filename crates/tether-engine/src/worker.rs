@@ -32,9 +32,14 @@ use crate::flow::{Flow, PollSource, TriggerSpec};
 use crate::invoke::Operations;
 use crate::scheduler;
 
-/// How long a worker holds a run before another worker may take it over. A run is a handful of
-/// calls, each with its own deadline, so five minutes is ample.
-pub const LEASE_FOR_MS: i64 = 5 * 60 * 1000;
+/// How long a worker holds a run before another worker may take it over, unless its heartbeat
+/// extends the lease: a live [`Worker::run`] renews everything it holds every [`HEARTBEAT`], so a
+/// run may take as long as its calls need, and a dead worker's runs are taken over within this.
+pub const LEASE_FOR_MS: i64 = 30 * 1000;
+
+/// How often a running worker extends its leases (a third of their length, so one missed beat
+/// does not lose them).
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// How often an idle [`Worker::run`] looks for due runs.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -322,6 +327,8 @@ impl Worker {
     pub async fn run(&self, shutdown: CancellationToken) {
         let concurrency = self.concurrency.max(1);
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !shutdown.is_cancelled() {
             let free = concurrency.saturating_sub(tasks.len());
             if free > 0 {
@@ -360,6 +367,12 @@ impl Worker {
                     }
                 }
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
+                _ = heartbeat.tick() => {
+                    let until = tether_store::now_ms() + LEASE_FOR_MS;
+                    if let Err(error) = self.store.renew_leases(&self.id, until).await {
+                        warn!(worker = %self.id, %error, "Cannot renew the worker's leases.");
+                    }
+                }
             }
         }
         while let Some(joined) = tasks.join_next().await {

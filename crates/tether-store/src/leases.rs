@@ -38,4 +38,30 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Extends, until `until_ms`, everything `owner` (a worker) holds: the runs it leased and the
+    /// leases held by `owner` or on its behalf (owner names `<owner>/…`, such as a run's record
+    /// lease). A live worker calls this on a heartbeat, so its leases can be short and a dead
+    /// worker's work is taken over soon after it died. Answers how many rows were extended.
+    pub async fn renew_leases(&self, owner: &str, until_ms: i64) -> Result<u64, Error> {
+        let runs = sqlx::query(
+            "UPDATE runs SET lease_expires_at_ms = $2 \
+             WHERE lease_owner = $1 AND status = 'running' AND lease_expires_at_ms < $2",
+        )
+        .bind(owner)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await?;
+        // `substr` rather than LIKE: worker names may hold `_`, a LIKE wildcard.
+        let leases = sqlx::query(
+            "UPDATE leases SET expires_at_ms = $2 \
+             WHERE (owner = $1 OR substr(owner, 1, length($1) + 1) = $1 || '/') \
+             AND expires_at_ms < $2",
+        )
+        .bind(owner)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(runs.rows_affected() + leases.rows_affected())
+    }
 }

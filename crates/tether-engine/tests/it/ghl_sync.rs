@@ -154,14 +154,18 @@ async fn the_first_pass_syncs_everything_once_and_later_passes_catch_lost_webhoo
     let third = sync().await.unwrap();
     assert_eq!(third.new_events, 1, "{third:?}");
     drain(&sim).await;
-    let world = sim.flowers.sim.world();
-    let records = world.records.lock();
-    let customer = records
-        .list(0, &ListFilter::default())
-        .into_iter()
-        .find(|record| record.get("ghl_contact_id").and_then(Value::as_str) == Some(&contact_id))
-        .cloned()
-        .unwrap();
+    let customer = {
+        let world = sim.flowers.sim.world();
+        let records = world.records.lock();
+        records
+            .list(0, &ListFilter::default())
+            .into_iter()
+            .find(|record| {
+                record.get("ghl_contact_id").and_then(Value::as_str) == Some(&contact_id)
+            })
+            .cloned()
+            .unwrap()
+    };
     assert!(
         customer["full_name"]
             .as_str()

@@ -81,3 +81,33 @@ both!(
         assert_eq!(n_winners, 1);
     }
 );
+
+both!(
+    a_heartbeat_extends_what_its_worker_holds_and_nothing_else,
+    |store: Store| async move {
+        for (key, owner) in [
+            ("link:a", "worker_1/run-7"),
+            ("match:b", "worker_1"),
+            ("link:c", "worker_10/run-8"),
+            ("link:d", "worker-1/run-9"),
+        ] {
+            assert!(store.try_lease(key, owner, 1_000, 2_000).await.unwrap());
+        }
+        let renewed = store.renew_leases("worker_1", 60_000).await.unwrap();
+        assert_eq!(renewed, 2);
+        // Renewed ones stay held past their first expiry; the others (another worker whose name
+        // merely starts alike, or differs only where `_` would be a LIKE wildcard) expired.
+        for (key, held) in [
+            ("link:a", true),
+            ("match:b", true),
+            ("link:c", false),
+            ("link:d", false),
+        ] {
+            let taken = store
+                .try_lease(key, "worker-2", 30_000, 90_000)
+                .await
+                .unwrap();
+            assert_eq!(taken, !held, "{key}");
+        }
+    }
+);

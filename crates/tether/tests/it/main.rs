@@ -1,5 +1,6 @@
 //! The `tether` binary run as a process: the simulator served to curl, the demo, and the
-//! connect → connections → call journey against a simulator process.
+//! connect → connections → call journey against a simulator process, and `tether serve` killed
+//! with SIGKILL during an initial sync.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,3 +8,4 @@
 )]
 
 mod cli;
+mod crash;
