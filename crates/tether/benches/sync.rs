@@ -1,0 +1,264 @@
+//! End-to-end sync throughput and memory, GHL → Details Flowers, printed as a table
+//! (`cargo bench -p tether --bench sync`; `-- --quick` for a short run, `-- --sizes 10000,100000`).
+//!
+//! For each size N: `tether sim ghl --seed N` and `tether sim details-flowers` run as child
+//! processes with rate limits off (their memory is theirs, not ours); this process is the engine:
+//! a fresh SQLite store, the shipped contact recipe, GHL's change feed (`ghl_sync`) taking the
+//! whole location in as events, and a worker (8 runs at a time) executing them into Details
+//! Flowers. The figure is customers written per second from the first read to the last run
+//! finished, every event durable in SQLite and every step journaled; and the engine's peak RSS
+//! while syncing N (the peak is reset between sizes). Flat memory as N grows means nothing holds
+//! the whole location.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tether_connectors::registry::Registry;
+use tether_engine::executor::FlowSet;
+use tether_engine::flow::parse_flow;
+use tether_engine::invoke::Operations;
+use tether_engine::worker::Worker;
+use tether_store::{AuthKind, NewConnection, Store, Vault};
+use tokio_util::sync::CancellationToken;
+
+const PIT: &str = "bench-pit";
+const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `tether ARGS` and answers it with the URL its banner names.
+fn start(args: &[&str], banner: &str) -> (Process, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the tether binary runs");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the simulator prints a banner")
+            .expect("utf-8");
+        if let Some(url) = line.strip_prefix(banner) {
+            break url.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Process(child), url)
+}
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|line| line.starts_with(field))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets the peak RSS (`VmHWM`) to the current RSS (Linux `clear_refs` 5).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+struct Row {
+    n: usize,
+    customers: usize,
+    seconds: f64,
+    peak_mib: f64,
+    dead: i64,
+}
+
+async fn one(n: usize, flow_text: &str) -> Row {
+    let n_text = n.to_string();
+    let (_ghl, ghl_url) = start(
+        &[
+            "sim",
+            "ghl",
+            "--listen",
+            "127.0.0.1:0",
+            "--pit",
+            PIT,
+            "--seed",
+            &n_text,
+            "--rate-limit",
+            "off",
+        ],
+        "GHL simulator listening on ",
+    );
+    let (_flowers, flowers_url) = start(
+        &[
+            "sim",
+            "details-flowers",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "off",
+        ],
+        "Details Flowers simulator listening on ",
+    );
+    let path = std::env::temp_dir().join(format!(
+        "tether-bench-sync-{}-{n}.sqlite",
+        std::process::id()
+    ));
+    let store = Store::open_sqlite(&path, Vault::from_key(&[5; 32]))
+        .await
+        .expect("store");
+    for (name, app, auth_kind, account, base_url, secret) in [
+        (
+            "ghl-main",
+            "ghl",
+            AuthKind::PrivateToken,
+            Some(LOCATION),
+            ghl_url.as_str(),
+            PIT,
+        ),
+        (
+            "details-flowers-main",
+            "details_flowers",
+            AuthKind::ApiKey,
+            None,
+            flowers_url.as_str(),
+            "sim-api-key",
+        ),
+    ] {
+        store
+            .create_connection(NewConnection {
+                name: name.into(),
+                app: app.into(),
+                auth_kind,
+                account_id: account.map(str::to_owned),
+                base_url: base_url.into(),
+                scopes: Vec::new(),
+                credentials: tether_core::Secret::new(secret),
+                expires_at_ms: None,
+            })
+            .await
+            .expect("connection");
+        store
+            .set_connection_settings(name, &json!({"rate_limit": "off"}))
+            .await
+            .expect("settings");
+    }
+    let flows = FlowSet::new();
+    flows
+        .insert(
+            parse_flow(
+                flow_text,
+                Path::new("ghl-contact-to-df-customer.yaml"),
+                None,
+            )
+            .expect("the shipped recipe parses"),
+        )
+        .expect("one flow");
+    let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+    let mut worker = Worker::new(store.clone(), ops.clone(), flows.clone());
+    worker.concurrency = 8;
+    let shutdown = CancellationToken::new();
+
+    reset_peak();
+    let started = Instant::now();
+    let worker_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { worker.run(shutdown).await })
+    };
+    tether_engine::ghl_sync::sync_once(
+        &store,
+        ops.as_ref(),
+        &flows,
+        "ghl-main",
+        "bench",
+        tether_engine::ghl_sync::DEFAULT_PAGE,
+        |_| {},
+    )
+    .await
+    .expect("the feed reads the location");
+    loop {
+        let counts = store.run_counts().await.expect("counts");
+        if counts.pending() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_mib = status_kb("VmHWM:") as f64 / 1024.0;
+    shutdown.cancel();
+    let _ = worker_task.await;
+    let counts = store.run_counts().await.expect("counts");
+    let registry = Registry::new(store.clone());
+    let app = registry
+        .rest_app("details-flowers-main")
+        .await
+        .expect("client");
+    let customers = {
+        use futures::TryStreamExt;
+        let all: Vec<serde_json::Value> = app
+            .list_stream("customer", Default::default())
+            .try_collect()
+            .await
+            .expect("customers");
+        all.len()
+    };
+    store.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Row {
+        n,
+        customers,
+        seconds,
+        peak_mib,
+        dead: counts.dead,
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|arg| arg == "--quick");
+    let sizes: Vec<usize> = args
+        .iter()
+        .position(|arg| arg == "--sizes")
+        .and_then(|at| args.get(at + 1))
+        .map(|text| text.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| {
+            if quick {
+                vec![2_000, 10_000]
+            } else {
+                vec![10_000, 100_000]
+            }
+        });
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let flow_text = include_str!("../../../flows/ghl-contact-to-df-customer.yaml");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    println!("End-to-end sync GHL → Details Flowers (rate limits off, SQLite, 8 runs at a time)");
+    println!(
+        "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5}",
+        "contacts", "customers", "seconds", "customers/s", "peak RSS MiB", "dead"
+    );
+    for n in sizes {
+        let row = runtime.block_on(one(n, flow_text));
+        println!(
+            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5}",
+            row.n,
+            row.customers,
+            row.seconds,
+            row.customers as f64 / row.seconds,
+            row.peak_mib,
+            row.dead
+        );
+    }
+}
