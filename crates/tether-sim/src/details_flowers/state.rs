@@ -1,7 +1,7 @@
 //! The simulator's in-memory records, one table per manifest resource, and the operations on
 //! them: create, read, change, delete, list with filters, all checked against the manifest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
@@ -35,6 +35,70 @@ impl RecordError {
 pub struct Table {
     next_id: u64,
     records: BTreeMap<String, Map<String, Value>>,
+    /// field → value key ([`index_key`]) → ids: unique checks and `search_by` listings look
+    /// records up instead of scanning, so a lookup costs the same at 100 records or 1,000,000.
+    index: HashMap<String, HashMap<String, BTreeSet<String>>>,
+}
+
+/// The index key of a scalar value; other values are not indexed (nor searchable).
+fn index_key(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(format!("s:{text}")),
+        Value::Number(number) => Some(format!("n:{number}")),
+        Value::Bool(flag) => Some(format!("b:{flag}")),
+        _ => None,
+    }
+}
+
+impl Table {
+    fn unindex(&mut self, id: &str) {
+        let Some(record) = self.records.get(id) else {
+            return;
+        };
+        for (field, value) in record {
+            if let Some(key) = index_key(value)
+                && let Some(ids) = self
+                    .index
+                    .get_mut(field)
+                    .and_then(|keys| keys.get_mut(&key))
+            {
+                ids.remove(id);
+            }
+        }
+    }
+
+    fn reindex(&mut self, id: &str) {
+        let Some(record) = self.records.get(id) else {
+            return;
+        };
+        for (field, value) in record {
+            if let Some(key) = index_key(value) {
+                self.index
+                    .entry(field.clone())
+                    .or_default()
+                    .entry(key)
+                    .or_default()
+                    .insert(id.to_owned());
+            }
+        }
+    }
+
+    /// Ids whose `field` holds `value` as a query gives it (text, or an integer's digits).
+    fn lookup(&self, field: &str, wanted: &str) -> BTreeSet<String> {
+        let Some(keys) = self.index.get(field) else {
+            return BTreeSet::new();
+        };
+        let mut ids = keys
+            .get(&format!("s:{wanted}"))
+            .cloned()
+            .unwrap_or_default();
+        if let Ok(number) = wanted.parse::<i64>()
+            && let Some(more) = keys.get(&format!("n:{number}"))
+        {
+            ids.extend(more.iter().cloned());
+        }
+        ids
+    }
 }
 
 /// Which records a listing returns, in which order.
@@ -108,7 +172,8 @@ impl Records {
         {
             record.insert(field.clone(), Value::String(stamp(now)));
         }
-        table.records.insert(id, record.clone());
+        table.records.insert(id.clone(), record.clone());
+        table.reindex(&id);
         Ok(record)
     }
 
@@ -134,7 +199,9 @@ impl Records {
         check(resource, &input, InputMode::Update)?;
         self.check_unique(resource_idx, resource, &input, Some(id))?;
         let now = self.now();
-        let Some(record) = self.tables[resource_idx].records.get_mut(id) else {
+        let table = &mut self.tables[resource_idx];
+        table.unindex(id);
+        let Some(record) = table.records.get_mut(id) else {
             return Err(RecordError::NotFound(format!(
                 "{} {id} not found",
                 resource.name
@@ -144,12 +211,16 @@ impl Records {
         if let Some(field) = &resource.updated_field {
             record.insert(field.clone(), Value::String(stamp(now)));
         }
-        Ok(record.clone())
+        let record = record.clone();
+        table.reindex(id);
+        Ok(record)
     }
 
     /// Deletes record `id`; `false` when there was none.
     pub fn delete(&mut self, resource_idx: usize, id: &str) -> bool {
-        self.tables[resource_idx].records.remove(id).is_some()
+        let table = &mut self.tables[resource_idx];
+        table.unindex(id);
+        table.records.remove(id).is_some()
     }
 
     /// The records `filter` selects, in its order.
@@ -166,7 +237,20 @@ impl Records {
                 })
             })
         };
-        let records = self.tables[resource_idx].records.values();
+        let table = &self.tables[resource_idx];
+        // With an equality filter, only the records the index names are looked at (in id order,
+        // as a scan would give them).
+        let candidates: Box<dyn Iterator<Item = &Map<String, Value>>> = match filter.equals.first()
+        {
+            Some((field, wanted)) => Box::new(
+                table
+                    .lookup(field, wanted)
+                    .into_iter()
+                    .filter_map(|id| table.records.get(&id)),
+            ),
+            None => Box::new(table.records.values()),
+        };
+        let records = candidates;
         match &filter.since {
             None => records.filter(|record| matches(record)).collect(),
             Some((field, since)) => {
@@ -207,13 +291,11 @@ impl Records {
             let Some(value) = input.get(&field.name).filter(|value| !value.is_null()) else {
                 continue;
             };
-            let taken = self.tables[resource_idx]
-                .records
-                .iter()
-                .find(|(id, record)| {
-                    Some(id.as_str()) != except_id && record.get(&field.name) == Some(value)
-                });
-            if let Some((id, _)) = taken {
+            let table = &self.tables[resource_idx];
+            let taken = index_key(value)
+                .and_then(|key| table.index.get(&field.name)?.get(&key))
+                .and_then(|ids| ids.iter().find(|id| Some(id.as_str()) != except_id));
+            if let Some(id) = taken {
                 return Err(RecordError::invalid(
                     &field.name,
                     format!("is already used by {id}"),
@@ -310,5 +392,78 @@ mod tests {
                 same.as_object().unwrap().clone(),
             )
             .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn input(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn lookups_follow_creates_updates_and_deletes() {
+        let manifest = tether_core::manifest::details_flowers().expect("shipped manifest");
+        let index = manifest
+            .resources
+            .iter()
+            .position(|resource| resource.name == "customer")
+            .expect("customers");
+        let resource = manifest.resources[index].clone();
+        let mut records = Records::new(&manifest);
+        let by = |records: &Records, field: &str, value: &str| -> Vec<String> {
+            let filter = ListFilter {
+                equals: vec![(field.into(), value.into())],
+                since: None,
+            };
+            records
+                .list(index, &filter)
+                .iter()
+                .map(|record| record["id"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let ann = records
+            .create(
+                index,
+                &resource,
+                input(json!({"email": "ann@x.io", "full_name": "Ann"})),
+                None,
+            )
+            .expect("created");
+        let ann_id = ann["id"].as_str().expect("id").to_owned();
+        assert_eq!(by(&records, "email", "ann@x.io"), [ann_id.clone()]);
+        let duplicate = records.create(
+            index,
+            &resource,
+            input(json!({"email": "ann@x.io", "full_name": "Another"})),
+            None,
+        );
+        assert!(matches!(duplicate, Err(RecordError::Invalid { field, .. }) if field == "email"));
+
+        // A changed e-mail moves in the index: the old value is free, the new one found.
+        records
+            .update(
+                index,
+                &resource,
+                &ann_id,
+                input(json!({"email": "ann@y.io"})),
+            )
+            .expect("updated");
+        assert!(by(&records, "email", "ann@x.io").is_empty());
+        assert_eq!(by(&records, "email", "ann@y.io"), [ann_id.clone()]);
+        records
+            .create(
+                index,
+                &resource,
+                input(json!({"email": "ann@x.io", "full_name": "Ann two"})),
+                None,
+            )
+            .expect("the old e-mail is free again");
+        assert!(records.delete(index, &ann_id));
+        assert!(by(&records, "email", "ann@y.io").is_empty());
     }
 }
