@@ -1159,7 +1159,10 @@ mod tests {
                 "{create}"
             );
         };
-        check("ghl.contact.create", Some(("ghl.contact.update", "contactId")));
+        check(
+            "ghl.contact.create",
+            Some(("ghl.contact.update", "contactId")),
+        );
         check("ghl.note.create", Some(("ghl.note.update", "noteId")));
         check("ghl.task.create", Some(("ghl.task.update", "taskId")));
         check("ghl.appointment.create", None);

@@ -317,7 +317,7 @@ pub struct PollInput {
     pub limit: Option<usize>,
 }
 
-/// A poll of a user's new photos.
+/// A poll of a user's new photos, or changed albums.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct NewPhotosInput {
     /// The previous poll's cursor, or `null`.
@@ -326,7 +326,7 @@ pub struct NewPhotosInput {
     /// Most records to answer.
     #[serde(default)]
     pub limit: Option<usize>,
-    /// Whose photos (default `me`).
+    /// Whose photos or albums (default `me`).
     #[serde(default)]
     pub user_id: Option<UserId>,
 }
@@ -905,6 +905,15 @@ operations! {
         output: PollOutput,
         call: |client, input| poll::new_photoset_photos(client, input.cursor.as_ref(), limit(input.limit), &input.photoset_id, input.user_id.as_ref()),
     }
+    "flickr.photoset.updated" {
+        kind: trigger,
+        title: "Album created or changed",
+        description: "Albums created or changed (title, description, photos) since the last poll, oldest change first (flickr.photosets.getList by date_update).",
+        perms: [],
+        input: NewPhotosInput,
+        output: PollOutput,
+        call: |client, input| poll::updated_photosets(client, input.cursor.as_ref(), limit(input.limit), input.user_id.as_ref()),
+    }
     "flickr.contact.new" {
         kind: trigger,
         title: "New contact",
@@ -987,7 +996,7 @@ mod tests {
     #[test]
     fn every_operation_has_an_entry_with_schemas_and_a_unique_id() {
         let operations = operations();
-        assert_eq!(operations.len(), 50);
+        assert_eq!(operations.len(), 51);
         let problems = tether_core::catalog::problems(&operations);
         assert!(problems.is_empty(), "{problems:#?}");
         for operation in &operations {
@@ -1019,6 +1028,7 @@ mod tests {
                 "flickr.photo.updated",
                 "flickr.comment.new",
                 "flickr.photoset.photo.new",
+                "flickr.photoset.updated",
                 "flickr.contact.new"
             ]
         );

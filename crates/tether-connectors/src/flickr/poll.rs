@@ -4,7 +4,7 @@
 //! `<id>@<time>` names one version of one record.
 //!
 //! **Time-ordered triggers** (`photo.new` by upload date, `photo.updated` by last update,
-//! `comment.new` by comment date) keep a [`TimeCursor`]: the time of the last record handed out
+//! `comment.new` by comment date, `photoset.updated` by the album's last change) keep a [`TimeCursor`]: the time of the last record handed out
 //! and the `id@time` keys handed out within [`OVERLAP_SECS`] before it. A poll asks Flickr for
 //! everything from `since − OVERLAP_SECS` (Flickr's date filters are inclusive and whole
 //! seconds, and several records share a second), reads every page, drops keys already handed
@@ -34,7 +34,7 @@ use super::contacts::ContactListQuery;
 use super::models::PhotoSummary;
 use super::people::UserPhotosQuery;
 use super::photos::RecentlyUpdatedQuery;
-use super::photosets::PhotosetPhotosQuery;
+use super::photosets::{PhotosetListQuery, PhotosetPhotosQuery};
 use super::{Error, FlickrClient, PhotoId, PhotosetId, UserId};
 
 /// How far before its cursor a time-ordered poll reads again.
@@ -383,6 +383,42 @@ pub async fn new_photoset_photos(
     if records.is_empty() && next.known == cursor.known && next.version == cursor.version {
         return output(records, &cursor);
     }
+    output(records, &next)
+}
+
+/// `flickr.photoset.updated`: albums of `user_id` (default the connection's user) created or
+/// changed since the cursor (title, description, photos added or removed), by `date_update`
+/// (`photosets.getList`, every page: albums come in the user's order, not by date).
+pub async fn updated_photosets(
+    client: &FlickrClient,
+    cursor: Option<&Value>,
+    limit: usize,
+    user_id: Option<&UserId>,
+) -> Result<PollOutput, Error> {
+    let cursor: TimeCursor = decode_cursor(cursor)?;
+    let query = PhotosetListQuery {
+        user_id: user_id.cloned(),
+        ..PhotosetListQuery::default()
+    };
+    let sets: Vec<super::models::Photoset> =
+        client.photosets().list_stream(query).try_collect().await?;
+    // `getList` names no owner; the flows writing an album's owner need it.
+    let owner = user_id.or(client.user()).map(ToString::to_string);
+    let mut found = Vec::with_capacity(sets.len());
+    for set in &sets {
+        let mut record = serde_json::to_value(set).map_err(Error::Encode)?;
+        if let (Value::Object(fields), Some(owner)) = (&mut record, &owner)
+            && fields.get("owner").is_none_or(Value::is_null)
+        {
+            fields.insert("owner".into(), json!(owner));
+        }
+        found.push(Found {
+            id: set.id.to_string(),
+            time: set.date_update,
+            record: stamped(record, set.id.as_str(), set.date_create, set.date_update),
+        });
+    }
+    let (records, next) = select_by_time(found, &cursor, limit);
     output(records, &next)
 }
 

@@ -7,6 +7,7 @@
 
 mod executor;
 mod expr;
+mod flickr_recipes;
 mod flow;
 mod ghl_sync;
 mod poller;

@@ -1064,6 +1064,18 @@ impl World {
         Ok(())
     }
 
+    /// Changes a user's real name, as the user would on their profile page (Flickr's API has no
+    /// method for it); `false` when there is no such user.
+    pub fn set_realname(&self, nsid: &str, realname: &str) -> bool {
+        match self.data.write().users.get_mut(nsid) {
+            Some(user) => {
+                realname.clone_into(&mut user.realname);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// A photo by id.
     pub fn photo(&self, photo_id: &str) -> Option<Photo> {
         self.data.read().photos.get(photo_id).cloned()
