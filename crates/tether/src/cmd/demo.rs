@@ -22,6 +22,9 @@ use tether_engine::worker::{Worker, starts};
 use tether_sim::details_flowers::{
     DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim, SimRateLimit,
 };
+use tether_sim::flickr::{
+    DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FlickrSim, FlickrSimConfig, Perms,
+};
 use tether_sim::ghl::{GhlSim, GhlSimConfig};
 use tether_store::{AuthKind, NewConnection, Store, Vault};
 use tokio_util::sync::CancellationToken;
@@ -53,6 +56,22 @@ const FLOWS: &[(&str, &str)] = &[
         "df-customer-to-ghl-contact.yaml",
         include_str!("../../../../flows/df-customer-to-ghl-contact.yaml"),
     ),
+    (
+        "flickr-contact-to-ghl-contact.yaml",
+        include_str!("../../../../flows/flickr-contact-to-ghl-contact.yaml"),
+    ),
+    (
+        "flickr-photo-to-ghl-note.yaml",
+        include_str!("../../../../flows/flickr-photo-to-ghl-note.yaml"),
+    ),
+    (
+        "flickr-photoset-to-ghl-task.yaml",
+        include_str!("../../../../flows/flickr-photoset-to-ghl-task.yaml"),
+    ),
+    (
+        "ghl-notes-to-flickr-photoset.yaml",
+        include_str!("../../../../flows/ghl-notes-to-flickr-photoset.yaml"),
+    ),
 ];
 
 /// Options of `tether demo`.
@@ -70,6 +89,9 @@ pub struct DemoArgs {
     /// Address of the Details Flowers simulator.
     #[arg(long, default_value = "127.0.0.1:0")]
     details_flowers_listen: SocketAddr,
+    /// Address of the Flickr simulator.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    flickr_listen: SocketAddr,
     /// Address of Tether's server (webhook intake, REST API).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
@@ -148,6 +170,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             &json!({"rate_limit": {"requests": DEMO_DF_PER_MINUTE, "window_secs": 60}}),
         )
         .await?;
+    let flickr = FlickrSim::new(FlickrSimConfig::default())
+        .spawn(args.flickr_listen, shutdown.clone())
+        .await
+        .context("cannot start the Flickr simulator")?;
+    let flickr_world = flickr.sim.world().clone();
+    let flickr_me = connect_flickr(&store, &flickr_world, &flickr.base_url).await?;
     let flows = super::data::load_flows(&flows_dir)?;
 
     // The engine's worker, and the server that turns GHL's signed webhooks into runs.
@@ -191,6 +219,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "  Details Flowers simulator {}  {DEMO_DF_PER_MINUTE} requests per minute (manifest: 600)",
         details_flowers.base_url
+    );
+    println!(
+        "  Flickr simulator          {}  user {flickr_me} (OAuth 1.0a, write)",
+        flickr.base_url
     );
     println!(
         "  Tether server             {}  (webhooks: /hooks/ghl, runs: /api/runs)",
@@ -317,6 +349,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  live: contact {email} created in GHL → webhook → run → Details Flowers customer in {} ms",
         live_started.elapsed().as_millis()
     );
+    flickr_tour(
+        &store,
+        &registry,
+        &flows,
+        &flickr_world,
+        &flickr_me,
+        &ghl_world,
+        &location_id,
+    )
+    .await?;
     println!();
     println!("Look around:");
     println!("  tether runs --data-dir {}", args.data_dir.display());
@@ -358,6 +400,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     server.stop().await?;
     ghl.stop().await?;
     details_flowers.stop().await?;
+    flickr.stop().await?;
     store.close().await;
     Ok(())
 }
@@ -445,4 +488,157 @@ async fn wait_for_runs(store: &Store, n_runs: usize, label: &str) -> anyhow::Res
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The demo's Flickr account: a florist's studio, connected with an access token the simulator
+/// mints (what `tether connect flickr` obtains through the OAuth 1.0a dance). Answers its NSID.
+async fn connect_flickr(
+    store: &Store,
+    world: &tether_sim::flickr::World,
+    base_url: &str,
+) -> anyhow::Result<String> {
+    let me = world.add_user(
+        "details-flowers-studio",
+        "Details Flowers Studio",
+        Some("studio@example.com"),
+    );
+    let (token, token_secret) = world.mint_access_token(DEFAULT_CONSUMER_KEY, &me, Perms::Write);
+    let credentials = tether_connectors::flickr::StoredCredentials {
+        consumer_key: DEFAULT_CONSUMER_KEY.into(),
+        consumer_secret: Secret::new(DEFAULT_CONSUMER_SECRET),
+        token: Secret::new(token),
+        token_secret: Secret::new(token_secret),
+        user_nsid: me.clone(),
+        username: "details-flowers-studio".into(),
+        fullname: "Details Flowers Studio".into(),
+        perms: "write".into(),
+    };
+    store
+        .create_connection(NewConnection {
+            name: "flickr-main".into(),
+            app: "flickr".into(),
+            auth_kind: AuthKind::OAuth1,
+            account_id: Some(me.clone()),
+            base_url: base_url.into(),
+            scopes: vec!["write".into()],
+            credentials: credentials.to_secret(),
+            expires_at_ms: None,
+        })
+        .await?;
+    Ok(me)
+}
+
+/// Flickr ⇄ GHL: the studio's Flickr contacts become GHL contacts, its photos notes on their
+/// owner's contact, an album a task whose completion follows it, and the contact's notes are
+/// rendered back into the album's description.
+async fn flickr_tour(
+    store: &Store,
+    registry: &Registry,
+    flows: &tether_engine::executor::FlowSet,
+    flickr: &tether_sim::flickr::World,
+    me: &str,
+    ghl: &tether_sim::ghl::World,
+    location_id: &str,
+) -> anyhow::Result<()> {
+    for (username, realname) in [
+        ("ada.bloom", "Ada Bloom"),
+        ("grace.fern", "Grace Fern"),
+        ("ivy.moss", "Ivy Moss"),
+    ] {
+        let person = flickr.add_user(username, realname, None);
+        flickr.add_contact(me, &person);
+    }
+    let photos: Vec<String> = [
+        ("Peonies", "A June bouquet of white peonies."),
+        ("Wedding arch", "Roses and eucalyptus, Saturday's wedding."),
+        ("Shop window", "The autumn window."),
+    ]
+    .iter()
+    .map(|(title, caption)| flickr.add_photo(me, title, caption, &["flowers"]))
+    .collect();
+    registry
+        .invoke(
+            "flickr-main",
+            "flickr.photoset.create",
+            json!({"title": "Autumn weddings", "primary_photo_id": photos[1]}),
+        )
+        .await
+        .context("cannot create the demo album")?;
+    let started = Instant::now();
+    let before = total_runs(store).await?;
+    for flow in [
+        "flickr-contact-to-ghl-contact",
+        "flickr-photo-to-ghl-note",
+        "flickr-photoset-to-ghl-task",
+    ] {
+        tether_engine::poller::poll_once(store, registry, flows, flow, tether_store::now_ms())
+            .await
+            .with_context(|| format!("cannot poll {flow}"))?;
+    }
+    // The notes written into GHL come back as webhooks and render the album's description;
+    // wait for those runs too.
+    let mut seen = 0;
+    loop {
+        let total = total_runs(store).await?;
+        let pending = store.run_counts().await?.pending();
+        if pending == 0 && total == seen && started.elapsed() > Duration::from_secs(1) {
+            break;
+        }
+        seen = total;
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("the Flickr flows did not settle within 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (n_contacts, n_notes, n_tasks) = {
+        let locations = ghl.locations.read();
+        locations.get(location_id).map_or((0, 0, 0), |location| {
+            let location = location.read();
+            let flickr_contacts: Vec<_> = location
+                .contacts
+                .values()
+                .filter(|contact| contact.tags.iter().any(|tag| tag == "flickr"))
+                .collect();
+            (
+                flickr_contacts.len(),
+                flickr_contacts
+                    .iter()
+                    .map(|contact| contact.notes.len())
+                    .sum::<usize>(),
+                flickr_contacts
+                    .iter()
+                    .map(|contact| contact.tasks.len())
+                    .sum::<usize>(),
+            )
+        })
+    };
+    let album = flickr
+        .photosets_of(me)
+        .first()
+        .and_then(|id| flickr.photoset(id))
+        .map(|set| set.description)
+        .unwrap_or_default();
+    println!(
+        "  Flickr: 3 contacts and the studio → {n_contacts} GHL contacts; 3 photos → {n_notes} GHL notes; 1 album → {n_tasks} GHL task; {} runs in {} ms",
+        total_runs(store).await? - before,
+        started.elapsed().as_millis()
+    );
+    let rendered: Vec<&str> = album
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .take(2)
+        .collect();
+    if !rendered.is_empty() {
+        println!(
+            "  Flickr album description rendered from GHL: {:?} …",
+            rendered.join(" / ")
+        );
+    }
+    Ok(())
+}
+
+async fn total_runs(store: &Store) -> anyhow::Result<i64> {
+    let counts = store.run_counts().await?;
+    Ok(counts.queued + counts.running + counts.retry + counts.done + counts.dead)
 }

@@ -196,6 +196,14 @@ fn the_demo_syncs_every_contact_and_a_live_change_then_exits() {
         "no record was written twice: {stdout}"
     );
     assert_eq!(dead, 0, "{stdout}");
+    // Flickr ⇄ GHL: three Flickr contacts and the studio itself (the photos' owner) became GHL
+    // contacts, each photo one note, the album one task.
+    assert!(
+        stdout.contains(
+            "Flickr: 3 contacts and the studio → 4 GHL contacts; 3 photos → 3 GHL notes; 1 album → 1 GHL task"
+        ),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("live: contact") && stdout.contains("→ Details Flowers customer in"),
         "{stdout}"
