@@ -435,7 +435,7 @@ mod index_tests {
             )
             .expect("created");
         let ann_id = ann["id"].as_str().expect("id").to_owned();
-        assert_eq!(by(&records, "email", "ann@x.io"), [ann_id.clone()]);
+        assert_eq!(by(&records, "email", "ann@x.io"), vec![ann_id.clone()]);
         let duplicate = records.create(
             index,
             &resource,
@@ -454,7 +454,7 @@ mod index_tests {
             )
             .expect("updated");
         assert!(by(&records, "email", "ann@x.io").is_empty());
-        assert_eq!(by(&records, "email", "ann@y.io"), [ann_id.clone()]);
+        assert_eq!(by(&records, "email", "ann@y.io"), vec![ann_id.clone()]);
         records
             .create(
                 index,
