@@ -46,7 +46,7 @@ const FEED: &str = "ghl.contact.updated";
 pub const SYNC_LEASE_MS: i64 = 30 * 1000;
 
 /// How often a working feed renews its lease.
-const RENEW_EVERY: Duration = Duration::from_secs(10);
+pub const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// Contacts asked for per page.
 pub const DEFAULT_PAGE: usize = 250;
