@@ -655,18 +655,9 @@ async fn take_lease(store: &Store, key: &str, owner: &str) -> Result<bool, tethe
     }
 }
 
-/// An RFC 3339 time as ms since the epoch.
+/// A record time (see [`expr::parse_time`]) as ms since the epoch.
 fn time_ms(value: &Value) -> Option<i64> {
-    let text = value.as_str()?;
-    DateTime::parse_from_rfc3339(text)
-        .map(|time| time.with_timezone(&Utc))
-        // GHL's calendar answers carry no zone (`2027-01-11 15:30:00`), taken as UTC.
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S")
-                .map(|time| time.and_utc())
-        })
-        .ok()
-        .map(|time| time.timestamp_millis())
+    expr::parse_time(value.as_str()?).map(|time| time.timestamp_millis())
 }
 
 /// `ContactCreate` → `contact`, `customer.new` → `customer`; for another kind (`new`), the

@@ -357,6 +357,17 @@ fn e164(phone: String, default_country: Option<String>) -> Result<String, miniji
     Ok(format!("+{international}"))
 }
 
+/// An RFC 3339 time, or a zone-less `YYYY-MM-DD HH:MM:SS` taken as UTC (GHL's calendar answers
+/// carry no zone: `2027-01-11 15:30:00`).
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").map(|time| time.and_utc())
+        })
+        .ok()
+}
+
 /// `value | date` or `value | date("%d/%m/%Y")`: formats an RFC 3339 time, a `YYYY-MM-DD` date or
 /// Unix seconds with a `strftime` pattern (default `%Y-%m-%d`), in UTC.
 fn date(value: minijinja::Value, format: Option<String>) -> Result<String, minijinja::Error> {
@@ -366,11 +377,8 @@ fn date(value: minijinja::Value, format: Option<String>) -> Result<String, minij
         DateTime::from_timestamp(seconds, 0)
             .ok_or_else(|| invalid(format!("{seconds} is out of range for a date")))?
     } else if let Some(text) = value.as_str() {
-        if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-            time.with_timezone(&Utc)
-        } else if let Ok(time) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
-            // GHL's calendar answers carry no zone (`2027-01-11 15:30:00`); taken as UTC.
-            time.and_utc()
+        if let Some(time) = parse_time(text) {
+            time
         } else if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             day.and_hms_opt(0, 0, 0)
                 .ok_or_else(|| invalid(format!("{text:?} is not a date")))?

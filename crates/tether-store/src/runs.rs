@@ -181,6 +181,11 @@ impl RunCounts {
     pub fn pending(&self) -> i64 {
         self.queued + self.running + self.retry
     }
+
+    /// Every run, finished or not.
+    pub fn total(&self) -> i64 {
+        self.pending() + self.done + self.dead
+    }
 }
 
 /// The columns every run query reads.

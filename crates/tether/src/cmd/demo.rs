@@ -261,9 +261,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     .context("cannot read the GHL location")?;
     println!();
     let counts = store.run_counts().await?;
-    let n_runs =
-        usize::try_from(counts.queued + counts.running + counts.retry + counts.done + counts.dead)
-            .unwrap_or(0);
+    let n_runs = usize::try_from(counts.total()).unwrap_or(0);
     wait_for_runs(&store, n_runs, "initial sync").await?;
     let n_without_email = {
         let locations = ghl_world.locations.read();
@@ -640,5 +638,5 @@ async fn flickr_tour(
 
 async fn total_runs(store: &Store) -> anyhow::Result<i64> {
     let counts = store.run_counts().await?;
-    Ok(counts.queued + counts.running + counts.retry + counts.done + counts.dead)
+    Ok(counts.total())
 }
