@@ -284,7 +284,7 @@ async fn ensure_capacity(intake: &Intake) -> Result<(), ApiError> {
             _ => {
                 let counts = intake
                     .store
-                    .run_counts()
+                    .unfinished_run_counts()
                     .await
                     .map_err(|error| store_unavailable(&error))?;
                 let pending = counts.queued + counts.retry;

@@ -146,7 +146,9 @@ impl Store {
         options = options.log_statements(tracing::log::LevelFilter::Trace);
         let pool_options = match backend {
             // SQLite has one writer; a small pool avoids "database is locked" storms, and WAL lets
-            // readers go on while it writes.
+            // readers go on while it writes. Each connection caches at most 2 MiB of pages
+            // (about SQLite's default, made explicit), so the store holds at most 8 MiB of the
+            // file in memory however large the file grows.
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(4)
@@ -156,6 +158,9 @@ impl Store {
                                 .execute(&mut *conn)
                                 .await?;
                             sqlx::query("PRAGMA busy_timeout = 5000")
+                                .execute(&mut *conn)
+                                .await?;
+                            sqlx::query("PRAGMA cache_size = -2048")
                                 .execute(&mut *conn)
                                 .await?;
                             sqlx::query("PRAGMA synchronous = NORMAL")

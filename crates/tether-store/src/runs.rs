@@ -198,13 +198,21 @@ macro_rules! run_columns {
 
 /// Which runs are due at `$2`: queued ones at once, retries once their time came, running ones
 /// whose lease expired (their worker died). The leading `status IN` repeats the partial index's
-/// predicate so both planners use it.
+/// predicate so both planners use it; SQLite is also told to (`INDEXED BY runs_due`), because it
+/// would otherwise read `runs_by_status` and sort the whole backlog on every lease.
 macro_rules! due_runs {
     () => {
-        "SELECT id FROM runs WHERE status IN ('queued', 'retry', 'running') \
+        due_runs!("runs")
+    };
+    ($from:literal) => {
+        concat!(
+            "SELECT id FROM ",
+            $from,
+            " WHERE status IN ('queued', 'retry', 'running') \
          AND (status = 'queued' OR (status = 'retry' AND next_attempt_at_ms <= $2) \
          OR (status = 'running' AND lease_expires_at_ms <= $2)) \
          ORDER BY next_attempt_at_ms, id LIMIT $3"
+        )
     };
 }
 
@@ -215,6 +223,22 @@ macro_rules! take_lease {
          attempts = attempts + 1, updated_at_ms = $2 WHERE id IN "
     };
 }
+
+/// SQLite's lease: select-and-update in one statement (see [`Store::lease_runs`]).
+const SQLITE_LEASE_RUNS: &str = concat!(
+    take_lease!(),
+    "(",
+    due_runs!("runs INDEXED BY runs_due"),
+    ") RETURNING ",
+    run_columns!()
+);
+
+/// Runs by status, from the covering index `runs_by_status` (no sort).
+const RUN_COUNTS: &str = "SELECT status, COUNT(*) AS n FROM runs GROUP BY status";
+
+/// Unfinished runs by status: only their entries of `runs_by_status` are read.
+const UNFINISHED_RUN_COUNTS: &str = "SELECT status, COUNT(*) AS n FROM runs \
+     WHERE status IN ('queued', 'retry', 'running') GROUP BY status";
 
 macro_rules! step_columns {
     () => {
@@ -258,13 +282,7 @@ impl Store {
             )),
             // SQLite has no row locks and needs none: it has one writer, and an UPDATE takes the
             // write lock before it reads, so select-and-update in one statement is atomic.
-            Backend::Sqlite => sqlx::query(concat!(
-                take_lease!(),
-                "(",
-                due_runs!(),
-                ") RETURNING ",
-                run_columns!()
-            )),
+            Backend::Sqlite => sqlx::query(SQLITE_LEASE_RUNS),
         };
         let rows = query
             .bind(worker)
@@ -380,11 +398,21 @@ impl Store {
         decode_run(&row)
     }
 
-    /// How many runs are in each status.
+    /// How many runs are in each status. This reads an index entry per run ever made; when only
+    /// the backlog matters, [`Store::unfinished_run_counts`] reads far less.
     pub async fn run_counts(&self) -> Result<RunCounts, Error> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM runs GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?;
+        self.counts_by_status(RUN_COUNTS).await
+    }
+
+    /// How many runs are queued, running or waiting for a retry (`done` and `dead` are 0): what
+    /// back-pressure and progress need, read from the index entries of unfinished runs only, so
+    /// its cost follows the backlog, not the history.
+    pub async fn unfinished_run_counts(&self) -> Result<RunCounts, Error> {
+        self.counts_by_status(UNFINISHED_RUN_COUNTS).await
+    }
+
+    async fn counts_by_status(&self, sql: &'static str) -> Result<RunCounts, Error> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
         let mut counts = RunCounts::default();
         for row in &rows {
             let n: i64 = row.try_get("n")?;
@@ -582,4 +610,64 @@ fn decode_step(row: &AnyRow) -> Result<StepResult, Error> {
         output: json_column(row, "output")?,
         recorded_at_ms: row.try_get("recorded_at_ms")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+    use crate::Vault;
+
+    /// The queries run all the time (a worker leasing, back-pressure and progress counting) read
+    /// an index and sort nothing on SQLite, so their time and memory do not grow with the runs
+    /// kept. Two indexes on `runs` let SQLite's planner pick the wrong one for the lease; this
+    /// shows it does not.
+    #[tokio::test]
+    async fn the_hot_run_queries_read_an_index_and_sort_nothing_on_sqlite() {
+        let path = std::env::temp_dir().join(format!(
+            "tether-store-plans-{}-{}.sqlite",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let store = Store::open_sqlite(&path, Vault::from_key(&[3; 32]))
+            .await
+            .unwrap();
+        for (sql, index, parameters) in [
+            (SQLITE_LEASE_RUNS, "runs_due", 4),
+            (RUN_COUNTS, "runs_by_status", 0),
+            (UNFINISHED_RUN_COUNTS, "runs_by_status", 0),
+        ] {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+            for value in 0..parameters {
+                query = query.bind(i64::from(value));
+            }
+            let plan: Vec<String> = query
+                .fetch_all(&store.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get::<String, _>("detail").unwrap())
+                .collect();
+            let reads_runs: Vec<&String> = plan
+                .iter()
+                .filter(|step| step.contains("runs") && !step.contains("PRIMARY KEY"))
+                .collect();
+            assert!(
+                !reads_runs.is_empty()
+                    && reads_runs
+                        .iter()
+                        .all(|step| step.contains(&format!("INDEX {index}"))),
+                "{sql}\nreads runs without {index}: {plan:#?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{sql}\nsorts: {plan:#?}"
+            );
+        }
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }

@@ -578,7 +578,7 @@ async fn flickr_tour(
     let mut seen = 0;
     loop {
         let total = total_runs(store).await?;
-        let pending = store.run_counts().await?.pending();
+        let pending = store.unfinished_run_counts().await?.pending();
         if pending == 0 && total == seen && started.elapsed() > Duration::from_secs(1) {
             break;
         }
