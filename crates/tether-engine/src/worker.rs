@@ -12,7 +12,8 @@
 //!   [`intake`] read the flow id from the key.
 //!
 //! [`intake_for_flow`] starts one named flow whatever its trigger (`tether run FLOW`, source
-//! `manual`): no other flow matches a `manual` event, so the run is that flow's alone.
+//! `<app>.manual`): it enqueues that flow alone, whichever other flows the source and kind would
+//! match, and the source's app keys the run's links as the trigger's own events would.
 //!
 //! A webhook flow's `connection` is not compared with the event: the receiver knows which
 //! connection a delivery belongs to and is expected to pass a source naming it only when more

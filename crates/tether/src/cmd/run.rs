@@ -1,8 +1,10 @@
 //! `tether run FLOW`: runs one flow now, against the stored connections, and prints the run.
 //!
-//! The event is stored with source `manual` and a fresh key, which no trigger matches, so the run
-//! belongs to the named flow alone; it is executed in this process at once, and the exit code
-//! says whether it finished. `--dry-run` stores nothing and calls no action: it evaluates the
+//! The event is stored with a fresh key and enqueued for the named flow alone, from the source
+//! `<app>.manual` (the app of the flow's trigger; `manual` for a schedule), so the records it
+//! writes are linked under the trigger's app as a webhook or poll would link them: a later change
+//! of the same record updates the same target. It is executed in this process at once, and the
+//! exit code says whether it finished. `--dry-run` stores nothing and calls no action: it evaluates the
 //! filters, maps and lookups (lookups do call their operation) and prints each action's input.
 
 use std::path::PathBuf;
@@ -16,15 +18,33 @@ use serde_json::{Value, json};
 use tether_connectors::registry::Registry;
 use tether_engine::executor::FlowSet;
 use tether_engine::expr::{self, Context};
-use tether_engine::flow::{Flow, StepKind, TriggerSpec};
+use tether_engine::flow::{Flow, PollSource, StepKind, TriggerSpec};
 use tether_engine::invoke::Operations;
 use tether_engine::worker::{Worker, default_event_kind, intake_for_flow};
 use tether_store::{Run, RunId, RunStatus, StepResult, StepStatus, Store};
 
 use super::data::DataArgs;
 
-/// The source of events `tether run` stores.
+/// The source of events `tether run` stores for a flow without an app (a schedule), and the
+/// suffix of the others' (`ghl.manual`).
 pub const SOURCE: &str = "manual";
+
+/// The source of the events `tether run` stores for `flow`: `<app>.manual`, where app is the app
+/// its trigger listens to, so links name the record as its webhook or poll would.
+pub fn manual_source(flow: &Flow) -> String {
+    let app = match &flow.trigger {
+        TriggerSpec::Webhook { app, .. } => Some(app.as_str()),
+        TriggerSpec::Poll { source, .. } => {
+            let (PollSource::Operation(name) | PollSource::Resource(name)) = source;
+            name.split('.').next()
+        }
+        TriggerSpec::Schedule { .. } => None,
+    };
+    match app {
+        Some(app) if !app.is_empty() => format!("{app}.{SOURCE}"),
+        _ => SOURCE.to_owned(),
+    }
+}
 
 /// How long `tether run` waits for its run when a `tether serve` sharing the store leased it
 /// first.
@@ -75,9 +95,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         now.to_rfc3339_opts(SecondsFormat::Millis, true),
         fastrand::u32(..)
     );
-    let (_, run_id) = intake_for_flow(&store, &flows, &flow.id, SOURCE, &key, &kind, &payload)
-        .await?
-        .with_context(|| format!("flow {:?} is not loaded", flow.id))?;
+    let (_, run_id) = intake_for_flow(
+        &store,
+        &flows,
+        &flow.id,
+        &manual_source(&flow),
+        &key,
+        &kind,
+        &payload,
+    )
+    .await?
+    .with_context(|| format!("flow {:?} is not loaded", flow.id))?;
     let worker = Worker::new(store.clone(), ops, flows.clone());
     if worker
         .run_one(run_id, tether_store::now_ms())

@@ -643,6 +643,28 @@ fn run_executes_one_flow_prints_its_steps_and_fails_with_the_reason() {
         "{stdout}"
     );
     assert!(lines[3].contains("id cus_"), "{stdout}");
+    // The customer is linked to the GHL contact as a webhook would link it (app `ghl`), so a
+    // later webhook or reconciliation of contact c9 updates this customer.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let link = runtime.block_on(async {
+        let store = tether_store::Store::open_sqlite(
+            &data_dir.join("tether.sqlite"),
+            tether_store::Vault::load(&data_dir.join("secret.key")).unwrap(),
+        )
+        .await
+        .unwrap();
+        let link = store
+            .get_link("ghl-contact-to-df-customer/upsert", "ghl", "contact", "c9")
+            .await
+            .unwrap();
+        store.close().await;
+        link
+    });
+    let link = link.expect("the run linked contact c9 under app ghl");
+    assert!(
+        link.target_id.starts_with("cus_") && lines[3].contains(&link.target_id),
+        "{link:?}\n{stdout}"
+    );
 
     // A record the app refuses: the run is dead-lettered and the exit code says so, with why.
     let (ok, stdout, stderr) = run(r#"{"id":"c10","email":"not-an-email"}"#, &[]);
