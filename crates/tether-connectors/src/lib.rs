@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod flickr;
 pub mod ghl;
+mod input;
 pub mod registry;
 pub mod rest;
 

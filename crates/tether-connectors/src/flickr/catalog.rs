@@ -9,13 +9,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::input::{self, input_schema, output_schema};
 use base64::Engine;
 use bytes::Bytes;
 use schemars::JsonSchema;
-use schemars::generate::SchemaSettings;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tether_core::catalog::OperationMeta;
 
 use super::contacts::{ContactListQuery, PublicContactsQuery};
@@ -925,65 +925,10 @@ operations! {
     }
 }
 
-/// The JSON Schema of what an operation accepts.
-fn input_schema<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12()
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
-
-/// The JSON Schema of what an operation answers (as serialized, not as read from the wire).
-fn output_schema<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12()
-        .for_serialize()
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
-
-/// Reads an operation's input, naming the JSON path of the first field that does not fit. `null`
-/// is read as `{}`. Unknown top-level fields are refused (a typo would otherwise be ignored),
-/// except by inputs whose schema lists no properties (echo takes any).
+/// Reads an operation's input (see [`input::fields`]), naming the JSON path of the first field
+/// that does not fit.
 fn decode<T: DeserializeOwned + JsonSchema>(input: Value) -> Result<T, Error> {
-    let fields = match input {
-        Value::Null => Map::new(),
-        Value::Object(fields) => fields,
-        other => {
-            return Err(Error::input(
-                ".",
-                format!("expected an object, got {other}"),
-            ));
-        }
-    };
-    let schema = input_schema::<T>();
-    if let Some(known) = schema.get("properties").and_then(Value::as_object)
-        && let Some(unknown) = fields.keys().find(|key| !known.contains_key(key.as_str()))
-    {
-        return Err(Error::input(
-            unknown.clone(),
-            format!(
-                "unknown field; expected one of: {}",
-                known.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        ));
-    }
-    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|error| {
-        let message = error.inner().to_string();
-        let mut path = error.path().to_string();
-        // A missing field is reported at its parent's path; the field itself is more useful.
-        if let Some(name) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            path = if path == "." {
-                name.to_owned()
-            } else {
-                format!("{path}.{name}")
-            };
-        }
-        Error::InvalidInput { path, message }
-    })
+    Ok(input::from_fields(input::fields::<T>(input)?)?)
 }
 
 #[cfg(test)]

@@ -257,6 +257,12 @@ fn method_of(path: &str) -> String {
     }
 }
 
+impl From<crate::input::InvalidInput> for Error {
+    fn from(crate::input::InvalidInput { path, message }: crate::input::InvalidInput) -> Self {
+        Error::InvalidInput { path, message }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,8 @@
 //!
 //! Inputs never carry `locationId`: the connection's location is the client's.
 
+use crate::input::{self, input_schema, output_schema};
 use schemars::JsonSchema;
-use schemars::generate::SchemaSettings;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -756,50 +756,9 @@ operations! {
     }
 }
 
-/// The JSON Schema of what an operation accepts.
-fn input_schema<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12()
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
-
-/// The JSON Schema of what an operation answers (as serialized, not as read from the wire).
-fn output_schema<T: JsonSchema>() -> Value {
-    SchemaSettings::draft2020_12()
-        .for_serialize()
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
-}
-
-/// Reads an operation's input, naming the JSON path of the first field that does not fit. `null`
-/// is read as `{}`. Unknown top-level fields are refused (typos would otherwise be ignored);
-/// they are found with the input schema's property names.
+/// Reads an operation's input (see [`input::fields`]); `T` reads its own fields.
 fn decode<T: Input>(input: Value) -> Result<T, Error> {
-    let fields = match input {
-        Value::Null => Map::new(),
-        Value::Object(fields) => fields,
-        other => {
-            return Err(Error::InvalidInput {
-                path: ".".into(),
-                message: format!("expected an object, got {other}"),
-            });
-        }
-    };
-    let schema = input_schema::<T>();
-    if let Some(known) = schema.get("properties").and_then(Value::as_object)
-        && let Some(unknown) = fields.keys().find(|key| !known.contains_key(key.as_str()))
-    {
-        return Err(Error::InvalidInput {
-            path: unknown.clone(),
-            message: format!(
-                "unknown field; expected one of: {}",
-                known.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        });
-    }
-    T::decode(fields)
+    T::decode(input::fields::<T>(input)?)
 }
 
 /// An operation's input, read from the fields of a JSON object.
@@ -814,22 +773,7 @@ trait Input: JsonSchema + Sized {
 
 /// Reads a type whose fields are all its own, with the path of the first bad field.
 fn decode_fields<T: DeserializeOwned>(fields: Map<String, Value>) -> Result<T, Error> {
-    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|error| {
-        let message = error.inner().to_string();
-        let mut path = error.path().to_string();
-        // A missing field is reported at its parent's path; the field itself is more useful.
-        if let Some(name) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            path = if path == "." {
-                name.to_owned()
-            } else {
-                format!("{path}.{name}")
-            };
-        }
-        Error::InvalidInput { path, message }
-    })
+    Ok(input::from_fields(fields)?)
 }
 
 /// Takes a required, non-empty string id out of `fields`.

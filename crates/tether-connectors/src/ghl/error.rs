@@ -232,6 +232,12 @@ fn service_messages(body: &str) -> Option<Vec<String>> {
     }
 }
 
+impl From<crate::input::InvalidInput> for Error {
+    fn from(crate::input::InvalidInput { path, message }: crate::input::InvalidInput) -> Self {
+        Error::InvalidInput { path, message }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
