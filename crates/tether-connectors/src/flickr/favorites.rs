@@ -5,7 +5,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::models::{Done, PhotoPage, PhotoSummary};
-use super::people::MAX_PHOTO_PAGE;
 use super::photos::photo_stream;
 use super::{Error, FlickrClient, Params, PhotoId, UserId, Verb, require};
 
@@ -32,6 +31,8 @@ pub struct FavoritesQuery {
     pub page: Option<u32>,
 }
 
+crate::flickr::photos::photo_queries!(FavoritesQuery);
+
 /// The favorites methods of a [`FlickrClient`].
 #[derive(Debug, Clone, Copy)]
 pub struct Favorites<'a> {
@@ -50,19 +51,11 @@ impl Favorites<'_> {
     /// Every favorite, page by page.
     pub fn list_stream(
         &self,
-        mut query: FavoritesQuery,
+        query: FavoritesQuery,
     ) -> impl Stream<Item = Result<PhotoSummary, Error>> + Send + 'static {
-        let first = query.page.take().unwrap_or(1);
-        query.per_page = Some(query.per_page.unwrap_or(MAX_PHOTO_PAGE));
-        photo_stream(
-            self.client.clone(),
-            query,
-            first,
-            |client, mut query, page| async move {
-                query.page = Some(page);
-                client.favorites().list(&query).await
-            },
-        )
+        photo_stream(self.client.clone(), query, |client, query| async move {
+            client.favorites().list(&query).await
+        })
     }
 
     /// `flickr.favorites.add` (write): faves a photo (error 3 if it is a favorite already).

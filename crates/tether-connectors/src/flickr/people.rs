@@ -91,6 +91,8 @@ pub struct PublicPhotosQuery {
     pub page: Option<u32>,
 }
 
+crate::flickr::photos::photo_queries!(UserPhotosQuery, PublicPhotosQuery);
+
 /// The people methods of a [`FlickrClient`].
 #[derive(Debug, Clone, Copy)]
 pub struct People<'a> {
@@ -138,19 +140,11 @@ impl People<'_> {
     /// unless `query.per_page` says otherwise.
     pub fn get_photos_stream(
         &self,
-        mut query: UserPhotosQuery,
+        query: UserPhotosQuery,
     ) -> impl Stream<Item = Result<PhotoSummary, Error>> + Send + 'static {
-        let first = query.page.take().unwrap_or(1);
-        query.per_page = Some(query.per_page.unwrap_or(MAX_PHOTO_PAGE));
-        photo_stream(
-            self.client.clone(),
-            query,
-            first,
-            |client, mut query, page| async move {
-                query.page = Some(page);
-                client.people().get_photos(&query).await
-            },
-        )
+        photo_stream(self.client.clone(), query, |client, query| async move {
+            client.people().get_photos(&query).await
+        })
     }
 
     /// `flickr.people.getPublicPhotos`: one page of a user's public photos.
@@ -170,18 +164,10 @@ impl People<'_> {
     /// Every public photo of a user, page by page.
     pub fn get_public_photos_stream(
         &self,
-        mut query: PublicPhotosQuery,
+        query: PublicPhotosQuery,
     ) -> impl Stream<Item = Result<PhotoSummary, Error>> + Send + 'static {
-        let first = query.page.take().unwrap_or(1);
-        query.per_page = Some(query.per_page.unwrap_or(MAX_PHOTO_PAGE));
-        photo_stream(
-            self.client.clone(),
-            query,
-            first,
-            |client, mut query, page| async move {
-                query.page = Some(page);
-                client.people().get_public_photos(&query).await
-            },
-        )
+        photo_stream(self.client.clone(), query, |client, query| async move {
+            client.people().get_public_photos(&query).await
+        })
     }
 }

@@ -137,25 +137,51 @@ pub struct Photos<'a> {
     pub(crate) client: &'a FlickrClient,
 }
 
-/// A stream over a photo list method: `fetch` answers one page for a query with `page` set.
+/// A query of a photo list method, paged by `page` and `per_page`.
+pub(crate) trait PhotoQuery: Clone + Send + Sync + 'static {
+    /// The page asked for (from 1).
+    fn page_mut(&mut self) -> &mut Option<u32>;
+    /// The page size.
+    fn per_page_mut(&mut self) -> &mut Option<u32>;
+}
+
+macro_rules! photo_queries {
+    ($($query:ty),* $(,)?) => {$(
+        impl crate::flickr::photos::PhotoQuery for $query {
+            fn page_mut(&mut self) -> &mut Option<u32> {
+                &mut self.page
+            }
+            fn per_page_mut(&mut self) -> &mut Option<u32> {
+                &mut self.per_page
+            }
+        }
+    )*};
+}
+pub(crate) use photo_queries;
+
+photo_queries!(PhotoSearch, RecentQuery, RecentlyUpdatedQuery);
+
+/// A stream over a photo list method, page by page from `query`'s page (or 1), 500 photos at a
+/// time unless its `per_page` says otherwise: `fetch` answers one page for a query with its
+/// page set.
 pub(crate) fn photo_stream<Q, F, Fut>(
     client: FlickrClient,
-    query: Q,
-    first: u32,
+    mut query: Q,
     fetch: F,
 ) -> impl Stream<Item = Result<PhotoSummary, Error>> + Send + 'static
 where
-    Q: Clone + Send + Sync + 'static,
-    F: Fn(FlickrClient, Q, u32) -> Fut + Clone + Send + Sync + 'static,
+    Q: PhotoQuery,
+    F: Fn(FlickrClient, Q) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<PhotoPage, Error>> + Send + 'static,
 {
+    let first = query.page_mut().take().unwrap_or(1);
+    let per_page = query.per_page_mut();
+    *per_page = Some(per_page.unwrap_or(MAX_PHOTO_PAGE));
     into_stream(u64::from(first.max(1)), move |page| {
         let fetch = fetch.clone();
-        let answer = fetch(
-            client.clone(),
-            query.clone(),
-            u32::try_from(page).unwrap_or(u32::MAX),
-        );
+        let mut query = query.clone();
+        *query.page_mut() = Some(u32::try_from(page).unwrap_or(u32::MAX));
+        let answer = fetch(client.clone(), query);
         async move {
             let answer = answer.await?;
             Ok(Page {
@@ -179,19 +205,11 @@ impl Photos<'_> {
     /// upload dates to go further).
     pub fn search_stream(
         &self,
-        mut search: PhotoSearch,
+        search: PhotoSearch,
     ) -> impl Stream<Item = Result<PhotoSummary, Error>> + Send + 'static {
-        let first = search.page.take().unwrap_or(1);
-        search.per_page = Some(search.per_page.unwrap_or(MAX_PHOTO_PAGE));
-        photo_stream(
-            self.client.clone(),
-            search,
-            first,
-            |client, mut search, page| async move {
-                search.page = Some(page);
-                client.photos().search(&search).await
-            },
-        )
+        photo_stream(self.client.clone(), search, |client, search| async move {
+            client.photos().search(&search).await
+        })
     }
 
     /// `flickr.photos.getInfo`: one photo in full; `secret` skips the permission check.
@@ -220,19 +238,11 @@ impl Photos<'_> {
     /// Every recent public photo, page by page.
     pub fn get_recent_stream(
         &self,
-        mut query: RecentQuery,
+        query: RecentQuery,
     ) -> impl Stream<Item = Result<PhotoSummary, Error>> + Send + 'static {
-        let first = query.page.take().unwrap_or(1);
-        query.per_page = Some(query.per_page.unwrap_or(MAX_PHOTO_PAGE));
-        photo_stream(
-            self.client.clone(),
-            query,
-            first,
-            |client, mut query, page| async move {
-                query.page = Some(page);
-                client.photos().get_recent(&query).await
-            },
-        )
+        photo_stream(self.client.clone(), query, |client, query| async move {
+            client.photos().get_recent(&query).await
+        })
     }
 
     /// `flickr.photos.recentlyUpdated` (read): one page of the connection's photos changed
@@ -252,19 +262,11 @@ impl Photos<'_> {
     /// Every photo changed since `query.min_date`, page by page.
     pub fn recently_updated_stream(
         &self,
-        mut query: RecentlyUpdatedQuery,
+        query: RecentlyUpdatedQuery,
     ) -> impl Stream<Item = Result<PhotoSummary, Error>> + Send + 'static {
-        let first = query.page.take().unwrap_or(1);
-        query.per_page = Some(query.per_page.unwrap_or(MAX_PHOTO_PAGE));
-        photo_stream(
-            self.client.clone(),
-            query,
-            first,
-            |client, mut query, page| async move {
-                query.page = Some(page);
-                client.photos().recently_updated(&query).await
-            },
-        )
+        photo_stream(self.client.clone(), query, |client, query| async move {
+            client.photos().recently_updated(&query).await
+        })
     }
 
     /// `flickr.photos.setMeta` (write): sets the title and/or the description (at least one).
