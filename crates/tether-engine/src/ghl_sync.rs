@@ -168,7 +168,7 @@ async fn sync_pages(
             report.lease_held = true;
             return Ok(());
         }
-        let output = ops
+        let mut output = ops
             .invoke(
                 connection,
                 FEED,
@@ -181,13 +181,15 @@ async fn sync_pages(
             })?;
         report.pages += 1;
         let records = output
-            .get("records")
-            .and_then(Value::as_array)
+            .get_mut("records")
+            .and_then(Value::as_array_mut)
+            .map(std::mem::take)
             .ok_or_else(|| PollError::BadOutput {
                 operation: FEED.into(),
             })?;
-        for contact in records {
-            let Some(id) = contact.get("id").and_then(Value::as_str) else {
+        let page_len = records.len();
+        for mut contact in records {
+            let Some(id) = contact.get("id").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
             };
             report.contacts += 1;
@@ -198,10 +200,10 @@ async fn sync_pages(
             } else {
                 "ContactUpdate"
             };
-            let mut payload = contact.clone();
-            payload["type"] = json!(kind);
             let event_key = format!("contact:{id}@{}", updated.or(added).unwrap_or("-"));
-            if intake(store, flows, SOURCE, &event_key, kind, &payload).await? {
+            // The contact read is the event's payload, as its webhook would carry it.
+            contact["type"] = json!(kind);
+            if intake(store, flows, SOURCE, &event_key, kind, &contact).await? {
                 report.new_events += 1;
             }
             if !keep_lease().await? {
@@ -210,14 +212,14 @@ async fn sync_pages(
             }
             let location = contact.get("locationId").cloned().unwrap_or(Value::Null);
             for related in &related {
-                let items = list_related(ops, connection, related, id).await?;
+                let items = list_related(ops, connection, related, &id).await?;
                 for item in items {
                     let Some(item_id) = item.get("id").and_then(Value::as_str) else {
                         continue;
                     };
                     report.related += 1;
                     let event_key = format!("{}:{item_id}", related.key);
-                    let payload = related.payload(item.clone(), id, &location);
+                    let payload = related.payload(item, &id, &location);
                     if intake(store, flows, SOURCE, &event_key, related.kind, &payload).await? {
                         report.new_events += 1;
                     }
@@ -236,10 +238,10 @@ async fn sync_pages(
         }
         debug!(
             connection,
-            contacts = records.len(),
+            contacts = page_len,
             "Synced a page of GHL contacts."
         );
-        if records.len() < limit {
+        if page_len < limit {
             return Ok(());
         }
         cursor = Some(next);
@@ -310,7 +312,7 @@ async fn list_related(
     related: &Related,
     contact_id: &str,
 ) -> Result<Vec<Value>, PollError> {
-    let output = ops
+    let mut output = ops
         .invoke(connection, related.list, json!({"contactId": contact_id}))
         .await
         .map_err(|source| PollError::Invoke {
@@ -318,9 +320,9 @@ async fn list_related(
             source,
         })?;
     output
-        .get(related.field)
-        .and_then(Value::as_array)
-        .cloned()
+        .get_mut(related.field)
+        .and_then(Value::as_array_mut)
+        .map(std::mem::take)
         .ok_or_else(|| PollError::BadOutput {
             operation: related.list.into(),
         })
