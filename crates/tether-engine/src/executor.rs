@@ -446,7 +446,7 @@ async fn execute_steps(
                         step.id
                     )))
                 })?;
-                let passes = truthy(&value);
+                let passes = expr::truthy(&value);
                 filtered = !passes;
                 (StepStatus::Ok, json!({ "passed": passes }))
             }
@@ -538,7 +538,9 @@ async fn record_step(
         .map_err(|error| StepFailure::store(&error))
 }
 
-fn set_output(context: &mut Context, step: &flow::Step, output: Value) {
+/// Makes a step's output readable by the later steps: under its id, and a lookup's also under
+/// its alias.
+pub fn set_output(context: &mut Context, step: &flow::Step, output: Value) {
     if let StepKind::Lookup {
         alias: Some(alias), ..
     } = &step.kind
@@ -563,18 +565,6 @@ fn passed(output: &Value) -> bool {
         .get("passed")
         .and_then(Value::as_bool)
         .unwrap_or(true)
-}
-
-/// Jinja's truthiness over JSON: null, false, 0, "" and empty lists and objects are false.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(flag) => *flag,
-        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(text) => !text.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(entries) => !entries.is_empty(),
-    }
 }
 
 /// The record that triggered a run, as links name it (see the module docs).

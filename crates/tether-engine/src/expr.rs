@@ -398,6 +398,18 @@ fn date(value: minijinja::Value, format: Option<String>) -> Result<String, minij
     Ok(rendered)
 }
 
+/// Jinja's truthiness over JSON: null, false, 0, "" and empty lists and objects are false.
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(entries) => !entries.is_empty(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

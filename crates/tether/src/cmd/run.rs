@@ -16,7 +16,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 use serde_json::{Value, json};
 use tether_connectors::registry::Registry;
-use tether_engine::executor::FlowSet;
+use tether_engine::executor::{FlowSet, set_output};
 use tether_engine::expr::{self, Context};
 use tether_engine::flow::{Flow, PollSource, StepKind, TriggerSpec};
 use tether_engine::invoke::Operations;
@@ -294,7 +294,7 @@ async fn dry_run(
         let output = match &step.kind {
             StepKind::Filter { when } => {
                 let value = expr::evaluate(when, &context).map_err(|e| failed(e.to_string()))?;
-                let passed = truthy(&value);
+                let passed = expr::truthy(&value);
                 println!(
                     "    {:<24} filter   {}",
                     step.id,
@@ -319,7 +319,7 @@ async fn dry_run(
                 operation,
                 connection,
                 input,
-                alias,
+                ..
             } => {
                 let input = expr::evaluate_value(input, &context)
                     .map_err(|e| failed(format!("input.{e}")))?;
@@ -331,9 +331,6 @@ async fn dry_run(
                     "    {:<24} lookup   {operation} on {connection} → {output}",
                     step.id
                 );
-                if let Some(alias) = alias {
-                    context.set_step_output(alias, output.clone());
-                }
                 output
             }
             StepKind::Action {
@@ -364,7 +361,7 @@ async fn dry_run(
                 json!({ "dry_run": true })
             }
         };
-        context.set_step_output(&step.id, output);
+        set_output(&mut context, step, output);
     }
     Ok(())
 }
@@ -374,17 +371,4 @@ fn indent(text: &str) -> String {
         .map(|line| format!("        {line}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Truthiness as the executor judges a filter: null, false, 0, "" and empty lists and objects
-/// are false.
-fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(flag) => *flag,
-        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
-        Value::String(text) => !text.is_empty(),
-        Value::Array(items) => !items.is_empty(),
-        Value::Object(entries) => !entries.is_empty(),
-    }
 }
