@@ -56,13 +56,22 @@ impl Table {
             return;
         };
         for (field, value) in record {
-            if let Some(key) = index_key(value)
-                && let Some(ids) = self
-                    .index
-                    .get_mut(field)
-                    .and_then(|keys| keys.get_mut(&key))
-            {
+            let Some(key) = index_key(value) else {
+                continue;
+            };
+            let Some(keys) = self.index.get_mut(field) else {
+                continue;
+            };
+            // An emptied entry goes too: values that change on every write (`updated_at`)
+            // would otherwise leave one dead entry per update behind.
+            if let Some(ids) = keys.get_mut(&key) {
                 ids.remove(id);
+                if ids.is_empty() {
+                    keys.remove(&key);
+                }
+            }
+            if keys.is_empty() {
+                self.index.remove(field);
             }
         }
     }
@@ -240,8 +249,7 @@ impl Records {
         let table = &self.tables[resource_idx];
         // With an equality filter, only the records the index names are looked at (in id order,
         // as a scan would give them).
-        let candidates: Box<dyn Iterator<Item = &Map<String, Value>>> = match filter.equals.first()
-        {
+        let records: Box<dyn Iterator<Item = &Map<String, Value>>> = match filter.equals.first() {
             Some((field, wanted)) => Box::new(
                 table
                     .lookup(field, wanted)
@@ -250,7 +258,6 @@ impl Records {
             ),
             None => Box::new(table.records.values()),
         };
-        let records = candidates;
         match &filter.since {
             None => records.filter(|record| matches(record)).collect(),
             Some((field, since)) => {
@@ -465,5 +472,46 @@ mod index_tests {
             .expect("the old e-mail is free again");
         assert!(records.delete(index, &ann_id));
         assert!(by(&records, "email", "ann@y.io").is_empty());
+    }
+
+    /// The index holds entries for the values records have now, however often they changed: a
+    /// field stamped on every write does not leave one entry per update behind.
+    #[test]
+    fn updates_and_deletes_leave_no_empty_index_entries() {
+        let manifest = tether_core::manifest::details_flowers().expect("shipped manifest");
+        let index = manifest
+            .resources
+            .iter()
+            .position(|resource| resource.name == "customer")
+            .expect("customers");
+        let resource = manifest.resources[index].clone();
+        let mut records = Records::new(&manifest);
+        let created = records
+            .create(
+                index,
+                &resource,
+                input(json!({"email": "bo@x.io", "full_name": "Bo"})),
+                None,
+            )
+            .expect("created");
+        let id = created["id"].as_str().expect("id").to_owned();
+        let entries = |records: &Records| -> usize {
+            records.tables[index].index.values().map(HashMap::len).sum()
+        };
+        let after_create = entries(&records);
+        for n in 0..50 {
+            records
+                .update(
+                    index,
+                    &resource,
+                    &id,
+                    input(json!({"full_name": format!("Bo {n}")})),
+                )
+                .expect("updated");
+        }
+        assert_eq!(entries(&records), after_create);
+        assert!(records.delete(index, &id));
+        assert_eq!(entries(&records), 0);
+        assert!(records.tables[index].index.is_empty());
     }
 }
