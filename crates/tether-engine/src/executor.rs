@@ -44,8 +44,9 @@ use tether_store::{Link, LinkExpect, Run, StepStatus, Store};
 use tracing::{info, warn};
 
 use crate::expr::{self, Context};
-use crate::flow::{self, Flow, FlowErrors, MatchSpec, OnError, Problem, StepKind};
+use crate::flow::{self, Flow, FlowErrors, MatchSpec, OnError, Problem, StepKind, WritePolicy};
 use crate::invoke::{Operations, describe};
+use crate::sync::{self, Deps, SyncState};
 
 /// How many attempts a run gets before it goes to the dead-letter queue.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -415,7 +416,7 @@ async fn execute_steps(
         .map(|entry| (entry.step_id.as_str(), (entry.status, &entry.output)))
         .collect();
     let mut filtered = false;
-    for step in &flow.steps {
+    for (index, step) in flow.steps.iter().enumerate() {
         let fail = |failure: StepFailure| (Some(step.id.clone()), failure);
         if let Some((status, output)) = finished.get(step.id.as_str()) {
             if matches!(step.kind, StepKind::Filter { .. }) && !passed(output) {
@@ -490,12 +491,15 @@ async fn execute_steps(
             StepKind::Action {
                 operation,
                 connection,
-                input,
+                input: template,
                 match_on,
+                write,
                 ..
             } => {
-                let input = evaluate_input(step.id.as_str(), input, &context).map_err(fail)?;
+                let input = evaluate_input(step.id.as_str(), template, &context).map_err(fail)?;
                 let action = ActionCall {
+                    deps: sync::input_dependencies(&flow.steps, index, template),
+                    policies: write,
                     link_flow: format!("{}/{}", flow.id, step.id),
                     // On behalf of the run's worker, whose heartbeat keeps it alive.
                     lease_owner: format!(
@@ -742,6 +746,15 @@ impl<'a> OperationId<'a> {
             (app, resource) => Some((format!("{app}.{resource}.update"), "id")),
         }
     }
+
+    /// Input fields that name the record's place rather than its content, sent with every
+    /// update even when unchanged: a GHL note or task is addressed under its contact.
+    fn address_fields(&self) -> &'static [&'static str] {
+        match (self.app, self.resource) {
+            ("ghl", "note" | "task") => &["contactId"],
+            _ => &[],
+        }
+    }
 }
 
 /// One action step's call, with the link logic of the module docs.
@@ -753,6 +766,10 @@ struct ActionCall<'a> {
     operation: &'a str,
     connection: &'a str,
     match_on: Option<&'a MatchSpec>,
+    /// The trigger fields each input field is made from.
+    deps: BTreeMap<String, Deps>,
+    /// The input fields' write policies (`write:`); a field not named is `always`.
+    policies: &'a BTreeMap<String, WritePolicy>,
 }
 
 impl ActionCall<'_> {
@@ -783,9 +800,13 @@ impl ActionCall<'_> {
                 operation = self.operation,
                 "The trigger names no source record; the action runs without a link."
             );
-            let (output, _) = self
+            let output = match self
                 .create_or_match(store, ops, context, &id, input)
-                .await?;
+                .await?
+            {
+                Written::Nothing { output } | Written::Skipped { output } => output,
+                Written::Fields { output, .. } => output,
+            };
             return Ok((StepStatus::Ok, output));
         };
         // Two runs for one record (a create and its update arriving together) must not both
@@ -826,6 +847,7 @@ impl ActionCall<'_> {
         id: &OperationId<'_>,
         input: Value,
     ) -> Result<(StepStatus, Value), StepFailure> {
+        let stored = |error: tether_store::Error| StepFailure::store(&error);
         let hash = content_hash(&input);
         let link = store
             .get_link(
@@ -835,7 +857,7 @@ impl ActionCall<'_> {
                 &source.id,
             )
             .await
-            .map_err(|error| StepFailure::store(&error))?;
+            .map_err(stored)?;
         if let Some(link) = &link
             && let (Some(written), Some(version)) = (link.source_version, source.version)
             && version < written
@@ -847,57 +869,88 @@ impl ActionCall<'_> {
                 json!({ "unchanged": true, "stale": true, "id": link.target_id }),
             ));
         }
-        if let Some(link) = &link
-            && link.content_hash == hash
-        {
-            // The target holds exactly this already: no change, no write (and no echo).
-            return Ok((
-                StepStatus::Skipped,
-                json!({ "unchanged": true, "id": link.target_id }),
-            ));
-        }
-        let (output, target_id) = match &link {
-            Some(link) => match id.update() {
-                Some((update, id_field)) => {
-                    let input = with_id(input, id_field, &link.target_id);
-                    let output = self.call(ops, &update, input).await?;
-                    (output, Some(link.target_id.clone()))
-                }
-                None => {
-                    // The record exists and this app's update is not known: creating again
-                    // would duplicate it, so the step records that it left it alone.
-                    return Ok((
-                        StepStatus::Skipped,
-                        json!({ "unchanged": false, "id": link.target_id,
-                                "why": format!("{} records cannot be updated by Tether yet", id.resource) }),
-                    ));
-                }
-            },
-            None => self.create_or_match(store, ops, context, id, input).await?,
+        // Every link that wrote the source record, whichever flow made it: what Tether put there.
+        let into_source = store
+            .find_link_by_target(&source.app, &source.record_type, &source.id)
+            .await
+            .map_err(stored)?;
+        let own_state = link.as_ref().and_then(SyncState::of);
+        let written_into: Vec<SyncState> = into_source.iter().filter_map(SyncState::of).collect();
+        let record = &context.as_json()["trigger"];
+        let changed =
+            sync::changed_fields(record, source.version, own_state.as_ref(), &written_into);
+        let now = tether_store::now_ms();
+        let mut state = own_state.unwrap_or_default();
+        state.see(record, now);
+        // The target: this action's own link, else the id map read backwards (the record this
+        // source was written from, when it is of the type this action writes).
+        let target_id = link
+            .as_ref()
+            .map(|link| link.target_id.clone())
+            .or_else(|| {
+                into_source
+                    .iter()
+                    .find(|other| other.source_app == id.app && other.source_type == id.resource)
+                    .map(|other| other.source_id.clone())
+            });
+        let unchanged_content = link.as_ref().is_some_and(|link| link.content_hash == hash);
+        let outcome = if changed.is_empty() || unchanged_content {
+            // Nothing Tether did not write itself has changed (an echo, or the same event
+            // again): no write, in either direction.
+            let why = if unchanged_content {
+                "the input is what this action wrote last time"
+            } else {
+                "no field of the record changed since Tether last read or wrote it"
+            };
+            Written::Nothing {
+                output: json!({ "unchanged": true, "id": target_id, "why": why }),
+            }
+        } else if let Some(target_id) = &target_id {
+            self.update_known(store, ops, id, target_id, input, &changed, &state.written)
+                .await?
+        } else {
+            self.create_or_match(store, ops, context, id, input).await?
         };
-        let target_id = target_id.or_else(|| record_id(&output, id.resource));
+        let (status, output, target_id) = match outcome {
+            Written::Nothing { output } => {
+                if let (Some(target_id), Some(existing)) = (&target_id, &link) {
+                    // Remember what was read, so the next change compares with this one.
+                    let link = Link {
+                        target_id: target_id.clone(),
+                        source_version: existing.source_version.max(source.version),
+                        updated_at_ms: now,
+                        sync_state: Some(state.to_json()),
+                        ..existing.clone()
+                    };
+                    store
+                        .upsert_link(&link, LinkExpect::Any)
+                        .await
+                        .map_err(stored)?;
+                } else if let Some(target_id) = &target_id {
+                    self.link(store, source, id, target_id, hash, None, &state)
+                        .await?;
+                }
+                return Ok((StepStatus::Skipped, output));
+            }
+            Written::Skipped { output } => return Ok((StepStatus::Skipped, output)),
+            Written::Fields {
+                output,
+                target_id: known_target,
+                fields,
+            } => {
+                state.wrote(&fields, now);
+                if let Some(version) = sync::answered_version(&output, id.resource) {
+                    state.target_version = Some(version);
+                }
+                let target_id = known_target.or_else(|| record_id(&output, id.resource));
+                (StepStatus::Ok, output, target_id)
+            }
+        };
         match target_id {
             Some(target_id) => {
-                let link = Link {
-                    flow_id: self.link_flow.clone(),
-                    source_app: source.app.clone(),
-                    source_type: source.record_type.clone(),
-                    source_id: source.id.clone(),
-                    target_app: id.app.to_owned(),
-                    target_type: id.resource.to_owned(),
-                    target_id,
-                    content_hash: hash,
-                    updated_at_ms: tether_store::now_ms(),
-                    source_version: link
-                        .as_ref()
-                        .and_then(|link| link.source_version)
-                        .max(source.version),
-                };
-                // `Any`: the record's lease already makes this the only writer of the link.
-                store
-                    .upsert_link(&link, LinkExpect::Any)
-                    .await
-                    .map_err(|error| StepFailure::store(&error))?;
+                let previous = link.as_ref().and_then(|link| link.source_version);
+                self.link(store, source, id, &target_id, hash, previous, &state)
+                    .await?;
             }
             None => warn!(
                 step = self.step_id,
@@ -905,7 +958,128 @@ impl ActionCall<'_> {
                 "The action's output names no record id; no link is kept."
             ),
         }
-        Ok((StepStatus::Ok, output))
+        Ok((status, output))
+    }
+
+    /// Writes this action's link for `source` → `target_id`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one private call site per outcome"
+    )]
+    async fn link(
+        &self,
+        store: &Store,
+        source: &SourceRecord,
+        id: &OperationId<'_>,
+        target_id: &str,
+        hash: String,
+        previous_version: Option<i64>,
+        state: &SyncState,
+    ) -> Result<(), StepFailure> {
+        let link = Link {
+            flow_id: self.link_flow.clone(),
+            source_app: source.app.clone(),
+            source_type: source.record_type.clone(),
+            source_id: source.id.clone(),
+            target_app: id.app.to_owned(),
+            target_type: id.resource.to_owned(),
+            target_id: target_id.to_owned(),
+            content_hash: hash,
+            updated_at_ms: tether_store::now_ms(),
+            source_version: previous_version.max(source.version),
+            sync_state: Some(state.to_json()),
+        };
+        // `Any`: the record's lease already makes this the only writer of the link.
+        store
+            .upsert_link(&link, LinkExpect::Any)
+            .await
+            .map_err(|error| StepFailure::store(&error))?;
+        Ok(())
+    }
+
+    /// The target is known (this action's link, or the id map read backwards): writes only the
+    /// input fields that the change reaches, under their policies, and only where the target is
+    /// not known to hold the value already.
+    #[allow(clippy::too_many_arguments, reason = "one private call site")]
+    async fn update_known(
+        &self,
+        store: &Store,
+        ops: &dyn Operations,
+        id: &OperationId<'_>,
+        target_id: &str,
+        input: Value,
+        changed: &sync::Changed,
+        last_written: &BTreeMap<String, sync::Known>,
+    ) -> Result<Written, StepFailure> {
+        let stored = |error: tether_store::Error| StepFailure::store(&error);
+        let Some((update, id_field)) = id.update() else {
+            // The record exists and this app's update is not known: creating again would
+            // duplicate it, so the step records that it left it alone.
+            return Ok(Written::Skipped {
+                output: json!({ "unchanged": false, "id": target_id,
+                                "why": format!("{} records cannot be updated by Tether yet", id.resource) }),
+            });
+        };
+        let read_by = store
+            .find_links_by_source(id.app, id.resource, target_id)
+            .await
+            .map_err(stored)?;
+        let written_by = store
+            .find_link_by_target(id.app, id.resource, target_id)
+            .await
+            .map_err(stored)?;
+        let read_states: Vec<SyncState> = read_by.iter().filter_map(SyncState::of).collect();
+        let written_states: Vec<SyncState> = written_by.iter().filter_map(SyncState::of).collect();
+        let known = sync::known_fields(&read_states, &written_states);
+        let Value::Object(fields) = input else {
+            return Ok(Written::Nothing {
+                output: json!({ "unchanged": true, "id": target_id }),
+            });
+        };
+        let holds = |name: &str| known.get(name).map(|known| &known.0);
+        let address = fields.clone();
+        let to_write: Map<String, Value> = fields
+            .into_iter()
+            .filter(|(name, value)| {
+                // A field is reached when the change touches what it is made from, or when it
+                // now renders otherwise than this action last wrote it (which also covers what
+                // the expression analysis cannot see through).
+                let reached = self
+                    .deps
+                    .get(name)
+                    .is_none_or(|deps| deps.touched_by(changed))
+                    || last_written
+                        .get(name)
+                        .is_some_and(|written| written.0 != *value);
+                let allowed = match self.policies.get(name).copied().unwrap_or_default() {
+                    WritePolicy::Always => true,
+                    WritePolicy::Never => false,
+                    // Unknown is not empty: a field Tether never saw is not overwritten.
+                    WritePolicy::IfEmpty => {
+                        known.contains_key(name.as_str()) && sync::is_empty(holds(name))
+                    }
+                };
+                reached && allowed && holds(name) != Some(value)
+            })
+            .filter(|(name, _)| name != "createNewIfDuplicateAllowed")
+            .collect();
+        if to_write.is_empty() {
+            return Ok(Written::Nothing {
+                output: json!({ "unchanged": true, "id": target_id,
+                                "why": "the fields this change reaches hold these values already" }),
+            });
+        }
+        let call_input = with_id(
+            with_address(id, &address, to_write.clone()),
+            id_field,
+            target_id,
+        );
+        let output = self.call(ops, &update, call_input).await?;
+        Ok(Written::Fields {
+            output,
+            target_id: Some(target_id.to_owned()),
+            fields: to_write,
+        })
     }
 
     /// No link yet: look the target up by the match field and update it, else create.
@@ -922,9 +1096,18 @@ impl ActionCall<'_> {
         context: &Context,
         id: &OperationId<'_>,
         input: Value,
-    ) -> Result<(Value, Option<String>), StepFailure> {
+    ) -> Result<Written, StepFailure> {
+        let input = self.without_never(input);
         let Some(match_on) = self.match_on else {
-            return Ok((self.call(ops, self.operation, input).await?, None));
+            if id.app == "ghl" && id.resource == "contact" && self.guards_existing_fields() {
+                // GHL's upsert would overwrite whatever a matching contact holds; with fields
+                // that must not be overwritten, the contact is found first and updated field by
+                // field instead.
+                if let Some(found) = self.find_ghl_duplicate(ops, &input).await? {
+                    return self.update_found(ops, id, &found, input).await;
+                }
+            }
+            return self.write_all(ops, self.operation, input).await;
         };
         if id.app == "ghl" && !(id.resource == "contact" && match_on.field == "tags") {
             // GHL's upsert matches by e-mail or phone itself, following the location's duplicate
@@ -934,7 +1117,13 @@ impl ActionCall<'_> {
             } else {
                 self.operation
             };
-            return Ok((self.call(ops, operation, input).await?, None));
+            if id.resource == "contact"
+                && self.guards_existing_fields()
+                && let Some(found) = self.find_ghl_duplicate(ops, &input).await?
+            {
+                return self.update_found(ops, id, &found, input).await;
+            }
+            return self.write_all(ops, operation, input).await;
         }
         let value = expr::evaluate(&match_on.value, context).map_err(|error| {
             StepFailure::permanent(format!(
@@ -973,6 +1162,123 @@ impl ActionCall<'_> {
         result
     }
 
+    /// Whether an input field has a policy that depends on what the target holds.
+    fn guards_existing_fields(&self) -> bool {
+        self.policies
+            .values()
+            .any(|policy| *policy == WritePolicy::IfEmpty)
+    }
+
+    /// `input` without its `never` fields.
+    fn without_never(&self, input: Value) -> Value {
+        match input {
+            Value::Object(fields) => Value::Object(
+                fields
+                    .into_iter()
+                    .filter(|(name, _)| self.policies.get(name) != Some(&WritePolicy::Never))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// Calls `operation` with the whole input: a new record, or an app that matches by itself.
+    async fn write_all(
+        &self,
+        ops: &dyn Operations,
+        operation: &str,
+        input: Value,
+    ) -> Result<Written, StepFailure> {
+        let output = self.call(ops, operation, input.clone()).await?;
+        Ok(Written::Fields {
+            output,
+            target_id: None,
+            fields: match input {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            },
+        })
+    }
+
+    /// The GHL contact the location's duplicate rules match for the input's e-mail or phone.
+    async fn find_ghl_duplicate(
+        &self,
+        ops: &dyn Operations,
+        input: &Value,
+    ) -> Result<Option<Value>, StepFailure> {
+        let mut query = Map::new();
+        for field in ["email", "phone"] {
+            if let Some(value) = input
+                .get(field)
+                .filter(|value| !sync::is_empty(Some(value)))
+            {
+                query.insert(field.to_owned(), value.clone());
+            }
+        }
+        if query.is_empty() {
+            return Ok(None);
+        }
+        let found = self
+            .call(ops, "ghl.contact.find_duplicate", Value::Object(query))
+            .await?;
+        Ok(found
+            .get("contact")
+            .filter(|contact| contact.is_object())
+            .cloned())
+    }
+
+    /// Updates the record `found` (as the app answered it) with the input fields it does not
+    /// hold already, under their policies; writes nothing when it holds them all.
+    async fn update_found(
+        &self,
+        ops: &dyn Operations,
+        id: &OperationId<'_>,
+        found: &Value,
+        input: Value,
+    ) -> Result<Written, StepFailure> {
+        let Some(existing) = record_id(found, id.resource) else {
+            return self.write_all(ops, self.operation, input).await;
+        };
+        let Some((update, id_field)) = id.update() else {
+            return self.write_all(ops, self.operation, input).await;
+        };
+        let Value::Object(fields) = input else {
+            return self.write_all(ops, self.operation, input).await;
+        };
+        let address = fields.clone();
+        let to_write: Map<String, Value> = fields
+            .into_iter()
+            .filter(|(name, value)| {
+                let holds = found.get(name);
+                let allowed = match self.policies.get(name).copied().unwrap_or_default() {
+                    WritePolicy::Always => true,
+                    WritePolicy::Never => false,
+                    WritePolicy::IfEmpty => sync::is_empty(holds),
+                };
+                allowed && holds != Some(value) && name != "createNewIfDuplicateAllowed"
+            })
+            .collect();
+        if to_write.is_empty() {
+            // The record holds this already: its answer stands for the step's output.
+            return Ok(Written::Fields {
+                output: found.clone(),
+                target_id: Some(existing),
+                fields: Map::new(),
+            });
+        }
+        let call_input = with_id(
+            with_address(id, &address, to_write.clone()),
+            id_field,
+            &existing,
+        );
+        let output = self.call(ops, &update, call_input).await?;
+        Ok(Written::Fields {
+            output,
+            target_id: Some(existing),
+            fields: to_write,
+        })
+    }
+
     /// Looks the target up by `field` = `value`; updates the first found, else creates.
     async fn find_then_write(
         &self,
@@ -981,21 +1287,16 @@ impl ActionCall<'_> {
         field: &str,
         value: Value,
         input: Value,
-    ) -> Result<(Value, Option<String>), StepFailure> {
+    ) -> Result<Written, StepFailure> {
         let (find, query, list) = finder(id, field, value);
         let found = self.call(ops, &find, query).await?;
-        let existing = found
+        match found
             .get(list)
             .and_then(Value::as_array)
             .and_then(|items| items.first())
-            .and_then(|item| record_id(item, id.resource));
-        match (existing, id.update()) {
-            (Some(existing), Some((update, id_field))) => {
-                let input = with_id(input, id_field, &existing);
-                let output = self.call(ops, &update, input).await?;
-                Ok((output, Some(existing)))
-            }
-            _ => Ok((self.call(ops, self.operation, input).await?, None)),
+        {
+            Some(existing) => self.update_found(ops, id, existing, input).await,
+            None => self.write_all(ops, self.operation, input).await,
         }
     }
 
@@ -1017,6 +1318,29 @@ impl ActionCall<'_> {
     }
 }
 
+/// What an action's call did to its target.
+enum Written {
+    /// Nothing was written: no change reached the target, or it holds the values already.
+    Nothing {
+        /// The step's output.
+        output: Value,
+    },
+    /// Nothing was written and no link is kept (the app cannot update the record).
+    Skipped {
+        /// The step's output.
+        output: Value,
+    },
+    /// These input fields were written (none: a found record held them all already).
+    Fields {
+        /// The app's answer, or the found record.
+        output: Value,
+        /// The record written, when known before the answer.
+        target_id: Option<String>,
+        /// The fields written.
+        fields: Map<String, Value>,
+    },
+}
+
 /// The operation that finds a target record by `field` = `value`, its input, and the field of
 /// its answer listing what it found: `<app>.<resource>.find_by_<field>` (`items`), or for GHL
 /// contacts matched by a tag (records of apps without e-mail, such as Flickr users, tagged
@@ -1036,6 +1360,21 @@ fn finder(id: &OperationId<'_>, field: &str, value: Value) -> (String, Value, &'
         Value::Object(query),
         "items",
     )
+}
+
+/// The fields to write plus the update's address fields ([`OperationId::address_fields`]) taken
+/// from the whole input.
+fn with_address(
+    id: &OperationId<'_>,
+    input: &Map<String, Value>,
+    mut to_write: Map<String, Value>,
+) -> Value {
+    for name in id.address_fields() {
+        if let Some(value) = input.get(*name) {
+            to_write.insert((*name).to_owned(), value.clone());
+        }
+    }
+    Value::Object(to_write)
 }
 
 /// `input` with the record's id set and the create-only `createNewIfDuplicateAllowed` of GHL's

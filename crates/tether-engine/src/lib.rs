@@ -16,4 +16,5 @@ pub mod ghl_sync;
 pub mod invoke;
 pub mod poller;
 pub mod scheduler;
+pub mod sync;
 pub mod worker;

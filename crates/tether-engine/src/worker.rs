@@ -15,6 +15,11 @@
 //! `<app>.manual`): it enqueues that flow alone, whichever other flows the source and kind would
 //! match, and the source's app keys the run's links as the trigger's own events would.
 //!
+//! **Origin.** A polled or fed record that is exactly what a write of Tether's left (its version is
+//! the one the app answered that write with) is Tether's own write coming back: [`intake`] stores
+//! the event but starts no run for it, so a sync cycle runs once per real change, not once per
+//! record Tether wrote (see `docs/sync.md`).
+//!
 //! A webhook flow's `connection` is not compared with the event: the receiver knows which
 //! connection a delivery belongs to and is expected to pass a source naming it only when more
 //! than one account of an app is connected (not supported yet).
@@ -28,10 +33,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::executor::{FlowSet, Outcome, execute_run};
+use crate::executor::{FlowSet, Outcome, SourceRecord, execute_run};
 use crate::flow::{Flow, PollSource, TriggerSpec};
 use crate::invoke::Operations;
 use crate::scheduler;
+use crate::sync::SyncState;
 
 /// How long a worker holds a run before another worker may take it over, unless its heartbeat
 /// extends the lease: a live [`Worker::run`] renews everything it holds every [`HEARTBEAT`], so a
@@ -102,6 +108,29 @@ pub fn starts_event(
         .collect()
 }
 
+/// Whether the event's record is exactly as a write of Tether's left it: its version is the one
+/// the app answered that write with (see the module docs).
+async fn is_own_write(
+    store: &Store,
+    source: &str,
+    kind: &str,
+    payload: &Value,
+) -> Result<bool, tether_store::Error> {
+    let Some(record) = SourceRecord::of(source, kind, payload) else {
+        return Ok(false);
+    };
+    let Some(version) = record.version else {
+        return Ok(false);
+    };
+    let writes = store
+        .find_link_by_target(&record.app, &record.record_type, &record.id)
+        .await?;
+    Ok(writes
+        .iter()
+        .filter_map(SyncState::of)
+        .any(|state| state.target_version == Some(version)))
+}
+
 /// Records an event and, in the same transaction, enqueues one run per flow of `flows` whose
 /// trigger matches ([`event_starts`]), at the flow's current version. Answers whether the event
 /// is new (`false` for a redelivery of the same `source` and `event_key`, which starts no second
@@ -117,10 +146,17 @@ pub async fn intake(
     payload: &Value,
 ) -> Result<bool, tether_store::Error> {
     let matching = starts_event(flows, source, event_key, kind);
-    let runs: Vec<(&str, i64)> = matching
+    let mut runs: Vec<(&str, i64)> = matching
         .iter()
         .map(|(id, version)| (id.as_str(), *version))
         .collect();
+    if !runs.is_empty() && is_own_write(store, source, kind, payload).await? {
+        debug!(
+            source,
+            event_key, kind, "Tether's own write came back; it starts no run."
+        );
+        runs.clear();
+    }
     let (inserted, run_ids) = store
         .record_event_with_runs(
             source,

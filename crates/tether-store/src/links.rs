@@ -32,6 +32,10 @@ pub struct Link {
     pub source_version: Option<i64>,
     /// When the link was last written, ms since epoch.
     pub updated_at_ms: i64,
+    /// What two-way sync knows of the link's two records (the engine's `SyncState`, as JSON):
+    /// the source fields the flow last read and the target fields Tether last wrote, each with
+    /// when. `None` for links written before two-way sync.
+    pub sync_state: Option<serde_json::Value>,
 }
 
 /// What [`Store::upsert_link`] expects of the stored link before it writes.
@@ -48,7 +52,7 @@ pub enum LinkExpect<'a> {
 macro_rules! link_columns {
     () => {
         "flow_id, source_app, source_type, source_id, target_app, target_type, target_id, \
-         content_hash, updated_at_ms, source_version"
+         content_hash, updated_at_ms, source_version, sync_state"
     };
 }
 
@@ -82,21 +86,23 @@ impl Store {
             LinkExpect::Any => sqlx::query(concat!(
                 "INSERT INTO links (",
                 link_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
                  ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
                  target_app = excluded.target_app, target_type = excluded.target_type, \
                  target_id = excluded.target_id, content_hash = excluded.content_hash, \
-                 updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version"
+                 updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version, \
+                 sync_state = excluded.sync_state"
             )),
             LinkExpect::Absent => sqlx::query(concat!(
                 "INSERT INTO links (",
                 link_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
             )),
             LinkExpect::Hash(_) => sqlx::query(
                 "UPDATE links SET target_app = $5, target_type = $6, target_id = $7, \
-                 content_hash = $8, updated_at_ms = $9, source_version = $10 WHERE flow_id = $1 \
-                 AND source_app = $2 AND source_type = $3 AND source_id = $4 AND content_hash = $11",
+                 content_hash = $8, updated_at_ms = $9, source_version = $10, sync_state = $11 \
+                 WHERE flow_id = $1 AND source_app = $2 AND source_type = $3 AND source_id = $4 \
+                 AND content_hash = $12",
             ),
         };
         let mut query = query
@@ -109,7 +115,8 @@ impl Store {
             .bind(&link.target_id)
             .bind(&link.content_hash)
             .bind(link.updated_at_ms)
-            .bind(link.source_version);
+            .bind(link.source_version)
+            .bind(link.sync_state.as_ref().map(serde_json::Value::to_string));
         if let LinkExpect::Hash(expected) = expect {
             query = query.bind(expected);
         }
@@ -140,6 +147,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every link, of any flow, whose source is this record: what each flow last read of it.
+    pub async fn find_links_by_source(
+        &self,
+        source_app: &str,
+        source_type: &str,
+        source_id: &str,
+    ) -> Result<Vec<Link>, Error> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            link_columns!(),
+            " FROM links WHERE source_app = $1 AND source_type = $2 AND source_id = $3 \
+             ORDER BY updated_at_ms DESC, flow_id"
+        ))
+        .bind(source_app)
+        .bind(source_type)
+        .bind(source_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(decode_link).collect()
+    }
+}
+
 fn decode_link(row: &AnyRow) -> Result<Link, Error> {
     Ok(Link {
         flow_id: row.try_get("flow_id")?,
@@ -152,5 +182,13 @@ fn decode_link(row: &AnyRow) -> Result<Link, Error> {
         content_hash: row.try_get("content_hash")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
         source_version: row.try_get("source_version")?,
+        sync_state: row
+            .try_get::<Option<String>, _>("sync_state")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|error| Error::Corrupt {
+                field: "links.sync_state",
+                reason: error.to_string(),
+            })?,
     })
 }

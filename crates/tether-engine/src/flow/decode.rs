@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::yaml::{Key, Node, NodeValue, Pos};
-use super::{Flow, MatchSpec, OnError, PollSource, Step, StepKind, TriggerSpec, schedule};
+use super::{
+    Flow, MatchSpec, OnError, PollSource, Step, StepKind, TriggerSpec, WritePolicy, schedule,
+};
 
 /// A problem before it is given its file: position, field path, message.
 pub(crate) type RawProblem = (Pos, String, String);
@@ -511,9 +513,22 @@ impl Decoder {
                 let body_fields = self.mapping(
                     body,
                     &kind_path,
-                    &["operation", "connection", "input", "match", "on_error"],
+                    &[
+                        "operation",
+                        "connection",
+                        "input",
+                        "match",
+                        "write",
+                        "on_error",
+                    ],
                 )?;
                 let (operation, connection, input) = self.call(&body_fields, step);
+                let write = match body_fields.get("write") {
+                    None => Some(BTreeMap::new()),
+                    Some(node) => {
+                        self.write_policies(node, &body_fields.child("write"), input.as_ref())
+                    }
+                };
                 let match_on = match body_fields.get("match") {
                     None => Some(None),
                     Some(node) => self
@@ -543,6 +558,7 @@ impl Decoder {
                     connection: connection?,
                     input: input?,
                     match_on: match_on?,
+                    write: write?,
                     on_error: on_error?,
                 }
             }
@@ -629,6 +645,68 @@ impl Decoder {
             self.operation_site(node.pos, &fields.child("operation"), id, input_node, false);
         }
         (operation, connection, input)
+    }
+
+    /// An action's `write:` mapping, input field → write policy. A field the input does not
+    /// write is reported: a policy on it would do nothing, which is most likely a typo.
+    fn write_policies(
+        &mut self,
+        node: &Node,
+        path: &str,
+        input: Option<&Value>,
+    ) -> Option<BTreeMap<String, WritePolicy>> {
+        let NodeValue::Map(entries) = &node.value else {
+            self.problem(
+                node.pos,
+                path,
+                format!(
+                    "expected a mapping of input fields to always, if_empty or never, found {}",
+                    node.shape()
+                ),
+            );
+            return None;
+        };
+        let mut policies = BTreeMap::new();
+        let mut complete = true;
+        for (key, value) in entries {
+            let field_path = format!("{path}.{}", key.name);
+            let policy = match self.string(value, &field_path).as_deref() {
+                Some(name) => match WritePolicy::parse(name) {
+                    Some(policy) => policy,
+                    None => {
+                        self.problem(
+                            value.pos,
+                            &field_path,
+                            format!(
+                                "unknown write policy \"{name}\" (expected always, if_empty or never)"
+                            ),
+                        );
+                        complete = false;
+                        continue;
+                    }
+                },
+                None => {
+                    complete = false;
+                    continue;
+                }
+            };
+            if let Some(Value::Object(fields)) = input
+                && !fields.contains_key(&key.name)
+            {
+                self.problem(
+                    key.pos,
+                    &field_path,
+                    format!(
+                        "\"{}\" is not a field of this action's input, so its write policy would do nothing",
+                        key.name
+                    ),
+                );
+                complete = false;
+                continue;
+            }
+            policies.insert(key.name.clone(), policy);
+        }
+        complete.then_some(policies)
     }
 
     fn match_spec(&mut self, node: &Node, path: &str, step: Option<usize>) -> Option<MatchSpec> {

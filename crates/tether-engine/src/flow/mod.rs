@@ -167,6 +167,10 @@ pub enum StepKind {
         /// instead of creating a duplicate.
         #[serde(rename = "match")]
         match_on: Option<MatchSpec>,
+        /// How each input field may be written to a record that exists already (`write:`):
+        /// fields not named here are [`WritePolicy::Always`].
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        write: BTreeMap<String, WritePolicy>,
         /// What a failure that retries cannot fix does to the run.
         on_error: OnError,
     },
@@ -182,6 +186,32 @@ pub enum StepKind {
         #[serde(rename = "as")]
         alias: Option<String>,
     },
+}
+
+/// How an action may write one field of its target record (see `docs/sync.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WritePolicy {
+    /// Written whenever the source fields it is made from change (the default).
+    #[default]
+    Always,
+    /// Written when the target record is created, or when its current value is empty: fills,
+    /// never overwrites.
+    IfEmpty,
+    /// Never written in this direction: the field is read-only for this flow.
+    Never,
+}
+
+impl WritePolicy {
+    /// The policy named `name` in a flow file.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "always" => Some(WritePolicy::Always),
+            "if_empty" => Some(WritePolicy::IfEmpty),
+            "never" => Some(WritePolicy::Never),
+            _ => None,
+        }
+    }
 }
 
 /// The match of an upsert.

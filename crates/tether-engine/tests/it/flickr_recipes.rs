@@ -114,7 +114,8 @@ impl FlickrGhl {
                 .unwrap();
             let counts = self.sim.store.run_counts().await.unwrap();
             if counts.pending() == 0 {
-                assert_eq!(counts.dead, 0, "{counts:?}");
+                let dead = self.sim.store.dlq_list(5).await.unwrap();
+                assert_eq!(counts.dead, 0, "{counts:?}: {dead:?}");
                 return self
                     .sim
                     .store

@@ -1,8 +1,8 @@
 //! Polling triggers against the Details Flowers simulator over loopback: customers sharing one
 //! timestamp, read in pages smaller than their number, are taken in exactly once across repeated
 //! polls, a poll that fails half-way, and a cursor set back as after a crash; a held lease
-//! refuses a second poller; customers created later are picked up once; and a two-way sync with
-//! the GHL simulator stops at the echo of its own write.
+//! refuses a second poller; customers created later are picked up once; and the shipped two-way
+//! recipes with the GHL simulator write only real changes, field by field, and never an echo.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -388,11 +388,12 @@ async fn the_poller_takes_in_every_customer_until_shut_down() {
     assert!(cursor.is_some());
 }
 
-/// Two-way sync does not loop: a GHL contact becomes a Details Flowers customer; polling that
-/// new customer upserts the same GHL contact (matched by e-mail, no duplicate); the echo of that
-/// write (a ContactUpdate with the same content) writes nothing to Details Flowers.
+/// Two-way sync with the shipped recipes does no damage: a GHL contact becomes a Details Flowers
+/// customer; the poll that reads that customer back recognises Tether's own write and writes
+/// nothing to GHL, cycle after cycle; a person's edit in Details Flowers reaches GHL with only
+/// the changed field written; and GHL's report of that write changes nothing in Details Flowers.
 #[tokio::test]
-async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
+async fn two_way_sync_writes_only_real_changes_and_never_echoes() {
     use tether_engine::worker::{IdleReport, Worker, intake};
     use tether_sim::ghl::{GhlSim, GhlSimConfig, RateLimitConfig};
     use tether_store::StepStatus;
@@ -421,7 +422,7 @@ async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
     .await;
     let flows_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
     let flows = FlowSet::load_dir(&flows_dir, &tether_connectors::catalog()).unwrap();
-    // The shipped recipe itself runs, so this test guards the file users get.
+    // The shipped recipes themselves run, so this test guards the files users get.
     setup.flows = flows.clone();
     let ops: Arc<dyn Operations> = Arc::new(setup.registry.clone());
     let worker = Worker::new(setup.store.clone(), ops.clone(), flows.clone());
@@ -429,18 +430,52 @@ async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
         done: n,
         ..IdleReport::default()
     };
+    let get_contact = |id: String| {
+        let registry = setup.registry.clone();
+        async move {
+            let answer = registry
+                .invoke("ghl-main", "ghl.contact.get", json!({"contactId": id}))
+                .await
+                .unwrap();
+            answer.get("contact").cloned().unwrap_or(answer)
+        }
+    };
+    // GHL writes since `seq`: what Tether sent to GHL, as GHL received it.
+    let ghl_writes = |after: u64| -> Vec<(String, Value)> {
+        ghl.sim
+            .world()
+            .log
+            .since(after)
+            .into_iter()
+            .filter(|request| request.method != "GET" && !request.path.contains("/search"))
+            .map(|request| {
+                let body = serde_json::from_str(&request.body).unwrap_or(Value::Null);
+                (format!("{} {}", request.method, request.path), body)
+            })
+            .collect()
+    };
+    let last_seq = || {
+        ghl.sim
+            .world()
+            .log
+            .since(0)
+            .last()
+            .map_or(0, |request| request.seq)
+    };
 
+    // A person creates a contact in GHL with a two-word first name and their own source.
     let contact = setup
         .registry
         .invoke(
             "ghl-main",
             "ghl.contact.create",
-            json!({"firstName": "Ann", "lastName": "Rose", "email": "ann.rose@example.com"}),
+            json!({"firstName": "Mary Ann", "lastName": "Smith", "email": "mary.ann@example.com",
+                   "phone": "+15550100", "source": "walk-in"}),
         )
         .await
         .unwrap();
     let contact_id = contact["id"].as_str().unwrap().to_owned();
-    let mut payload = contact.clone();
+    let mut payload = get_contact(contact_id.clone()).await;
     payload["type"] = json!("ContactCreate");
     intake(
         &setup.store,
@@ -456,63 +491,122 @@ async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
         worker.run_until_idle(tether_store::now_ms).await.unwrap(),
         done(1)
     );
+    let customers = setup.all_customer_ids().await;
+    assert_eq!(customers.len(), 1);
+    let customer_id = customers[0].clone();
+    let customer = |registry: Registry, id: String| async move {
+        registry
+            .invoke("df", "details_flowers.customer.get", json!({ "id": id }))
+            .await
+            .unwrap()
+    };
+    let customer_before = customer(setup.registry.clone(), customer_id.clone()).await;
+    assert_eq!(customer_before["full_name"], "Mary Ann Smith");
+    let contact_before = get_contact(contact_id.clone()).await;
 
-    // The customer Tether wrote is new to Details Flowers, so the poll picks it up once.
+    // Several poll cycles: the customer Tether wrote comes back once, as Tether's own write, and
+    // starts no run; nothing is written to GHL and nothing changes anywhere.
+    let seq = last_seq();
     let now = tether_store::now_ms();
+    for cycle in 0..3 {
+        poll_once(
+            &setup.store,
+            ops.as_ref(),
+            &flows,
+            "df-customer-to-ghl-contact",
+            now + cycle * 60_000,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            worker.run_until_idle(tether_store::now_ms).await.unwrap(),
+            done(0),
+            "cycle {cycle}: no real change, no run"
+        );
+    }
+    assert_eq!(ghl_writes(seq), [], "no write reached GHL");
+    assert_eq!(get_contact(contact_id.clone()).await, contact_before);
+    assert_eq!(
+        customer(setup.registry.clone(), customer_id.clone()).await,
+        customer_before
+    );
+
+    // A person changes the customer's phone in Details Flowers: the next poll writes that one
+    // field to the same contact, and nothing else of it changes.
+    let seq = last_seq();
+    setup
+        .registry
+        .invoke(
+            "df",
+            "details_flowers.customer.update",
+            json!({"id": customer_id, "phone": "+15550199"}),
+        )
+        .await
+        .unwrap();
     let report = poll_once(
         &setup.store,
         ops.as_ref(),
         &flows,
         "df-customer-to-ghl-contact",
-        now,
+        now + 4 * 60_000,
     )
     .await
     .unwrap();
     assert_eq!(report.new_events, 1, "{report:?}");
-    let ran = worker.run_until_idle(tether_store::now_ms).await.unwrap();
     assert_eq!(
-        ran,
-        done(1),
-        "{:?}",
-        setup.store.runs_recent(1).await.unwrap()
+        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
+        done(1)
     );
-    let recent = setup.store.runs_recent(10).await.unwrap();
-    let upsert = recent
-        .iter()
-        .find(|summary| summary.run.flow_id == "df-customer-to-ghl-contact")
-        .unwrap();
-    let step = upsert
-        .steps
-        .iter()
-        .find(|step| step.step_id == "contact")
-        .unwrap();
     assert_eq!(
-        step.output["contact"]["id"],
-        contact_id.as_str(),
-        "{:?}",
-        step.output
+        ghl_writes(seq),
+        [(
+            format!("PUT /contacts/{contact_id}"),
+            json!({"phone": "+15550199"})
+        )],
+        "only the changed field is written, to the linked contact"
     );
-    assert_eq!(step.output["new"], false, "matched, not duplicated");
-
-    // GHL reports that write back as a ContactUpdate: same content, so nothing is written.
-    let mut echo = setup
-        .registry
-        .invoke(
-            "ghl-main",
-            "ghl.contact.get",
-            json!({"contactId": contact_id}),
-        )
-        .await
-        .unwrap();
-    if let Some(inner) = echo.get("contact").cloned() {
-        echo = inner;
+    let contact_after = get_contact(contact_id.clone()).await;
+    assert_eq!(contact_after["phone"], "+15550199");
+    for field in [
+        "firstName",
+        "lastName",
+        "email",
+        "source",
+        "tags",
+        "dateAdded",
+    ] {
+        assert_eq!(
+            contact_after[field], contact_before[field],
+            "{field} is left as the person wrote it"
+        );
     }
+
+    // GHL reports that write back (ContactUpdate). Carrying the version Tether's write left, it is
+    // recognised as Tether's own and starts no run; without a version (GHL's contact webhooks
+    // carry no `dateUpdated`) the run finds the customer holds it already and writes nothing.
+    let customer_edited = customer(setup.registry.clone(), customer_id.clone()).await;
+    let mut echo = contact_after.clone();
     echo["type"] = json!("ContactUpdate");
     intake(
         &setup.store,
         &flows,
         "ghl.webhook",
         "wh-2",
+        "ContactUpdate",
+        &echo,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
+        done(0)
+    );
+    echo.as_object_mut().unwrap().remove("dateUpdated");
+    intake(
+        &setup.store,
+        &flows,
+        "ghl.webhook",
+        "wh-3",
         "ContactUpdate",
         &echo,
     )
@@ -534,18 +628,43 @@ async fn a_two_way_sync_stops_at_the_echo_of_its_own_write() {
         .find(|step| step.step_id == "upsert")
         .unwrap();
     assert_eq!(step.status, StepStatus::Skipped, "{:?}", step.output);
+    assert_eq!(
+        customer(setup.registry.clone(), customer_id.clone()).await,
+        customer_edited
+    );
 
-    // And Details Flowers has nothing new to report: the loop has ended.
-    let report = poll_once(
+    // A person renames the customer: the name is split into GHL's two fields, both written, and
+    // the contact's source stays GHL's.
+    let seq = last_seq();
+    setup
+        .registry
+        .invoke(
+            "df",
+            "details_flowers.customer.update",
+            json!({"id": customer_id, "full_name": "Mary Ann Smyth"}),
+        )
+        .await
+        .unwrap();
+    poll_once(
         &setup.store,
         ops.as_ref(),
         &flows,
         "df-customer-to-ghl-contact",
-        now,
+        now + 5 * 60_000,
     )
     .await
     .unwrap();
-    assert_eq!(report.new_events, 0, "{report:?}");
+    assert_eq!(
+        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
+        done(1)
+    );
+    let writes = ghl_writes(seq);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(
+        writes[0].1,
+        json!({"firstName": "Mary", "lastName": "Ann Smyth"})
+    );
+    assert_eq!(get_contact(contact_id.clone()).await["source"], "walk-in");
     assert_eq!(setup.all_customer_ids().await.len(), 1);
 }
 

@@ -16,6 +16,7 @@ fn link(flow: &str, source_id: &str, target_id: &str, hash: &str) -> Link {
         content_hash: hash.into(),
         updated_at_ms: 1_000,
         source_version: Some(42),
+        sync_state: None,
     }
 }
 
@@ -130,6 +131,49 @@ both!(
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+);
+
+both!(
+    a_links_sync_state_round_trips_and_links_are_found_by_source,
+    |store: Store| async move {
+        let mut first = link("forward/upsert", "c1", "d1", "h1");
+        first.sync_state = Some(serde_json::json!({"seen": {"email": ["a@example.com", 7]}}));
+        assert!(store.upsert_link(&first, LinkExpect::Absent).await.unwrap());
+        let mut other = link("notes/customer", "c1", "d1", "h2");
+        other.updated_at_ms = 2_000;
+        assert!(store.upsert_link(&other, LinkExpect::Any).await.unwrap());
+        assert!(
+            store
+                .upsert_link(&link("forward/upsert", "c2", "d2", "h3"), LinkExpect::Any)
+                .await
+                .unwrap()
+        );
+        let found = store
+            .find_links_by_source("ghl", "contact", "c1")
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            [other, first.clone()],
+            "most recent first, only c1's"
+        );
+        let mut updated = first.clone();
+        updated.sync_state =
+            Some(serde_json::json!({"seen": {}, "written": {"full_name": ["Ann", 9]}}));
+        assert!(
+            store
+                .upsert_link(&updated, LinkExpect::Hash("h1"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .get_link("forward/upsert", "ghl", "contact", "c1")
+                .await
+                .unwrap(),
+            Some(updated)
         );
     }
 );
