@@ -180,3 +180,200 @@ async fn the_first_pass_syncs_everything_once_and_later_passes_catch_lost_webhoo
         .unwrap();
     assert_eq!(last.source, SOURCE);
 }
+
+/// Every GHL contact of the location, by id, as the API answers it.
+async fn ghl_contacts(ops: &dyn Operations) -> BTreeMap<String, Value> {
+    let mut contacts = BTreeMap::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = ops
+            .invoke(
+                "ghl-main",
+                "ghl.contact.updated",
+                json!({"cursor": cursor, "limit": 100}),
+            )
+            .await
+            .unwrap();
+        let records = page["records"].as_array().unwrap().clone();
+        for contact in &records {
+            contacts.insert(contact["id"].as_str().unwrap().to_owned(), contact.clone());
+        }
+        if records.len() < 100 {
+            return contacts;
+        }
+        cursor = page["cursor"].clone();
+    }
+}
+
+/// Every Details Flowers record, by resource and id.
+fn df_records(sim: &Simulated) -> BTreeMap<(String, String), Value> {
+    let world = sim.flowers.sim.world();
+    let records = world.records.lock();
+    let mut all = BTreeMap::new();
+    for (index, resource) in world.manifest.resources.iter().enumerate() {
+        for record in records.list(index, &ListFilter::default()) {
+            let id = record["id"].as_str().unwrap().to_owned();
+            all.insert((resource.name.clone(), id), Value::Object(record.clone()));
+        }
+    }
+    all
+}
+
+/// The keys whose values differ between two snapshots.
+fn changed_keys<K: Ord + Clone>(before: &BTreeMap<K, Value>, after: &BTreeMap<K, Value>) -> Vec<K> {
+    let mut keys: Vec<K> = before
+        .iter()
+        .filter(|(key, value)| after.get(*key) != Some(*value))
+        .map(|(key, _)| key.clone())
+        .collect();
+    keys.extend(
+        after
+            .keys()
+            .filter(|key| !before.contains_key(*key))
+            .cloned(),
+    );
+    keys
+}
+
+/// The demo's flows over a seeded location, cycle after cycle (the Details Flowers poll, GHL's
+/// reconciliation pass, every run they start): after the initial sync no record changes in either
+/// app, and a cycle starts one run per real change, not one per record Tether wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_flows_change_nothing_they_did_not_have_to_cycle_after_cycle() {
+    use tether_engine::poller::poll_once;
+
+    let sim = simulated("pit-cycles", 60).await;
+    let ops: Arc<dyn Operations> = Arc::new(sim.registry.clone());
+    let mut clock = tether_store::now_ms();
+    let mut runs_so_far = 0;
+    // One cycle: the poll and the reconciliation pass, then every run they started; answers how
+    // many runs that was.
+    let mut cycle = async |clock: &mut i64| -> usize {
+        *clock += 120_000;
+        poll_once(
+            &sim.store,
+            ops.as_ref(),
+            &sim.flows,
+            "df-customer-to-ghl-contact",
+            *clock,
+        )
+        .await
+        .unwrap();
+        sync_once(
+            &sim.store,
+            ops.as_ref(),
+            &sim.flows,
+            "ghl-main",
+            "test",
+            25,
+            |_| {},
+        )
+        .await
+        .unwrap();
+        drain(&sim).await;
+        let total = sim.store.run_counts().await.unwrap().total();
+        let ran = usize::try_from(total).unwrap() - runs_so_far;
+        runs_so_far += ran;
+        ran
+    };
+
+    let initial = cycle(&mut clock).await;
+    assert!(initial > 60, "the initial sync ran: {initial}");
+    assert!(sim.store.dlq_list(10).await.unwrap().is_empty());
+    let contacts = ghl_contacts(ops.as_ref()).await;
+    let records = df_records(&sim);
+    assert_eq!(contacts.len(), 60);
+
+    for round in 0..3 {
+        let ran = cycle(&mut clock).await;
+        assert_eq!(
+            ran, 0,
+            "cycle {round} after the initial sync: no real change, no run"
+        );
+    }
+    assert_eq!(
+        changed_keys(&contacts, &ghl_contacts(ops.as_ref()).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        changed_keys(&records, &df_records(&sim)),
+        Vec::<(String, String)>::new()
+    );
+
+    // Two real changes, one in each app, whose webhooks never arrive: a person's new phone on a
+    // customer, another's new first name on a contact.
+    let (customer_key, customer) = records
+        .iter()
+        .find(|((resource, _), record)| resource == "customer" && record["phone"].is_string())
+        .map(|(key, record)| (key.clone(), record.clone()))
+        .unwrap();
+    let phone_contact = customer["ghl_contact_id"].as_str().unwrap().to_owned();
+    ops.invoke(
+        "details-flowers-main",
+        "details_flowers.customer.update",
+        json!({"id": customer_key.1, "phone": "+15550177"}),
+    )
+    .await
+    .unwrap();
+    let (renamed, _) = contacts
+        .iter()
+        .find(|(id, contact)| **id != phone_contact && contact["email"].is_string())
+        .map(|(id, contact)| (id.clone(), contact.clone()))
+        .unwrap();
+    ops.invoke(
+        "ghl-main",
+        "ghl.contact.update",
+        json!({"contactId": renamed, "firstName": "Renamed"}),
+    )
+    .await
+    .unwrap();
+    let ran = cycle(&mut clock).await;
+    assert_eq!(ran, 2, "one run per real change");
+    for round in 0..2 {
+        let ran = cycle(&mut clock).await;
+        assert_eq!(
+            ran, 0,
+            "cycle {round} after the changes: their echoes start nothing"
+        );
+    }
+
+    // Exactly the two records and their counterparts changed, each in the changed field only.
+    let contacts_after = ghl_contacts(ops.as_ref()).await;
+    let mut changed = changed_keys(&contacts, &contacts_after);
+    changed.sort();
+    let mut expected = vec![phone_contact.clone(), renamed.clone()];
+    expected.sort();
+    assert_eq!(changed, expected);
+    assert_eq!(contacts_after[&phone_contact]["phone"], "+15550177");
+    for field in ["firstName", "lastName", "email", "source", "tags"] {
+        assert_eq!(
+            contacts_after[&phone_contact][field], contacts[&phone_contact][field],
+            "{field}"
+        );
+    }
+    let records_after = df_records(&sim);
+    let changed = changed_keys(&records, &records_after);
+    let renamed_customer = records
+        .iter()
+        .find(|(_, record)| record["ghl_contact_id"] == renamed.as_str())
+        .map(|(key, _)| key.clone())
+        .unwrap();
+    let mut expected = vec![customer_key.clone(), renamed_customer.clone()];
+    expected.sort();
+    let mut changed_sorted = changed.clone();
+    changed_sorted.sort();
+    assert_eq!(changed_sorted, expected);
+    assert!(
+        records_after[&renamed_customer]["full_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Renamed "),
+        "{:?}",
+        records_after[&renamed_customer]
+    );
+    assert_eq!(
+        records_after[&renamed_customer]["phone"],
+        records[&renamed_customer]["phone"]
+    );
+    assert!(sim.store.dlq_list(10).await.unwrap().is_empty());
+}
