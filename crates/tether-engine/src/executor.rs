@@ -3,16 +3,22 @@
 //!
 //! **Exactly-once effects.** An action that creates (`*.create`, `*.upsert`) or has a `match`
 //! consults its link first: the id map from the trigger's record to the record the action wrote.
-//! - A link whose content hash (SHA-256 of the canonical JSON input) equals the new input's hash
-//!   means the target already holds exactly this: the call is skipped. No change, no write; this
-//!   is also what stops echo loops in two-way sync, because the echo of our own write maps back
-//!   to the same content and so writes nothing.
-//! - A link with another hash turns a create into the app's update of the linked record.
+//! Two-way sync rides on the same links (see [`crate::sync`] and `docs/sync.md`):
+//! - The trigger's record is compared with what Tether knew of it (the flow's last read of it,
+//!   overlaid with every write Tether made into it since, through any flow's link). When nothing
+//!   changed (an echo of Tether's own write, or the same event again) the call is skipped; so is
+//!   a call whose input hashes (SHA-256 of the canonical JSON) to what the link last sent.
+//! - The target is the link's, else the id map read backwards: the record this source was
+//!   written from by another flow, when it is of the type this action writes. A known target is
+//!   updated with only the input fields that a change reaches (traced through expressions and
+//!   map steps), under their write policies (`write:`), and never with a value it is known to hold.
 //! - No link but a `match`: the target is looked up by the match field first
 //!   (`details_flowers.customer.find_by_email`; for GHL, `ghl.contact.upsert` matches by itself,
 //!   except a match on `tags`, which searches for the contact carrying that tag: how a Flickr
-//!   user's contact, tagged `flickr:<nsid>`, is found by every flow that writes it) and a found
-//!   record is updated instead of duplicated.
+//!   user's contact, tagged `flickr:<nsid>`, is found by every flow that writes it, and except an
+//!   action with `if_empty` fields, which finds the contact first with
+//!   `ghl.contact.find_duplicate`) and a found record is updated field by field instead of
+//!   duplicated.
 //! - GHL records Tether updates through a link: contacts (`contactId`), notes (`noteId`) and
 //!   tasks (`taskId`); a link to another GHL record is left alone rather than duplicated.
 //!
