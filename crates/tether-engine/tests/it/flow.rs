@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use tether_core::catalog::OperationMeta;
-use tether_engine::flow::{Problem, StepKind, TriggerSpec, load_flow, validate_flow_file};
+use tether_engine::flow::{
+    Problem, StepKind, TriggerSpec, WritePolicy, load_flow, validate_flow_file,
+};
 
 fn catalog() -> Vec<OperationMeta> {
     tether_connectors::catalog()
@@ -167,6 +169,51 @@ fn bad_cron_and_unknown_events_are_reported() {
         found,
         [
             r#"2:33: trigger.webhook.events[0]: unknown GHL event "ContactCreated" (did you mean "ContactCreate"?)"#
+        ]
+    );
+}
+
+#[test]
+fn write_policies_load_and_their_mistakes_are_reported_where_they_are() {
+    let text = r#"
+id: policies
+trigger:
+  webhook: { app: ghl, events: [ContactCreate], connection: ghl-main }
+steps:
+  - id: upsert
+    action:
+      operation: details_flowers.customer.create
+      connection: df
+      input:
+        email: "{{ trigger.email }}"
+        full_name: "{{ trigger.firstName }}"
+        phone: "{{ trigger.phone }}"
+      write:
+        full_name: if_empty
+        phone: never
+"#;
+    let flow = load_flow(&write("policies", text)).unwrap();
+    let StepKind::Action { write, .. } = &flow.steps[0].kind else {
+        panic!("an action: {:?}", flow.steps[0]);
+    };
+    assert_eq!(
+        write
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
+        [
+            ("full_name", WritePolicy::IfEmpty),
+            ("phone", WritePolicy::Never)
+        ]
+    );
+    let bad = text
+        .replace("phone: never", "phone: sometimes")
+        .replace("full_name: if_empty", "fullname: if_empty");
+    assert_eq!(
+        problems("policies-bad", &bad),
+        [
+            r#"15:9: steps[0].action.write.fullname: "fullname" is not a field of this action's input, so its write policy would do nothing"#,
+            r#"16:16: steps[0].action.write.phone: unknown write policy "sometimes" (expected always, if_empty or never)"#,
         ]
     );
 }

@@ -666,6 +666,68 @@ async fn two_way_sync_writes_only_real_changes_and_never_echoes() {
     );
     assert_eq!(get_contact(contact_id.clone()).await["source"], "walk-in");
     assert_eq!(setup.all_customer_ids().await.len(), 1);
+
+    // Customers a person adds in Details Flowers: one whose e-mail a GHL contact already has
+    // (which Tether never linked) updates that contact field by field and keeps its source (the
+    // `if_empty` policy); one GHL does not know becomes a new contact with Details Flowers as
+    // its source.
+    let lee = setup
+        .registry
+        .invoke(
+            "ghl-main",
+            "ghl.contact.create",
+            json!({"firstName": "Lee", "lastName": "Park", "email": "lee.park@example.com",
+                   "source": "referral"}),
+        )
+        .await
+        .unwrap();
+    let lee_id = lee["id"].as_str().unwrap().to_owned();
+    let seq = last_seq();
+    for (email, name, phone) in [
+        ("lee.park@example.com", "Lee Park", "+15550123"),
+        ("new.person@example.com", "New Person", "+15550124"),
+    ] {
+        setup
+            .registry
+            .invoke(
+                "df",
+                "details_flowers.customer.create",
+                json!({"email": email, "full_name": name, "phone": phone}),
+            )
+            .await
+            .unwrap();
+    }
+    poll_once(
+        &setup.store,
+        ops.as_ref(),
+        &flows,
+        "df-customer-to-ghl-contact",
+        now + 6 * 60_000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
+        done(2)
+    );
+    let writes = ghl_writes(seq);
+    assert!(
+        writes.contains(&(
+            format!("PUT /contacts/{lee_id}"),
+            json!({"phone": "+15550123"})
+        )),
+        "{writes:?}"
+    );
+    let lee_after = get_contact(lee_id).await;
+    assert_eq!(lee_after["source"], "referral");
+    assert_eq!(lee_after["firstName"], "Lee");
+    let new_contact = writes
+        .iter()
+        .find(|(_, body)| body["email"] == "new.person@example.com")
+        .unwrap();
+    assert_eq!(new_contact.0, "POST /contacts/upsert", "{writes:?}");
+    assert_eq!(new_contact.1["source"], "Details Flowers");
+    assert_eq!(writes.len(), 2, "{writes:?}");
 }
 
 #[tokio::test]
