@@ -93,6 +93,9 @@ pub struct FlickrSimConfig {
     pub timestamp_window_secs: u64,
     /// How many received requests the admin API keeps (0: none).
     pub request_log_capacity: usize,
+    /// Whether the authorize page approves at once, as the first user and with the perms asked,
+    /// and redirects to the callback, so a standard OAuth 1.0a client runs unattended.
+    pub auto_approve: bool,
 }
 
 impl Default for FlickrSimConfig {
@@ -107,6 +110,7 @@ impl Default for FlickrSimConfig {
             rate_limit: Some(SimHourlyLimit::default()),
             timestamp_window_secs: 600,
             request_log_capacity: 10_000,
+            auto_approve: false,
         }
     }
 }
