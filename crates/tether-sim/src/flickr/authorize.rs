@@ -4,7 +4,9 @@
 //!
 //! Errors are HTTP 401 with a form-encoded `oauth_problem=…` body, `debug_sbs` carrying the base
 //! string the simulator computed. For automation, `authorize?…&sim_approve_as=<nsid>` approves at
-//! once as that user and redirects, as the approve button does.
+//! once as that user and redirects, as the approve button does; with
+//! [`FlickrSimConfig::auto_approve`](super::FlickrSimConfig::auto_approve) every visit of the page
+//! does so as the first user, for clients that know only Flickr's URLs.
 
 use std::sync::Arc;
 
@@ -197,7 +199,7 @@ fn exchange(world: &World, incoming: &Incoming) -> Response {
 }
 
 /// `GET|POST /services/oauth/authorize`: the approve page, its form's POST, and
-/// `sim_approve_as=<nsid>` for automation. Not rate-limited or faulted: it is a browser page.
+/// `sim_approve_as=<nsid>` or the auto-approve option for automation. Not rate-limited or faulted: it is a browser page.
 pub async fn authorize(
     State(world): State<Arc<World>>,
     method: Method,
@@ -248,6 +250,18 @@ fn authorize_page(world: &World, incoming: &Incoming) -> Response {
     };
     if let Some(nsid) = incoming.get("sim_approve_as") {
         return approve(world, token, &request, nsid, perms);
+    }
+    // The page's own form still posts its decision; only the visit is approved at once.
+    if world.config().auto_approve && incoming.http_method != Method::POST {
+        let first = world.data.read().user_order.first().cloned();
+        return match first {
+            Some(nsid) => approve(world, token, &request, &nsid, perms),
+            None => page(
+                StatusCode::CONFLICT,
+                "No user to sign in as",
+                "<p>The simulator has no user to approve as: add one with <code>POST /__sim/users</code>.</p>",
+            ),
+        };
     }
     if incoming.http_method == Method::POST {
         return match incoming.get("decision") {

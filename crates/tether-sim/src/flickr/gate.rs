@@ -198,13 +198,20 @@ pub fn check_signature(
     if !world.timestamp_fresh(timestamp) {
         return Err(SignatureProblem::TimestampRefused);
     }
-    let base_string = oauth::base_string(
-        incoming.http_method.as_str(),
-        &incoming.base_url,
-        &incoming.params,
-    );
+    let http_method = incoming.http_method.as_str();
     let key = oauth::signing_key(&consumer_secret, &token_secret);
-    if !oauth::verify(&key, &base_string, get("oauth_signature")) {
+    let signature = get("oauth_signature");
+    let base_string = oauth::base_string(http_method, &incoming.base_url, &incoming.params);
+    // A client signs the URL it believes it calls: the simulator's own, or Flickr's production
+    // URL when only its transport was pointed here. Everything but the base URI stays the same.
+    let verified = oauth::verify(&key, &base_string, signature)
+        || oauth::production_base_urls(&incoming.path)
+            .iter()
+            .any(|url| {
+                let production = oauth::base_string(http_method, url, &incoming.params);
+                oauth::verify(&key, &production, signature)
+            });
+    if !verified {
         return Err(SignatureProblem::SignatureInvalid(base_string));
     }
     let token_for_nonce = if token_use == TokenUse::None {
@@ -553,4 +560,181 @@ fn call(world: &World, incoming: &Incoming) -> Result<Answer, Refusal> {
         Ok(children) => Answer::Ok(children),
         Err(error) => Answer::Fail(error),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flickr::{DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FlickrSimConfig};
+
+    const HOST: &str = "127.0.0.1:8803";
+
+    /// A request to `path` on [`HOST`], its OAuth parameters in the query, signed with `secret`
+    /// over `signed_url`.
+    fn request(
+        world: &World,
+        method: &Method,
+        path: &str,
+        signed_url: &str,
+        secret: &str,
+    ) -> Incoming {
+        let mut params: Vec<(String, String)> = [
+            ("oauth_consumer_key", DEFAULT_CONSUMER_KEY),
+            ("oauth_signature_method", oauth::HMAC_SHA1),
+            ("oauth_version", "1.0"),
+            ("oauth_callback", "http://127.0.0.1:9/back"),
+            ("method", "flickr.test.echo"),
+        ]
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+        params.push(("oauth_timestamp".into(), world.now().to_string()));
+        params.push(("oauth_nonce".into(), fastrand::u64(..).to_string()));
+        let base_string = oauth::base_string(method.as_str(), signed_url, &params);
+        let signature = oauth::sign(&oauth::signing_key(secret, ""), &base_string);
+        params.push(("oauth_signature".into(), signature));
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let uri: Uri = format!("{path}?{query}").parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::HOST, HOST.parse().unwrap());
+        Incoming::parse(method, &uri, &headers, &[]).unwrap()
+    }
+
+    fn check(method: Method, path: &str, signed_url: &str, secret: &str) -> Result<(), String> {
+        let world = World::new(FlickrSimConfig::default());
+        let incoming = request(&world, &method, path, signed_url, secret);
+        match check_signature(&world, &incoming, TokenUse::None) {
+            Ok(signed) => {
+                assert_eq!(signed.consumer_key, DEFAULT_CONSUMER_KEY);
+                Ok(())
+            }
+            Err(SignatureProblem::SignatureInvalid(base_string)) => Err(base_string),
+            Err(other) => panic!("{path} signed over {signed_url}: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_signature_over_the_served_url_verifies() {
+        for path in ["/services/rest", "/services/rest/", "/services/upload/"] {
+            let served = format!("http://{HOST}{path}");
+            assert_eq!(
+                check(Method::GET, path, &served, DEFAULT_CONSUMER_SECRET),
+                Ok(())
+            );
+        }
+    }
+
+    #[test]
+    fn a_signature_over_flickrs_production_url_verifies() {
+        let accepted = [
+            (
+                Method::GET,
+                "/services/rest",
+                "https://api.flickr.com/services/rest",
+            ),
+            (
+                Method::POST,
+                "/services/rest/",
+                "https://api.flickr.com/services/rest/",
+            ),
+            (
+                Method::GET,
+                "/services/rest/",
+                "https://www.flickr.com/services/rest/",
+            ),
+            (
+                Method::POST,
+                "/services/upload",
+                "https://up.flickr.com/services/upload",
+            ),
+            (
+                Method::POST,
+                "/services/upload/",
+                "https://up.flickr.com/services/upload/",
+            ),
+            (
+                Method::POST,
+                "/services/replace/",
+                "https://up.flickr.com/services/replace/",
+            ),
+            (
+                Method::GET,
+                "/services/oauth/request_token",
+                "https://www.flickr.com/services/oauth/request_token",
+            ),
+            (
+                Method::GET,
+                "/services/oauth/access_token",
+                "https://www.flickr.com/services/oauth/access_token",
+            ),
+        ];
+        for (method, path, signed_url) in accepted {
+            assert_eq!(
+                check(method, path, signed_url, DEFAULT_CONSUMER_SECRET),
+                Ok(()),
+                "{path} signed over {signed_url}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_other_base_url_or_a_wrong_secret_is_refused_with_the_served_base_string() {
+        let refused = [
+            // The path is signed exactly as sent: a slash more or less is another URL.
+            (
+                "/services/rest",
+                "https://api.flickr.com/services/rest/",
+                DEFAULT_CONSUMER_SECRET,
+            ),
+            (
+                "/services/rest/",
+                "https://api.flickr.com/services/rest",
+                DEFAULT_CONSUMER_SECRET,
+            ),
+            // Another endpoint's host, another host, plain HTTP to Flickr.
+            (
+                "/services/rest",
+                "https://up.flickr.com/services/rest",
+                DEFAULT_CONSUMER_SECRET,
+            ),
+            (
+                "/services/rest",
+                "https://example.com/services/rest",
+                DEFAULT_CONSUMER_SECRET,
+            ),
+            (
+                "/services/rest",
+                "http://api.flickr.com/services/rest",
+                DEFAULT_CONSUMER_SECRET,
+            ),
+            // The right URLs with the wrong secret.
+            (
+                "/services/rest",
+                "https://api.flickr.com/services/rest",
+                "wrong-secret",
+            ),
+            (
+                "/services/rest",
+                "http://127.0.0.1:8803/services/rest",
+                "wrong-secret",
+            ),
+        ];
+        for (path, signed_url, secret) in refused {
+            let base_string = check(Method::GET, path, signed_url, secret)
+                .expect_err(&format!("{path} signed over {signed_url} with {secret}"));
+            let served = oauth::encode(&format!("http://{HOST}{path}"));
+            assert!(
+                base_string.starts_with(&format!("GET&{served}&")),
+                "{base_string}"
+            );
+            let problem = SignatureProblem::SignatureInvalid(base_string.clone());
+            assert_eq!(problem.api_error().code, 96);
+            assert_eq!(
+                problem.oauth_body(),
+                format!("oauth_problem=signature_invalid&debug_sbs={base_string}")
+            );
+        }
+    }
 }

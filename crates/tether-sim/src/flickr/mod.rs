@@ -5,7 +5,8 @@
 //! Every request to `/services/*` is checked the way the reference (README §15) says Flickr checks
 //! it: every HMAC-SHA1 signature is rebuilt from the request as the client saw it (`http://` + the
 //! `Host` header + the path: the simulator serves plain HTTP on loopback, so error 95 "SSL is
-//! required" is never raised), timestamps must be fresh, nonces are single-use, tokens carry
+//! required" is never raised) or as a client that believes it calls Flickr signed it (Flickr's
+//! production URL for that endpoint and path), timestamps must be fresh, nonces are single-use, tokens carry
 //! perms, writes must be POSTs and required arguments come from Flickr's reflection data
 //! (`spec/flickr/methods.json`). Errors use Flickr's codes and wording. An hourly limit per
 //! consumer key answers HTTP 429 with an HTML page; faults are injected on demand.
@@ -92,6 +93,9 @@ pub struct FlickrSimConfig {
     pub timestamp_window_secs: u64,
     /// How many received requests the admin API keeps (0: none).
     pub request_log_capacity: usize,
+    /// Whether the authorize page approves at once, as the first user and with the perms asked,
+    /// and redirects to the callback, so a standard OAuth 1.0a client runs unattended.
+    pub auto_approve: bool,
 }
 
 impl Default for FlickrSimConfig {
@@ -106,6 +110,7 @@ impl Default for FlickrSimConfig {
             rate_limit: Some(SimHourlyLimit::default()),
             timestamp_window_secs: 600,
             request_log_capacity: 10_000,
+            auto_approve: false,
         }
     }
 }

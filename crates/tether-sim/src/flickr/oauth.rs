@@ -72,6 +72,28 @@ pub fn base_url_of(url: &str) -> String {
     base_url(scheme, authority, path)
 }
 
+/// The base string URIs a client may have signed for a request served at `path`, besides the URL
+/// it was served at: Flickr's production host for that endpoint (reference README §1) with the path
+/// as requested, trailing slash or not, since the path is signed exactly as sent.
+///
+/// A client that knows only Flickr (flickr-sdk builds `https://api.flickr.com/services/rest` into
+/// every call) signs the production URL and is pointed at the simulator by rewriting the host
+/// in its transport; its signature is right for Flickr, so the simulator accepts it too. Paths
+/// Flickr does not serve have none.
+pub fn production_base_urls(path: &str) -> Vec<String> {
+    let hosts: &[&str] = match path.strip_suffix('/').unwrap_or(path) {
+        // `www.flickr.com/services/rest/` is the address in Flickr's older documentation.
+        "/services/rest" => &["api.flickr.com", "www.flickr.com"],
+        "/services/upload" | "/services/replace" => &["up.flickr.com"],
+        "/services/oauth/request_token" | "/services/oauth/access_token" => &["www.flickr.com"],
+        _ => &[],
+    };
+    hosts
+        .iter()
+        .map(|host| base_url("https", host, path))
+        .collect()
+}
+
 /// The signature base string (RFC 5849 §3.4.1.1).
 pub fn base_string(http_method: &str, base_url: &str, params: &[(String, String)]) -> String {
     format!(
@@ -179,6 +201,48 @@ mod tests {
             base_url_of("https://api.flickr.com:443/services/rest?x=1"),
             "https://api.flickr.com/services/rest"
         );
+    }
+
+    #[test]
+    fn each_endpoint_has_flickrs_production_url_with_the_path_as_sent() {
+        assert_eq!(
+            production_base_urls("/services/rest"),
+            [
+                "https://api.flickr.com/services/rest",
+                "https://www.flickr.com/services/rest"
+            ]
+        );
+        assert_eq!(
+            production_base_urls("/services/rest/"),
+            [
+                "https://api.flickr.com/services/rest/",
+                "https://www.flickr.com/services/rest/"
+            ]
+        );
+        assert_eq!(
+            production_base_urls("/services/upload/"),
+            ["https://up.flickr.com/services/upload/"]
+        );
+        assert_eq!(
+            production_base_urls("/services/upload"),
+            ["https://up.flickr.com/services/upload"]
+        );
+        assert_eq!(
+            production_base_urls("/services/replace/"),
+            ["https://up.flickr.com/services/replace/"]
+        );
+        assert_eq!(
+            production_base_urls("/services/oauth/request_token"),
+            ["https://www.flickr.com/services/oauth/request_token"]
+        );
+        assert_eq!(
+            production_base_urls("/services/oauth/access_token"),
+            ["https://www.flickr.com/services/oauth/access_token"]
+        );
+        // The browser page is never signed, and other paths are not Flickr's.
+        assert!(production_base_urls("/services/oauth/authorize").is_empty());
+        assert!(production_base_urls("/__sim/health").is_empty());
+        assert!(production_base_urls("/services/restx").is_empty());
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct Incoming {
     pub http_method: Method,
     /// `http://` + the `Host` header + the path, as the client signed it.
     pub base_url: String,
+    /// The path as requested, for the production URLs a client may have signed instead
+    /// ([`oauth::production_base_urls`]).
+    pub path: String,
     /// Every parameter, decoded, in arrival order (query, header, body), `oauth_signature` included.
     pub params: Vec<(String, String)>,
     /// File parts of a multipart body.
@@ -105,6 +108,7 @@ impl Incoming {
         Ok(Incoming {
             http_method: http_method.clone(),
             base_url,
+            path: uri.path().to_owned(),
             params,
             files,
             multipart,

@@ -765,6 +765,84 @@ async fn the_authorize_page_approves_by_form_and_shows_the_code_out_of_band() {
 }
 
 #[tokio::test]
+async fn auto_approve_redirects_at_once_as_the_first_user_with_the_perms_asked() {
+    let f = fixture_with(FlickrSimConfig {
+        auto_approve: true,
+        ..FlickrSimConfig::default()
+    })
+    .await;
+    // Alice came first; a later user is never the one approved.
+    f.sim.world().add_user("bob", "Bob", None);
+    let request = request_token(&f.sim, "http://127.0.0.1:9/cb?state=s").await;
+    let response = f
+        .sim
+        .http
+        .get(format!(
+            "{}/services/oauth/authorize?oauth_token={}&perms=delete",
+            f.sim.base_url,
+            enc(&request.0)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let query = location
+        .strip_prefix("http://127.0.0.1:9/cb?")
+        .unwrap_or_else(|| panic!("{location}"));
+    assert_eq!(form_value(query, "state").as_deref(), Some("s"));
+    assert_eq!(
+        form_value(query, "oauth_token").as_deref(),
+        Some(request.0.as_str())
+    );
+    let verifier = form_value(query, "oauth_verifier").unwrap();
+    let (status, body) = token_call(
+        "/services/oauth/access_token",
+        &[("oauth_verifier", &verifier)],
+    )
+    .token(&request)
+    .send(&f.sim)
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        form_value(&body, "user_nsid").as_deref(),
+        Some(f.alice.as_str())
+    );
+    let access = (
+        form_value(&body, "oauth_token").unwrap(),
+        form_value(&body, "oauth_token_secret").unwrap(),
+    );
+    let check = Call::rest(
+        "flickr.auth.oauth.checkToken",
+        &[("oauth_token", &access.0)],
+    )
+    .token(&access)
+    .ok(&f.sim)
+    .await;
+    assert_eq!(check["oauth"]["perms"]["_content"], "delete");
+
+    // Without users there is nobody to approve as, and the page says so.
+    let empty = Sim::start(FlickrSimConfig {
+        auto_approve: true,
+        ..FlickrSimConfig::default()
+    })
+    .await;
+    let request = request_token(&empty, "http://127.0.0.1:9/cb").await;
+    let response = empty
+        .http
+        .get(format!(
+            "{}/services/oauth/authorize?oauth_token={}",
+            empty.base_url,
+            enc(&request.0)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.text().await.unwrap().contains("/__sim/users"));
+}
+
+#[tokio::test]
 async fn the_oauth_endpoints_report_problems_as_oauth_problem() {
     let f = fixture().await;
     // A wrong signature: 401 with the base string the simulator computed, equal to ours.

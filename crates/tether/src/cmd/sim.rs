@@ -53,6 +53,10 @@ pub struct FlickrArgs {
     /// How many received requests to keep for `GET /__sim/requests` (0 keeps none).
     #[arg(long, default_value_t = 10_000)]
     request_log: usize,
+    /// Approve every OAuth authorize page at once, as the first user with the perms asked, and
+    /// redirect to the callback: a standard OAuth 1.0a client then runs unattended.
+    #[arg(long)]
+    auto_approve: bool,
 }
 
 /// Options of the Details Flowers simulator.
@@ -268,6 +272,7 @@ async fn run_flickr(args: FlickrArgs) -> anyhow::Result<()> {
             window_ms: 3_600_000,
         }),
         request_log_capacity: args.request_log,
+        auto_approve: args.auto_approve,
         ..FlickrSimConfig::default()
     };
     let sim = tokio::task::spawn_blocking(move || FlickrSim::new(config)).await?;
@@ -295,6 +300,11 @@ async fn run_flickr(args: FlickrArgs) -> anyhow::Result<()> {
     println!(
         "  OAuth:     {base}/services/oauth/request_token, /authorize (sim_approve_as=NSID), /access_token"
     );
+    if args.auto_approve
+        && let Some(nsid) = users.first()
+    {
+        println!("  authorize: approves at once as {nsid} (--auto-approve)");
+    }
     println!(
         "  admin:     {base}/__sim/health, /__sim/requests, /__sim/faults, /__sim/rate-limit, /__sim/tokens"
     );
