@@ -15,6 +15,7 @@ pub mod ops;
 pub mod ratelimit;
 pub mod spec;
 pub mod state;
+pub mod v3;
 pub mod webhooks;
 
 mod admin;
