@@ -38,10 +38,12 @@ use tokio_util::sync::CancellationToken;
 pub use ratelimit::RateLimitConfig;
 pub use state::World;
 
-/// `Version` header values the API documentation lists as supported (reference README §1). With
-/// `strict_version` off the simulator accepts any of them on any operation, as the real service
-/// does for the official SDK's `2023-02-21`; with it on (the default) only the value the
-/// operation's spec enumerates is accepted, which is what a client should send.
+/// `Version` header values the API documentation lists as supported (reference README §1).
+///
+/// In strict mode (the default) an operation takes the value its v2 spec enumerates, `2023-02-21`
+/// (what the official Node SDK sends on every call) and, on the paths a v3 spec serves, `v3`
+/// (what the official Python SDK sends; see [`ops::Dialect`]). With `strict_version` off any of
+/// these values passes on any v2 path.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2021-04-15", "2021-07-28", "2023-02-21"];
 
 /// A Marketplace app registered with the simulator, for the OAuth flow.
@@ -90,7 +92,8 @@ pub struct GhlSimConfig {
     /// How long a webhook receiver may take to answer; no answer in time is final, as with GHL.
     /// GHL does not document its own timeout.
     pub webhook_timeout: Duration,
-    /// Accept only the `Version` value each operation's spec enumerates.
+    /// Accept only the `Version` values each path is documented for (its v2 spec's value,
+    /// `2023-02-21`, and `v3` where a v3 spec serves the path); off, any supported value passes.
     pub strict_version: bool,
     /// How many received requests the admin API keeps (0: none).
     pub request_log_capacity: usize,
