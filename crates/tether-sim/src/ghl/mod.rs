@@ -95,6 +95,10 @@ pub struct GhlSimConfig {
     /// Accept only the `Version` values each path is documented for (its v2 spec's value,
     /// `2023-02-21`, and `v3` where a v3 spec serves the path); off, any supported value passes.
     pub strict_version: bool,
+    /// `Some`: the OAuth authorize page approves at once and redirects with the code, installing to
+    /// the location named (`None` inside: the main location), so an unattended standard OAuth 2.0
+    /// client completes the flow. `None`: the page asks, as GHL's does.
+    pub auto_approve: Option<Option<String>>,
     /// How many received requests the admin API keeps (0: none).
     pub request_log_capacity: usize,
 }
@@ -122,6 +126,7 @@ impl Default for GhlSimConfig {
             webhook_retry_interval: Duration::from_secs(600),
             webhook_timeout: Duration::from_secs(10),
             strict_version: true,
+            auto_approve: None,
             request_log_capacity: 10_000,
         }
     }
