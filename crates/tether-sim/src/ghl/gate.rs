@@ -111,6 +111,7 @@ async fn inject_faults(world: &World) -> Option<Response> {
         Fault::ServerError => Some(GhlError::Internal.into_response()),
         Fault::Unavailable => Some(GhlError::Unavailable.into_response()),
         Fault::TooManyRequests => Some(GhlError::TooManyRequests.into_response()),
+        Fault::Empty => Some(http::StatusCode::OK.into_response()),
         Fault::Reset => {
             // A body that fails after the head is sent makes hyper abort the connection, which
             // the client sees as a reset in the middle of the answer.
