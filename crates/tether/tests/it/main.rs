@@ -1,6 +1,6 @@
-//! The `tether` binary run as a process: the simulator served to curl, the demo, and the
-//! connect → connections → call journey against a simulator process, and `tether serve` killed
-//! with SIGKILL during an initial sync.
+//! The `tether` binary run as a process: the simulator served to curl, the demo, the
+//! connect → connections → call journey against a simulator process, the official HighLevel
+//! clients against `tether sim ghl`, and `tether serve` killed with SIGKILL during an initial sync.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,4 +8,5 @@
 )]
 
 mod cli;
+mod compat;
 mod crash;
