@@ -232,15 +232,13 @@ fn check_version(
         // An operation whose v2 spec declares no `Version` (the token endpoint) takes any.
         return Ok(Dialect::V2);
     };
-    let accepted: Vec<&str> = if serves_v2 {
-        vec![expected, SDK_VERSION]
-    } else {
-        Vec::new()
-    };
-    let accepted: Vec<&str> = accepted
-        .into_iter()
-        .chain(serves_v3.then_some(V3))
-        .collect();
+    let mut accepted = Vec::new();
+    if serves_v2 {
+        accepted.extend([expected, SDK_VERSION]);
+    }
+    if serves_v3 {
+        accepted.push(V3);
+    }
     match given {
         None => Err(GhlError::BadRequest("Version header was not found".into())),
         Some(given) if serves_v2 && accepted.contains(&given) => Ok(Dialect::V2),
