@@ -123,7 +123,7 @@ impl Contacts<'_> {
             .request(Api::Contacts, Method::POST, "/contacts/search".into())?
             .json(&body)?
             .idempotent(true);
-        self.client.send(request).await
+        self.client.send_undeclared(request).await
     }
 
     /// Every contact a search matches, page by page with `searchAfter` cursors (the way the
@@ -168,7 +168,7 @@ impl Contacts<'_> {
         if let Some(email) = email {
             request = request.query("email", email);
         }
-        let answer: DuplicateContact = self.client.send(request).await?;
+        let answer: DuplicateContact = self.client.send_undeclared(request).await?;
         Ok(answer.contact)
     }
 

@@ -235,6 +235,20 @@ impl GhlClient {
     pub(crate) async fn send<T: DeserializeOwned>(&self, request: ApiRequest) -> Result<T, Error> {
         Ok(self.http.send_json(request).await?)
     }
+
+    /// Like [`Client::send`], for the operations whose spec declares no 2xx body
+    /// (`search-contacts-advanced`, `get-duplicate-contact`): an empty body reads as `{}`, so the
+    /// answer means "nothing found" instead of failing to decode `null`.
+    pub(crate) async fn send_undeclared<T: DeserializeOwned>(
+        &self,
+        request: ApiRequest,
+    ) -> Result<T, Error> {
+        let mut response = self.http.send(request).await?;
+        if response.body.iter().all(u8::is_ascii_whitespace) {
+            response.body = bytes::Bytes::from_static(b"{}");
+        }
+        Ok(response.json()?)
+    }
 }
 
 /// `id` as one path segment: refused when empty (the request would reach another route) and

@@ -423,7 +423,7 @@ impl Polls<'_> {
             .json(&body)?
             // A search only reads.
             .idempotent(true);
-        self.client.send(request).await
+        self.client.send_undeclared(request).await
     }
 }
 

@@ -165,3 +165,48 @@ async fn upserts_are_retried_after_a_server_error_and_plain_creates_are_not() {
         "a create that may have been applied is not repeated"
     );
 }
+
+#[tokio::test]
+async fn an_empty_answer_where_the_spec_declares_none_means_nothing_found() {
+    // The simulator answers 200 with no body, before the operation runs, on every request.
+    let sim = TestSim::start().await;
+    let client = sim.client_with_token(crate::support::PIT);
+    sim.world().faults.lock().set(
+        FaultsConfig {
+            empty_rate: 1.0,
+            ..FaultsConfig::default()
+        },
+        Instant::now(),
+    );
+    let duplicate = client
+        .contacts()
+        .find_duplicate(Some("nobody@example.com"), None)
+        .await
+        .unwrap();
+    assert_eq!(duplicate, None);
+    let page = client
+        .contacts()
+        .search(&tether_connectors::ghl::models::SearchRequest {
+            page_limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.contacts.is_empty() && page.total.is_none(), "{page:?}");
+    // An operation that declares its answer still refuses an empty one: nothing was done.
+    let error = client
+        .contacts()
+        .get(&ContactId::new("anything"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Transport(tether_http::Error::Decode { .. })),
+        "{error:?}"
+    );
+    // Every call reached the simulator and got the empty 200.
+    let log = sim.world().log.since(0);
+    assert!(
+        log.len() >= 3 && log.iter().all(|entry| entry.status == 200),
+        "{log:?}"
+    );
+}

@@ -27,7 +27,8 @@ use super::auth::Caller;
 use super::error::GhlError;
 use super::state::{Location, MatchField, World};
 
-/// The routes of this family, each on exactly the path of the operations table (`ops.rs`).
+/// The routes of this family, each on exactly the path of the operations table (`ops.rs`) or its
+/// v3 spelling.
 pub fn routes() -> Router<Arc<World>> {
     Router::new()
         .route(
@@ -70,6 +71,12 @@ pub fn routes() -> Router<Arc<World>> {
         // Literal `removeAll` wins over `{campaignId}`: the router prefers static segments.
         .route(
             "/contacts/{contactId}/campaigns/removeAll",
+            delete(relations::remove_from_every_campaign),
+        )
+        // The v3 spec's spelling of the same operation (`ops::V3_PATHS`); the gate serves it
+        // only to `Version: v3` requests.
+        .route(
+            "/contacts/{contactId}/campaigns/remove-all",
             delete(relations::remove_from_every_campaign),
         )
         .route(

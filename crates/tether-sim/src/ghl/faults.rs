@@ -1,4 +1,5 @@
-//! Faults injected on demand through the admin API: errors, latency, resets and 429 storms.
+//! Faults injected on demand through the admin API: errors, latency, resets, 429 storms and empty
+//! answers.
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,9 @@ pub struct FaultsConfig {
     pub storm_429_ms: u64,
     /// Share of API requests answered 429 regardless of the limiter.
     pub rate_429: f64,
+    /// Share of API requests answered 200 with an empty body, without running the operation: what
+    /// a client may get where the spec declares no answer body (search, duplicate lookup).
+    pub empty_rate: f64,
 }
 
 /// What the gate should do with one request.
@@ -35,6 +39,8 @@ pub enum Fault {
     Reset,
     /// Answer 429.
     TooManyRequests,
+    /// Answer 200 with no body.
+    Empty,
 }
 
 /// The faults in force, with the storm's deadline resolved.
@@ -77,6 +83,8 @@ impl Faults {
             }
         } else if config.rate_429 > 0.0 && rng.f64() < config.rate_429 {
             Fault::TooManyRequests
+        } else if config.empty_rate > 0.0 && rng.f64() < config.empty_rate {
+            Fault::Empty
         } else {
             Fault::None
         };

@@ -2,6 +2,9 @@
 //! checks GHL makes before an operation runs — token (401), rate limit (429), `Version` header
 //! (400), scope (403) and body schema (400 for malformed JSON, 422 per field) — and the
 //! `X-RateLimit-*` headers on the way out.
+//!
+//! The `Version` header picks the [`Dialect`]: a `v3` request is checked against the v3 spec and
+//! translated to and from the v2 shapes the handlers speak (see [`super::v3`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,9 +19,15 @@ use super::auth::{Caller, TokenKind};
 use super::error::GhlError;
 use super::faults::Fault;
 use super::log::LoggedRequest;
-use super::ops::{self, OpSpec, TokenRule};
-use super::spec;
+use super::ops::{self, Dialect, OpSpec, TokenRule};
 use super::state::World;
+use super::{spec, v3};
+
+/// The `Version` value of the v3 specs.
+const V3: &str = "v3";
+
+/// The `Version` value the official Node SDK (`@gohighlevel/api-client` 3.x) sends on every call.
+const SDK_VERSION: &str = "2023-02-21";
 
 /// Largest request body the simulator reads (GHL's own limit is not documented).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -73,7 +82,10 @@ pub async fn gate(State(world): State<Arc<World>>, request: Request, next: Next)
         match inject_faults(&world).await {
             Some(response) => response,
             None => match op {
-                Some(op) => serve_operation(&world, op, parts, body, next).await,
+                Some(op) => {
+                    let path = matched.as_deref().map_or("", ops::spec_path);
+                    serve_operation(&world, op, path, parts, body, next).await
+                }
                 None => next.run(Request::from_parts(parts, Body::from(body))).await,
             },
         }
@@ -99,6 +111,7 @@ async fn inject_faults(world: &World) -> Option<Response> {
         Fault::ServerError => Some(GhlError::Internal.into_response()),
         Fault::Unavailable => Some(GhlError::Unavailable.into_response()),
         Fault::TooManyRequests => Some(GhlError::TooManyRequests.into_response()),
+        Fault::Empty => Some(http::StatusCode::OK.into_response()),
         Fault::Reset => {
             // A body that fails after the head is sent makes hyper abort the connection, which
             // the client sees as a reset in the middle of the answer.
@@ -116,6 +129,7 @@ async fn inject_faults(world: &World) -> Option<Response> {
 async fn serve_operation(
     world: &World,
     op: &'static OpSpec,
+    path: &str,
     mut parts: http::request::Parts,
     body: Bytes,
     next: Next,
@@ -144,11 +158,18 @@ async fn serve_operation(
         parts.extensions.insert(caller);
     }
 
-    let checked = check_version(world, op, &parts.headers)
-        .and_then(|()| check_scope(op, parts.extensions.get::<Caller>()))
-        .and_then(|()| check_body(op, &body));
+    let checked = check_version(world, op, path, &parts.headers).and_then(|dialect| {
+        check_scope(op, parts.extensions.get::<Caller>())?;
+        check_body(op, dialect, &parts.headers, &body)?;
+        Ok(dialect)
+    });
     let mut response = match checked {
-        Ok(()) => next.run(Request::from_parts(parts, Body::from(body))).await,
+        Ok(Dialect::V2) => next.run(Request::from_parts(parts, Body::from(body))).await,
+        Ok(Dialect::V3) => {
+            let body = v3::request_to_v2(op, &mut parts.headers, body);
+            let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+            v3::response_from_v2(op, response).await
+        }
         Err(error) => error.into_response(),
     };
     if let Some(decision) = &decision {
@@ -189,21 +210,47 @@ fn authenticate(world: &World, op: &OpSpec, headers: &http::HeaderMap) -> Result
     })
 }
 
-fn check_version(world: &World, op: &OpSpec, headers: &http::HeaderMap) -> Result<(), GhlError> {
-    let Some(expected) = op.version else {
-        return Ok(());
-    };
+/// Checks the `Version` header and tells which dialect the request speaks.
+///
+/// Accepted on each path: the value its v2 spec enumerates, `2023-02-21` (what the official Node
+/// SDK sends on every call; HighLevel lists it as supported and no spec describes another shape
+/// for it, so it is served as v2) and, where a v3 spec serves the path, `v3`. With
+/// `strict_version` off any supported value passes on any v2 path.
+fn check_version(
+    world: &World,
+    op: &OpSpec,
+    path: &str,
+    headers: &http::HeaderMap,
+) -> Result<Dialect, GhlError> {
     let given = headers.get("version").and_then(|value| value.to_str().ok());
+    let serves_v2 = spec::serves(op, Dialect::V2, path);
+    let serves_v3 = spec::serves(op, Dialect::V3, path);
+    if given == Some(V3) && serves_v3 {
+        return Ok(Dialect::V3);
+    }
+    let Some(expected) = op.version else {
+        // An operation whose v2 spec declares no `Version` (the token endpoint) takes any.
+        return Ok(Dialect::V2);
+    };
+    let mut accepted = Vec::new();
+    if serves_v2 {
+        accepted.extend([expected, SDK_VERSION]);
+    }
+    if serves_v3 {
+        accepted.push(V3);
+    }
     match given {
         None => Err(GhlError::BadRequest("Version header was not found".into())),
-        Some(given) if given == expected => Ok(()),
+        Some(given) if serves_v2 && accepted.contains(&given) => Ok(Dialect::V2),
         Some(given)
-            if !world.config.strict_version && super::SUPPORTED_VERSIONS.contains(&given) =>
+            if serves_v2
+                && !world.config.strict_version
+                && super::SUPPORTED_VERSIONS.contains(&given) =>
         {
-            Ok(())
+            Ok(Dialect::V2)
         }
         Some(given) => Err(GhlError::BadRequest(format!(
-            "Version header value {given:?} is not supported for this operation; expected {expected:?}"
+            "Version header value {given:?} is not supported for this operation; expected one of {accepted:?}"
         ))),
     }
 }
@@ -230,10 +277,24 @@ fn check_scope(op: &OpSpec, caller: Option<&Caller>) -> Result<(), GhlError> {
     }
 }
 
-fn check_body(op: &OpSpec, body: &Bytes) -> Result<(), GhlError> {
-    let Some(validator) = spec::request_validator(op.operation_id) else {
+fn check_body(
+    op: &OpSpec,
+    dialect: Dialect,
+    headers: &http::HeaderMap,
+    body: &Bytes,
+) -> Result<(), GhlError> {
+    let Some(validator) = spec::request_validator_for(op.operation_id, dialect) else {
         return Ok(());
     };
+    // A form body, where the spec allows one beside JSON (the v3 token endpoint), is checked by
+    // the handler field by field.
+    let is_form = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if is_form && spec::takes_form(op, dialect) {
+        return Ok(());
+    }
     let instance: serde_json::Value = if body.is_empty() {
         serde_json::Value::Object(Default::default())
     } else {
@@ -243,7 +304,7 @@ fn check_body(op: &OpSpec, body: &Bytes) -> Result<(), GhlError> {
     let mut problems = spec::problems(validator, &instance);
     // NestJS' whitelist validation, which GHL runs, refuses properties the DTO does not declare.
     if let (Some(allowed), Some(given)) = (
-        spec::request_properties(op.operation_id),
+        spec::request_properties_for(op.operation_id, dialect),
         instance.as_object(),
     ) {
         problems.extend(

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod ratelimit;
 pub mod spec;
 pub mod state;
+pub mod v3;
 pub mod webhooks;
 
 mod admin;
@@ -37,10 +38,12 @@ use tokio_util::sync::CancellationToken;
 pub use ratelimit::RateLimitConfig;
 pub use state::World;
 
-/// `Version` header values the API documentation lists as supported (reference README §1). With
-/// `strict_version` off the simulator accepts any of them on any operation, as the real service
-/// does for the official SDK's `2023-02-21`; with it on (the default) only the value the
-/// operation's spec enumerates is accepted, which is what a client should send.
+/// `Version` header values the API documentation lists as supported (reference README §1).
+///
+/// In strict mode (the default) an operation takes the value its v2 spec enumerates, `2023-02-21`
+/// (what the official Node SDK sends on every call) and, on the paths a v3 spec serves, `v3`
+/// (what the official Python SDK sends; see [`ops::Dialect`]). With `strict_version` off any of
+/// these values passes on any v2 path.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2021-04-15", "2021-07-28", "2023-02-21"];
 
 /// A Marketplace app registered with the simulator, for the OAuth flow.
@@ -89,8 +92,13 @@ pub struct GhlSimConfig {
     /// How long a webhook receiver may take to answer; no answer in time is final, as with GHL.
     /// GHL does not document its own timeout.
     pub webhook_timeout: Duration,
-    /// Accept only the `Version` value each operation's spec enumerates.
+    /// Accept only the `Version` values each path is documented for (its v2 spec's value,
+    /// `2023-02-21`, and `v3` where a v3 spec serves the path); off, any supported value passes.
     pub strict_version: bool,
+    /// `Some`: the OAuth authorize page approves at once and redirects with the code, installing to
+    /// the location named (`None` inside: the main location), so an unattended standard OAuth 2.0
+    /// client completes the flow. `None`: the page asks, as GHL's does.
+    pub auto_approve: Option<Option<String>>,
     /// How many received requests the admin API keeps (0: none).
     pub request_log_capacity: usize,
 }
@@ -118,6 +126,7 @@ impl Default for GhlSimConfig {
             webhook_retry_interval: Duration::from_secs(600),
             webhook_timeout: Duration::from_secs(10),
             strict_version: true,
+            auto_approve: None,
             request_log_capacity: 10_000,
         }
     }

@@ -7,6 +7,9 @@
 //! - the authorize page echoes `state` although GHL documents none (§3.1);
 //! - `location_id` (or, for agency installs, `company_id`) in the authorize query approves at once,
 //!   a simulator convenience for tests and `tether demo`;
+//! - with `auto_approve` configured (`tether sim ghl --auto-approve`) every valid authorize
+//!   request approves at once, for the configured location (default: the main one), so a standard
+//!   OAuth 2.0 client that knows nothing of `location_id` runs unattended;
 //! - an agency (Company) install approves every location of the agency;
 //! - token errors use the spec's `BadRequestDTO` shape with the v3 spec's messages;
 //! - `appId` is the client id's part before the first `-`, as the official SDK derives it.
@@ -263,12 +266,32 @@ fn check_authorization(world: &World, params: &AuthorizeParams) -> Result<Author
 /// Simulator convenience, not in GHL: `location_id=...` in the query (or, for `user_type=Company`,
 /// `company_id=...`) approves at once and answers the 302, so tests and `tether demo` need no
 /// browser.
+///
+/// With `auto_approve` configured, every valid request approves at once: a location install goes
+/// to the configured location (default: the main one, the page's first choice), an agency install
+/// to the agency.
 async fn authorize_page(State(world): State<Arc<World>>, uri: Uri) -> Response {
-    let params = AuthorizeParams::parse(uri.query().unwrap_or_default().as_bytes());
+    let mut params = AuthorizeParams::parse(uri.query().unwrap_or_default().as_bytes());
     let authorization = match check_authorization(&world, &params) {
         Ok(authorization) => authorization,
         Err(message) => return error_page(&message),
     };
+    if let Some(location) = &world.config.auto_approve {
+        match authorization.user_type {
+            TokenKind::Company => {
+                params
+                    .company_id
+                    .get_or_insert_with(|| world.config.company_id.clone());
+            }
+            _ => {
+                params.location_id.get_or_insert_with(|| {
+                    location
+                        .clone()
+                        .unwrap_or_else(|| world.config.location_id.clone())
+                });
+            }
+        }
+    }
     let auto_approve = match authorization.user_type {
         TokenKind::Company => params.company_id.is_some(),
         _ => params.location_id.is_some(),

@@ -878,3 +878,76 @@ async fn the_agency_page_installs_on_every_location() {
     all.sort();
     assert_eq!(approved, all);
 }
+
+#[tokio::test]
+async fn auto_approve_redirects_at_once_to_the_configured_location() {
+    // Without the option the page asks (200, a form), as GHL's does.
+    let sim = Sim::default().await;
+    let response = sim
+        .http
+        .get(format!("{}/v2/oauth/chooselocation", sim.base_url))
+        .query(&authorize_query(&[("state", "s1")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("<form"));
+
+    // With it, a standard client's request (no simulator parameters) gets the 302 at once.
+    let sim = Sim::start(GhlSimConfig {
+        auto_approve: Some(None),
+        ..config()
+    })
+    .await;
+    let response = sim
+        .http
+        .get(format!("{}/v2/oauth/chooselocation", sim.base_url))
+        .query(&authorize_query(&[("state", "xyz 1")]))
+        .send()
+        .await
+        .unwrap();
+    let (code, state) = redirect_params(&response);
+    assert_eq!(state.as_deref(), Some("xyz 1"));
+    let tokens = exchange(&sim, &code, "Location").await;
+    assert_eq!(tokens["locationId"], sim.location_id().as_str());
+    // An invalid request still gets the error page, never a redirect.
+    let response = sim
+        .http
+        .get(format!("{}/oauth/chooselocation", sim.base_url))
+        .query(&authorize_query(&[("response_type", "token")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // An agency install approves the agency.
+    let response = sim
+        .http
+        .get(format!("{}/oauth/chooselocation", sim.base_url))
+        .query(&authorize_query(&[("user_type", "Company")]))
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = redirect_params(&response);
+    let tokens = exchange(&sim, &code, "Company").await;
+    assert_eq!(tokens["userType"], "Company");
+
+    // A configured location is the one installed to.
+    let probe = Sim::default().await;
+    let extra = extra_location_ids(&probe)[0].clone();
+    let sim = Sim::start(GhlSimConfig {
+        auto_approve: Some(Some(extra.clone())),
+        ..config()
+    })
+    .await;
+    let response = sim
+        .http
+        .get(format!("{}/oauth/chooselocation", sim.base_url))
+        .query(&authorize_query(&[]))
+        .send()
+        .await
+        .unwrap();
+    let (code, state) = redirect_params(&response);
+    assert_eq!(state, None);
+    let tokens = exchange(&sim, &code, "Location").await;
+    assert_eq!(tokens["locationId"], extra.as_str());
+}

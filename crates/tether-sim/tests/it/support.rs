@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use tether_sim::ghl::ops::Dialect;
 use tether_sim::ghl::{GhlSim, GhlSimConfig, RunningSim, World, spec};
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +17,10 @@ pub const PIT: &str = "pit-test-token";
 pub const CONTACTS_VERSION: &str = "2021-07-28";
 /// `Version` of the Calendars operations.
 pub const CALENDARS_VERSION: &str = "2021-04-15";
+/// `Version` of every v3 operation (what the official Python SDK sends).
+pub const V3_VERSION: &str = "v3";
+/// `Version` the official Node SDK sends on every call.
+pub const NODE_SDK_VERSION: &str = "2023-02-21";
 
 /// A running simulator and a client for it.
 pub struct Sim {
@@ -119,13 +124,41 @@ impl Sim {
         assert_conforms(op_id, expected, &answer);
         answer
     }
+
+    /// Like [`Sim::call_ok`] with `Version: v3`, checked against the v3 spec.
+    pub async fn call_v3_ok(
+        &self,
+        op_id: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        expected: u16,
+    ) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.base_url, path))
+            .bearer_auth(PIT)
+            .header("Version", V3_VERSION);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let (status, answer) = self.send(request).await;
+        assert_eq!(status.as_u16(), expected, "{op_id}: {answer}");
+        assert_conforms_in(op_id, expected, Dialect::V3, &answer);
+        answer
+    }
 }
 
 /// Asserts that `body` matches the schema the official spec declares for `op_id` at `status`.
 /// Fails when the spec declares no schema there, so a test cannot pass by checking nothing.
 pub fn assert_conforms(op_id: &str, status: u16, body: &Value) {
-    let (file, schema) = spec::response_schema(op_id, status)
-        .unwrap_or_else(|| panic!("the spec declares no schema for {op_id} {status}"));
+    assert_conforms_in(op_id, status, Dialect::V2, body);
+}
+
+/// Asserts that `body` matches the schema `dialect`'s spec declares for `op_id` at `status`.
+pub fn assert_conforms_in(op_id: &str, status: u16, dialect: Dialect, body: &Value) {
+    let (file, schema) = spec::response_schema_for(op_id, status, dialect)
+        .unwrap_or_else(|| panic!("the {dialect:?} spec declares no schema for {op_id} {status}"));
     let validator = spec::validator(file, schema);
     let problems = spec::problems(&validator, body);
     assert!(

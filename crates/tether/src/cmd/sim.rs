@@ -130,9 +130,17 @@ pub struct GhlArgs {
     /// A folder with other webhook signing keys (see crates/tether-sim/keys/README.md).
     #[arg(long)]
     webhook_keys: Option<PathBuf>,
-    /// Accept any documented `Version` value on any operation, not only the one its spec names.
+    /// Accept any documented `Version` value on any operation, not only those its path is
+    /// documented for (its spec's value, `2023-02-21`, and `v3` on the v3 paths).
     #[arg(long)]
     lenient_version: bool,
+    /// Approve every OAuth authorize request at once and redirect with the code, so a standard
+    /// OAuth 2.0 client can run unattended (no consent page).
+    #[arg(long)]
+    auto_approve: bool,
+    /// The location `--auto-approve` installs to (default: the seeded location).
+    #[arg(long, requires = "auto_approve")]
+    auto_approve_location: Option<String>,
     /// How many received requests to keep for `GET /__sim/requests` (0 keeps none).
     #[arg(long, default_value_t = 10_000)]
     request_log: usize,
@@ -162,6 +170,9 @@ impl GhlArgs {
             webhook_retry_interval: Duration::from_secs(self.webhook_retry_secs),
             webhook_timeout: Duration::from_secs(self.webhook_timeout_secs),
             strict_version: !self.lenient_version,
+            auto_approve: self
+                .auto_approve
+                .then(|| self.auto_approve_location.clone()),
             request_log_capacity: self.request_log,
             ..GhlSimConfig::default()
         }
@@ -200,6 +211,14 @@ async fn run_ghl(args: GhlArgs) -> anyhow::Result<()> {
         "  OAuth:     {}/oauth/chooselocation?response_type=code&client_id={}&redirect_uri=...&scope=contacts.readonly%20contacts.write",
         running.base_url, args.client_id
     );
+    if args.auto_approve {
+        println!(
+            "  consent:   approved at once for {}",
+            args.auto_approve_location
+                .as_deref()
+                .unwrap_or(&location_id)
+        );
+    }
     println!(
         "  admin:     {}/__sim/requests, /__sim/faults, /__sim/webhook-keys",
         running.base_url

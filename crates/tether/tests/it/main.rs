@@ -1,6 +1,7 @@
 //! The `tether` binary run as a process: the simulator served to curl, the demo, the
-//! connect → connections → call journey against a simulator process, `tether serve` killed with
-//! SIGKILL during an initial sync, and independent Flickr clients against `tether sim flickr`.
+//! connect → connections → call journey against a simulator process, the official HighLevel
+//! clients against `tether sim ghl`, independent Flickr clients against `tether sim flickr`, and
+//! `tether serve` killed with SIGKILL during an initial sync.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,5 +9,6 @@
 )]
 
 mod cli;
+mod compat;
 mod compat_flickr;
 mod crash;

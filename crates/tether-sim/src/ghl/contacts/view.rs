@@ -8,7 +8,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use crate::ghl::model::{Contact, iso};
+use crate::ghl::model::{Contact, CustomFieldValue, iso};
 
 /// The `type` of contacts created through the API: GHL records them as leads.
 const CONTACT_TYPE: &str = "lead";
@@ -22,6 +22,41 @@ fn entry<M: SerializeMap, T: Serialize + ?Sized>(
     match value {
         Some(value) => map.serialize_entry(key, value),
         None => Ok(()),
+    }
+}
+
+/// A contact's custom field values as the answers' `CustomFieldSchema` declares them:
+/// `{id, value}` with `value` a string. A stored string is written as is, a number or boolean as
+/// its JSON text, an array (checkbox, multi-select) or object (file upload) as compact JSON text,
+/// so a client can still read it back; a field without a value has no `value`.
+///
+/// README §4.2 says values keep their type on the wire; the spec says string, and the simulator
+/// answers what the spec declares, since that is what clients generated from it can read.
+struct SpecCustomFields<'a>(&'a [CustomFieldValue]);
+
+impl Serialize for SpecCustomFields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for field in self.0 {
+            seq.serialize_element(&SpecCustomField(field))?;
+        }
+        seq.end()
+    }
+}
+
+struct SpecCustomField<'a>(&'a CustomFieldValue);
+
+impl Serialize for SpecCustomField<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &self.0.id)?;
+        match &self.0.value {
+            Value::Null => {}
+            Value::String(text) => map.serialize_entry("value", text)?,
+            other => map.serialize_entry("value", &other.to_string())?,
+        }
+        map.end()
     }
 }
 
@@ -89,7 +124,7 @@ impl Serialize for FullView<'_> {
         entry(&mut map, "gender", contact.gender.as_deref())?;
         entry(&mut map, "dateOfBirth", contact.date_of_birth.as_deref())?;
         map.serialize_entry("tags", &contact.tags)?;
-        map.serialize_entry("customFields", &contact.custom_fields)?;
+        map.serialize_entry("customFields", &SpecCustomFields(&contact.custom_fields))?;
         entry(&mut map, "businessId", contact.business_id.as_deref())?;
         map.serialize_entry("followers", &contact.followers)?;
         map.serialize_entry("dateAdded", &iso(contact.date_added))?;
@@ -150,7 +185,7 @@ impl Serialize for SearchView<'_> {
         map.serialize_entry("dnd", &contact.dnd)?;
         entry(&mut map, "dndSettings", contact.dnd_settings.as_ref())?;
         map.serialize_entry("tags", &contact.tags)?;
-        map.serialize_entry("customFields", &contact.custom_fields)?;
+        map.serialize_entry("customFields", &SpecCustomFields(&contact.custom_fields))?;
         entry(&mut map, "businessId", contact.business_id.as_deref())?;
         entry(&mut map, "assignedTo", contact.assigned_to.as_deref())?;
         map.serialize_entry("followers", &contact.followers)?;
