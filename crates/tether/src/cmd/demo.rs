@@ -369,8 +369,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let mut poller_task = None;
     if !args.exit {
-        // The other direction starts now, after the walkthrough: new Details Flowers customers
-        // are polled and upserted into GHL; links and content hashes stop the echo.
+        // The other direction starts now, after the walkthrough: Details Flowers customers that a
+        // person adds or changes are polled and written to GHL, field by field; the customers
+        // Tether wrote itself are recognised through the links and write nothing (docs/sync.md).
         let poller = tether_engine::poller::Poller::new(store.clone(), ops.clone(), flows.clone());
         let reconcile = tether_engine::ghl_sync::run(
             store.clone(),
