@@ -1,6 +1,7 @@
 //! The `tether` binary run as a process: the simulator served to curl, the demo, and the
 //! connect → connections → call journey against a simulator process, and `tether serve` killed
-//! with SIGKILL during an initial sync.
+//! with SIGKILL during an initial sync; and a tidy check that no tracked file reads outside the
+//! repository.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,3 +10,4 @@
 
 mod cli;
 mod crash;
+mod tidy;
