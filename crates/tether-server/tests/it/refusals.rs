@@ -2,11 +2,15 @@
 //! sees when one is refused: a WARN line naming the reason, the header and the event type, and a
 //! per-reason count in `GET /metrics`.
 //!
-//! The WARN lines are read from a `tracing` subscriber writing to a buffer. It is installed as the
-//! thread's default; `#[tokio::test]` runs the server's tasks on the test's own thread, so the
-//! buffer holds this test's lines and no other test's.
+//! The WARN lines are read from a `tracing` subscriber that is the process's global default (set
+//! once) and writes each line to a buffer of the thread that logged it, when that thread asked for
+//! one. `#[tokio::test]` runs the server's tasks on the test's own thread, so a test reads its own
+//! lines and no other test's. A thread-scoped subscriber (`set_default`) would not do: while it is
+//! the only one registered, `tracing` caches a log site's interest from whichever thread reaches
+//! it first, and a test thread without a subscriber would turn the site off for everyone.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Once};
 
 use tether_server::ServerConfig;
 
@@ -14,12 +18,21 @@ use crate::support::{
     TestServer, config, contact_event, contact_matcher, ed25519_signature, rsa_signature,
 };
 
-/// A shared buffer the subscriber writes log lines into.
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    /// Where this thread's log lines go, while a test captures them.
+    static CAPTURE: RefCell<Option<Arc<Mutex<Vec<u8>>>>> = const { RefCell::new(None) };
+}
 
-impl std::io::Write for Buffer {
+/// Writes to the calling thread's capture buffer, or nowhere.
+struct ThreadBuffer;
+
+impl std::io::Write for ThreadBuffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
+        CAPTURE.with(|capture| {
+            if let Some(buffer) = capture.borrow().as_ref() {
+                buffer.lock().unwrap().extend_from_slice(bytes);
+            }
+        });
         Ok(bytes.len())
     }
 
@@ -28,16 +41,29 @@ impl std::io::Write for Buffer {
     }
 }
 
+/// Stops capturing this thread's lines when dropped.
+struct Capturing;
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| capture.borrow_mut().take());
+    }
+}
+
 /// The WARN-and-above lines logged on this thread while the returned guard lives.
-fn capture_warnings() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+fn capture_warnings() -> (Arc<Mutex<Vec<u8>>>, Capturing) {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(|| ThreadBuffer)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+    });
     let buffer = Arc::new(Mutex::new(Vec::new()));
-    let shared = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || Buffer(shared.clone()))
-        .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
+    CAPTURE.with(|capture| *capture.borrow_mut() = Some(buffer.clone()));
+    (buffer, Capturing)
 }
 
 fn lines(buffer: &Mutex<Vec<u8>>) -> Vec<String> {
