@@ -280,8 +280,7 @@ fn rust_literals(text: &str) -> Vec<Literal> {
                 let hashes = j - start;
                 let (start_line, mut k) = (line, j + 1);
                 let mut content = String::new();
-                loop {
-                    let Some(&ch) = chars.get(k) else { break };
+                while let Some(&ch) = chars.get(k) {
                     if ch == '"' && (1..=hashes).all(|n| chars.get(k + n) == Some(&'#')) {
                         k += 1 + hashes;
                         break;
