@@ -1,5 +1,5 @@
-//! Tether's HTTP server (axum): GHL webhook intake ([`webhooks`]) and the start of the REST API
-//! ([`api`]: `GET /healthz`, `GET /api/runs`).
+//! Tether's HTTP server (axum): GHL webhook intake ([`webhooks`]), its counters (`GET /metrics`)
+//! and the start of the REST API ([`api`]: `GET /healthz`, `GET /api/runs`).
 //!
 //! The server decides nothing about flows: which flows an event starts is the [`FlowMatcher`]'s
 //! answer, which the binary plugs in from the engine. That keeps this crate free of the engine's
@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod error;
+mod metrics;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use error::{ApiError, Error};
-pub use webhooks::{GHL_RSA_PUBLIC_KEY_PEM, WebhookKeys};
+pub use webhooks::{GHL_ED25519_PUBLIC_KEY_PEM, GHL_RSA_PUBLIC_KEY_PEM, WebhookKeys};
 
 /// Decides which flows an event starts: answers `(flow id, flow version)` pairs, each of which
 /// becomes one queued run, stored in the same transaction as the event.
@@ -64,8 +65,9 @@ pub struct ServerConfig {
     /// Public key for `x-wh-signature` (RSA-SHA256), SPKI or PKCS#1 PEM. Defaults to GHL's
     /// published key ([`GHL_RSA_PUBLIC_KEY_PEM`]).
     pub ghl_rsa_public_key_pem: Option<String>,
-    /// Public key for `x-ghl-signature` (Ed25519), SPKI PEM. GHL's is in its Webhook Integration
-    /// Guide, not in the docs we copied, so there is no default.
+    /// Public key for `x-ghl-signature` (Ed25519), SPKI PEM. Defaults to GHL's published key
+    /// ([`GHL_ED25519_PUBLIC_KEY_PEM`]). `None` leaves that header unchecked, so the RSA signature
+    /// decides (see [`webhooks`]).
     pub ghl_ed25519_public_key_pem: Option<String>,
     /// Largest webhook body accepted, in bytes; larger ones get 413. Default 1 MiB.
     pub max_body_bytes: usize,
@@ -85,7 +87,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8800)),
             ghl_rsa_public_key_pem: Some(GHL_RSA_PUBLIC_KEY_PEM.to_owned()),
-            ghl_ed25519_public_key_pem: None,
+            ghl_ed25519_public_key_pem: Some(GHL_ED25519_PUBLIC_KEY_PEM.to_owned()),
             max_body_bytes: 1024 * 1024,
             max_clock_skew: Duration::from_secs(5 * 60),
             max_pending_runs: 10_000,
@@ -105,15 +107,18 @@ pub fn router(
         config.ghl_rsa_public_key_pem.as_deref(),
         config.ghl_ed25519_public_key_pem.as_deref(),
     )?;
+    let counters = Arc::new(metrics::WebhookCounters::default());
     let intake = Arc::new(webhooks::Intake {
         store: store.clone(),
         keys,
         matcher,
         config,
+        counters: counters.clone(),
         pending: tokio::sync::Mutex::new(None),
     });
     Ok(Router::new()
         .merge(webhooks::routes(intake))
+        .merge(metrics::routes(counters))
         .merge(api::routes(store)))
 }
 

@@ -9,9 +9,15 @@
 //!
 //! Which signature applies follows GHL's SDK: when `x-ghl-signature` is present and an Ed25519
 //! key is configured, only Ed25519 counts (no fall back to RSA); otherwise `x-wh-signature` is
-//! verified with the RSA key. Without an Ed25519 key the Ed25519 header cannot be checked at all,
-//! so the RSA signature, which GHL sends beside it, decides: that is no downgrade, since the RSA
-//! key is then the only one the operator trusts.
+//! verified with the RSA key; a request with neither header is refused. Both keys default to
+//! HighLevel's published ones, embedded from `keys/` (see `keys/SOURCE.md`). Only when an operator
+//! configures no Ed25519 key at all can the Ed25519 header not be checked, so the RSA signature,
+//! which GHL sends beside it, decides: that is no downgrade, since the RSA key is then the only
+//! one the operator trusts.
+//!
+//! Every refused webhook is logged at WARN (reason, the header at fault, the event `type` when the
+//! body is JSON) and counted in `GET /metrics` (see `metrics.rs`), so a rotated key or a
+//! misconfigured sender shows without raising the log level.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +35,7 @@ use sha2::{Digest, Sha256};
 use tether_store::{EventInsert, Store};
 
 use crate::error::{ApiError, Error, chain};
+use crate::metrics::WebhookCounters;
 use crate::{FlowMatcher, ServerConfig};
 
 /// The event source under which GHL webhooks are stored; the dedup key is unique within it.
@@ -43,6 +50,20 @@ pub const RSA_HEADER: &str = "x-wh-signature";
 /// GHL's published `x-wh-signature` public key (4096-bit RSA, SPKI PEM), copied from
 /// `docs/oauth/WebhookAuthentication.md` (reference README §10.2). It is the default RSA key.
 pub const GHL_RSA_PUBLIC_KEY_PEM: &str = include_str!("../keys/ghl-x-wh-signature.pub.pem");
+
+/// GHL's published `x-ghl-signature` public key (Ed25519, SPKI PEM), from its Webhook Integration
+/// Guide (reference README §10.2). It is the default Ed25519 key.
+pub const GHL_ED25519_PUBLIC_KEY_PEM: &str = include_str!("../keys/ghl-x-ghl-signature.pub.pem");
+
+/// The reason of a [`ApiError::BadSignature`] whose header is absent.
+const MISSING: &str = "is missing";
+
+/// The reason when a request carries neither signature header while both keys are configured:
+/// the preferred header is named, since it is the only one GHL sends after 2026-07-01.
+const NEITHER: &str = "is missing, and so is x-wh-signature";
+
+/// The longest event `type` a refusal's log line repeats; the body is unverified input.
+const MAX_LOGGED_TYPE_CHARS: usize = 64;
 
 /// The public keys webhooks are verified with, parsed once at start.
 #[derive(Debug, Clone)]
@@ -101,10 +122,13 @@ impl WebhookKeys {
         }
         let Some(key) = &self.rsa else {
             // Only an Ed25519 key is configured, and its header is missing.
-            return Err(bad(ED25519_HEADER, "is missing"));
+            return Err(bad(ED25519_HEADER, MISSING));
         };
         let Some(value) = headers.get(RSA_HEADER) else {
-            return Err(bad(RSA_HEADER, "is missing"));
+            if self.ed25519.is_some() && ed25519_header.is_none() {
+                return Err(bad(ED25519_HEADER, NEITHER));
+            }
+            return Err(bad(RSA_HEADER, MISSING));
         };
         let signature = decode_signature(RSA_HEADER, value.as_bytes())?;
         let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice())
@@ -131,6 +155,8 @@ pub(crate) struct Intake {
     pub(crate) keys: WebhookKeys,
     pub(crate) matcher: Arc<dyn FlowMatcher>,
     pub(crate) config: ServerConfig,
+    /// Accepted and refused webhooks, shown by `GET /metrics`.
+    pub(crate) counters: Arc<WebhookCounters>,
     /// The last pending-run count and when it was read, so that a burst of webhooks costs one
     /// count query per `backpressure_refresh` rather than one each. The async mutex also makes
     /// concurrent requests wait for one refresh instead of all querying at once.
@@ -152,18 +178,37 @@ async fn receive(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge {
-                limit: intake.config.max_body_bytes,
-            }
-        } else {
-            ApiError::BadRequest(format!("cannot read the body: {}", rejection.body_text()))
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    limit: intake.config.max_body_bytes,
+                }
+            } else {
+                ApiError::BadRequest(format!("cannot read the body: {}", rejection.body_text()))
+            };
+            return Err(refuse(&intake, error, None));
         }
-    })?;
-    intake.keys.verify(&headers, &body)?;
-    let event = parse_event(&body, Utc::now(), intake.config.max_clock_skew)?;
-    ensure_capacity(&intake).await?;
+    };
+    match accept(&intake, &headers, &body).await {
+        Ok(answer) => {
+            intake.counters.accepted();
+            Ok(answer)
+        }
+        Err(error) => Err(refuse(&intake, error, Some(&body))),
+    }
+}
+
+/// Verifies, parses and stores one webhook whose body was read.
+async fn accept(
+    intake: &Intake,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Json<Value>, ApiError> {
+    intake.keys.verify(headers, body)?;
+    let event = parse_event(body, Utc::now(), intake.config.max_clock_skew)?;
+    ensure_capacity(intake).await?;
     let flows = intake.matcher.flows_for(&event.kind, &event.payload);
     let flow_refs: Vec<(&str, i64)> = flows
         .iter()
@@ -188,6 +233,50 @@ async fn receive(
         "duplicate": duplicate,
         "runIds": run_ids,
     })))
+}
+
+/// Logs and counts a refused webhook, and answers the error to send.
+fn refuse(intake: &Intake, error: ApiError, body: Option<&[u8]>) -> ApiError {
+    let (reason, header) = refusal_reason(&error);
+    intake.counters.refused(reason, header);
+    let event_type = body.and_then(event_type);
+    // The type comes from an unverified body, so it is logged in its Debug form: quoted, with
+    // control characters escaped, and cut short, so a sender cannot forge or flood log lines.
+    tracing::warn!(
+        reason,
+        header,
+        status = error.status().as_u16(),
+        event_type = event_type.as_deref().map(tracing::field::debug),
+        error = %error,
+        "Webhook refused."
+    );
+    error
+}
+
+/// The label under which a refusal is logged and counted, and the signature header at fault.
+fn refusal_reason(error: &ApiError) -> (&'static str, Option<&'static str>) {
+    match error {
+        ApiError::BadSignature {
+            header,
+            reason: MISSING | NEITHER,
+        } => ("signature_missing", Some(header)),
+        ApiError::BadSignature { header, .. } => ("signature_invalid", Some(header)),
+        other => (other.code(), None),
+    }
+}
+
+/// The `type` of a body that is a JSON object with a string `type`, cut to
+/// [`MAX_LOGGED_TYPE_CHARS`].
+fn event_type(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Typed {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    let typed: Typed = serde_json::from_slice(body).ok()?;
+    typed
+        .kind
+        .map(|kind| kind.chars().take(MAX_LOGGED_TYPE_CHARS).collect())
 }
 
 /// A verified, parsed webhook.
@@ -391,18 +480,90 @@ mod tests {
         );
     }
 
+    /// The SHA-256 of a file as hex, to compare an embedded copy with the digest its
+    /// `keys/SOURCE.md` records.
+    fn sha256_hex(text: &str) -> String {
+        format!("{:x}", Sha256::digest(text.as_bytes()))
+    }
+
     #[test]
-    fn the_real_ghl_rsa_key_parses() {
+    fn the_real_ghl_rsa_key_parses_and_is_the_recorded_copy() {
         WebhookKeys::from_pem(Some(GHL_RSA_PUBLIC_KEY_PEM), None).unwrap();
-        // The copy in this crate is the reference's, byte for byte, when the reference is beside
-        // the repository (as in CI).
-        let reference = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/ghl/webhook-public-key-x-wh-signature.pem"
+        assert_eq!(
+            sha256_hex(GHL_RSA_PUBLIC_KEY_PEM),
+            "1155f70c468992df8664106baec6d0576dd5eaf2322b97d8ba36fe11d1c0d068"
         );
-        if let Ok(text) = std::fs::read_to_string(reference) {
-            assert_eq!(text, GHL_RSA_PUBLIC_KEY_PEM);
-        }
+    }
+
+    #[test]
+    fn the_default_ed25519_key_is_ghls() {
+        use ed25519_dalek::pkcs8::EncodePublicKey as _;
+
+        let keys = WebhookKeys::from_pem(None, Some(GHL_ED25519_PUBLIC_KEY_PEM)).unwrap();
+        let spki = keys.ed25519.unwrap().to_public_key_der().unwrap();
+        assert_eq!(
+            BASE64.encode(spki.as_bytes()),
+            "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg="
+        );
+        assert_eq!(
+            sha256_hex(GHL_ED25519_PUBLIC_KEY_PEM),
+            "0c91f6373e9844b6f83136e834054868cc418992969a5e5a9ff4abe6bc17ba0a"
+        );
+        // `tether serve` trusts GHL's keys unless told otherwise.
+        let config = ServerConfig::default();
+        assert_eq!(
+            config.ghl_ed25519_public_key_pem.as_deref(),
+            Some(GHL_ED25519_PUBLIC_KEY_PEM)
+        );
+        assert_eq!(
+            config.ghl_rsa_public_key_pem.as_deref(),
+            Some(GHL_RSA_PUBLIC_KEY_PEM)
+        );
+    }
+
+    #[test]
+    fn refusals_are_labelled_by_what_went_wrong() {
+        let keys = WebhookKeys::from_pem(
+            Some(GHL_RSA_PUBLIC_KEY_PEM),
+            Some(GHL_ED25519_PUBLIC_KEY_PEM),
+        )
+        .unwrap();
+        let neither = keys.verify(&HeaderMap::new(), b"{}").unwrap_err();
+        assert_eq!(
+            neither.to_string(),
+            "x-ghl-signature: is missing, and so is x-wh-signature"
+        );
+        assert_eq!(
+            refusal_reason(&neither),
+            ("signature_missing", Some(ED25519_HEADER))
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(ED25519_HEADER, BASE64.encode([7; 64]).parse().unwrap());
+        let forged = keys.verify(&headers, b"{}").unwrap_err();
+        assert_eq!(
+            refusal_reason(&forged),
+            ("signature_invalid", Some(ED25519_HEADER))
+        );
+        assert_eq!(
+            refusal_reason(&ApiError::MalformedJson("x".into())),
+            ("malformed_json", None)
+        );
+    }
+
+    #[test]
+    fn the_logged_event_type_is_read_from_json_bodies_only_and_cut_short() {
+        assert_eq!(
+            event_type(br#"{"type":"ContactCreate","id":"x"}"#).as_deref(),
+            Some("ContactCreate")
+        );
+        assert_eq!(event_type(b"not json"), None);
+        assert_eq!(event_type(br#"{"type":7}"#), None);
+        assert_eq!(event_type(br#"{"id":"x"}"#), None);
+        let long = format!(r#"{{"type":"{}"}}"#, "A".repeat(500));
+        assert_eq!(
+            event_type(long.as_bytes()).unwrap().len(),
+            MAX_LOGGED_TYPE_CHARS
+        );
     }
 
     #[test]

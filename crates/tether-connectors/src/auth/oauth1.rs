@@ -11,7 +11,7 @@
 //! the text fields of a `multipart/form-data` body, which Flickr requires for uploads. The crate
 //! builds its parameter list from a serializer that must emit pairs already sorted and always
 //! adds its own `oauth_*` set, so we would re-implement the sorting around it anyway. Every vector
-//! of `reference/flickr/oauth1-test-vectors.json` is a unit test below, and an integration test
+//! of `testdata/flickr/oauth1-test-vectors.json` is a unit test below, and an integration test
 //! has Python's `oauthlib` check a request this module signed.
 //!
 //! The steps (reference README §5): collect the decoded parameters of the query, the
@@ -664,11 +664,8 @@ mod tests {
 
     use super::*;
 
-    /// The reference beside the repository, as in CI.
-    const VECTORS: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/flickr/oauth1-test-vectors.json"
-    ));
+    /// The published and constructed vectors (see `testdata/flickr/SOURCE.md`).
+    const VECTORS: &str = include_str!("../../testdata/flickr/oauth1-test-vectors.json");
 
     #[derive(Debug, Deserialize)]
     struct File {

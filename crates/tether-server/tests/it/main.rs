@@ -6,6 +6,7 @@
 )]
 
 mod api;
+mod refusals;
 mod simulator;
 mod support;
 mod webhooks;

@@ -82,7 +82,11 @@ async fn bad_or_missing_signatures_are_refused_and_nothing_is_stored() {
     let valid_rsa = ("x-wh-signature", rsa_signature(&body));
 
     let cases: Vec<(&str, Headers, &str)> = vec![
-        ("no signature", vec![], "x-wh-signature: is missing"),
+        (
+            "no signature",
+            vec![],
+            "x-ghl-signature: is missing, and so is x-wh-signature",
+        ),
         (
             "RSA over another body",
             vec![("x-wh-signature", rsa_signature(&other))],

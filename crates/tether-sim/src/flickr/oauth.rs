@@ -276,9 +276,9 @@ mod tests {
     fn every_reference_vector_reproduces() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/reference/flickr/oauth1-test-vectors.json"
+            "/testdata/flickr/oauth1-test-vectors.json"
         );
-        let text = std::fs::read_to_string(path).expect("the reference sits beside the repo");
+        let text = std::fs::read_to_string(path).unwrap();
         let file: Value = serde_json::from_str(&text).unwrap();
         let mut n_checked = 0;
         for group in ["vectors", "constructed_examples"] {

@@ -24,11 +24,13 @@ pub struct ServeArgs {
     /// Folder of flow files to run.
     #[arg(long, default_value = "flows")]
     flows: PathBuf,
-    /// PEM file of the RSA key that verifies `x-wh-signature` (default: HighLevel's published key).
-    #[arg(long)]
+    /// PEM file of the RSA key that verifies webhooks' `x-wh-signature` (default: HighLevel's
+    /// published key, built in).
+    #[arg(long, env = "TETHER_GHL_WEBHOOK_RSA_KEY")]
     ghl_rsa_key: Option<PathBuf>,
-    /// PEM file of the Ed25519 key that verifies `x-ghl-signature`.
-    #[arg(long)]
+    /// PEM file of the Ed25519 key that verifies webhooks' `x-ghl-signature`, which decides alone
+    /// whenever a webhook carries it (default: HighLevel's published key, built in).
+    #[arg(long, env = "TETHER_GHL_WEBHOOK_ED25519_KEY")]
     ghl_ed25519_key: Option<PathBuf>,
     /// How often GHL's change feed is read to catch webhooks that never arrived (the first read,
     /// at start, is the initial sync of a new connection, or the catch-up after downtime).
@@ -57,10 +59,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         ..tether_server::ServerConfig::default()
     };
+    // Each key given replaces HighLevel's built-in one (after a rotation, or to trust a
+    // simulator); the other keeps its default.
     if let Some(rsa) = read(&args.ghl_rsa_key)? {
         config.ghl_rsa_public_key_pem = Some(rsa);
     }
-    config.ghl_ed25519_public_key_pem = read(&args.ghl_ed25519_key)?;
+    if let Some(ed25519) = read(&args.ghl_ed25519_key)? {
+        config.ghl_ed25519_public_key_pem = Some(ed25519);
+    }
 
     let shutdown = CancellationToken::new();
     let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));

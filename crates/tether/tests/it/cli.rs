@@ -30,11 +30,21 @@ fn start_sim(extra: &[&str]) -> (Running, String) {
 
 /// Starts `tether ARGS…` and waits for the banner line starting with `banner`; answers the URL after it.
 pub(crate) fn start_process(args: &[&str], extra: &[&str], banner: &str) -> (Running, String) {
+    start_process_logging(args, extra, banner, Stdio::null())
+}
+
+/// As [`start_process`], with the process's log (stderr) going to `stderr`.
+fn start_process_logging(
+    args: &[&str],
+    extra: &[&str],
+    banner: &str,
+    stderr: Stdio,
+) -> (Running, String) {
     let mut child = Command::new(TETHER)
         .args(args)
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -538,6 +548,94 @@ fn serve_loads_the_flows_answers_health_and_refuses_unsigned_webhooks() {
     ]);
     assert_eq!(status, 401, "{refused}");
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[test]
+fn serve_verifies_x_ghl_signature_with_ghls_key_or_the_given_one_and_logs_refusals_at_warn() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::temp_dir().join(format!(
+        "tether-serve-keys-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let flows = repo.join("flows").display().to_string();
+    // A webhook as GHL sends it from 2026-07-01 on: `x-ghl-signature` alone, here made with the
+    // simulator's test key.
+    let body = format!(
+        r#"{{"type":"ContactCreate","id":"c1","webhookId":"wh-{}"}}"#,
+        fastrand::u64(..)
+    );
+    let signature = tether_sim::ghl::webhooks::SigningKeys::builtin()
+        .unwrap()
+        .sign(body.as_bytes())
+        .unwrap()
+        .ed25519;
+    let post = |base: &str| {
+        curl(&[
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            &format!("x-ghl-signature: {signature}"),
+            "--data-binary",
+            &body,
+            &format!("{base}/hooks/ghl"),
+        ])
+    };
+    let serve = |name: &str, extra: &[&str]| {
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let data = dir.join(name).display().to_string();
+        let (running, banner) = start_process_logging(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--flows",
+                &flows,
+                "--data-dir",
+                &data,
+            ],
+            extra,
+            "Tether serving on ",
+            Stdio::from(log),
+        );
+        (
+            running,
+            banner.split_whitespace().next().unwrap().to_owned(),
+        )
+    };
+
+    // By default HighLevel's built-in key checks the header, and the refusal is logged at the
+    // default level with its reason, header and event type.
+    let (server, base) = serve("default", &[]);
+    let (status, refused) = post(&base);
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(
+        refused["error"]["message"],
+        "x-ghl-signature: does not verify over the body"
+    );
+    drop(server);
+    let log = std::fs::read_to_string(dir.join("default.log")).unwrap();
+    let line = log
+        .lines()
+        .find(|line| line.contains("Webhook refused."))
+        .unwrap_or_else(|| panic!("no refusal logged in:\n{log}"));
+    for part in [
+        "WARN",
+        "signature_invalid",
+        "x-ghl-signature",
+        "ContactCreate",
+    ] {
+        assert!(line.contains(part), "{part:?} not in {line}");
+    }
+
+    // The key given on the command line replaces it.
+    let key = repo.join("crates/tether-sim/keys/ghl-webhook-ed25519.pub.pem");
+    let (_server, base) = serve("given", &["--ghl-ed25519-key", &key.display().to_string()]);
+    let (status, stored) = post(&base);
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["duplicate"], false);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The `tether` binary run as a process: the simulator served to curl, the demo, the
 //! connect → connections → call journey against a simulator process, the official HighLevel
 //! clients against `tether sim ghl`, independent Flickr clients against `tether sim flickr`, and
-//! `tether serve` killed with SIGKILL during an initial sync.
+//! `tether serve` killed with SIGKILL during an initial sync; and a tidy check that no tracked
+//! file reads outside the repository.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,3 +13,4 @@ mod cli;
 mod compat;
 mod compat_flickr;
 mod crash;
+mod tidy;
