@@ -1,7 +1,7 @@
 //! Simulators of the services Tether talks to.
 //!
 //! Each simulator is a real HTTP server (an axum `Router` over in-memory state) that behaves like the
-//! service it stands for, as far as the official specs in `shared/reference/` tell: validation,
+//! service it stands for, as far as the official specs copied into `spec/` tell: validation,
 //! status codes, auth, rate limits, webhooks, paging and injected faults. They are a product
 //! feature (`tether sim ghl`, `tether demo`) and the test peer of every connector.
 //!
