@@ -508,21 +508,23 @@ async fn two_way_sync_writes_only_real_changes_and_never_echoes() {
     // starts no run; nothing is written to GHL and nothing changes anywhere.
     let seq = last_seq();
     let now = tether_store::now_ms();
-    for cycle in 0..3 {
-        poll_once(
+    // One poll of the Details Flowers flow at minute `minute`, then every run it started.
+    let poll_and_run = async |minute: i64| {
+        let report = poll_once(
             &setup.store,
             ops.as_ref(),
             &flows,
             "df-customer-to-ghl-contact",
-            now + cycle * 60_000,
+            now + minute * 60_000,
         )
         .await
         .unwrap();
-        assert_eq!(
-            worker.run_until_idle(tether_store::now_ms).await.unwrap(),
-            done(0),
-            "cycle {cycle}: no real change, no run"
-        );
+        let ran = worker.run_until_idle(tether_store::now_ms).await.unwrap();
+        (report, ran)
+    };
+    for cycle in 0..3 {
+        let (_, ran) = poll_and_run(cycle).await;
+        assert_eq!(ran, done(0), "cycle {cycle}: no real change, no run");
     }
     assert_eq!(ghl_writes(seq), [], "no write reached GHL");
     assert_eq!(get_contact(contact_id.clone()).await, contact_before);
@@ -543,20 +545,9 @@ async fn two_way_sync_writes_only_real_changes_and_never_echoes() {
         )
         .await
         .unwrap();
-    let report = poll_once(
-        &setup.store,
-        ops.as_ref(),
-        &flows,
-        "df-customer-to-ghl-contact",
-        now + 4 * 60_000,
-    )
-    .await
-    .unwrap();
+    let (report, ran) = poll_and_run(4).await;
     assert_eq!(report.new_events, 1, "{report:?}");
-    assert_eq!(
-        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
-        done(1)
-    );
+    assert_eq!(ran, done(1));
     assert_eq!(
         ghl_writes(seq),
         [(
@@ -645,19 +636,8 @@ async fn two_way_sync_writes_only_real_changes_and_never_echoes() {
         )
         .await
         .unwrap();
-    poll_once(
-        &setup.store,
-        ops.as_ref(),
-        &flows,
-        "df-customer-to-ghl-contact",
-        now + 5 * 60_000,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
-        done(1)
-    );
+    let (_, ran) = poll_and_run(5).await;
+    assert_eq!(ran, done(1));
     let writes = ghl_writes(seq);
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert_eq!(
@@ -697,19 +677,8 @@ async fn two_way_sync_writes_only_real_changes_and_never_echoes() {
             .await
             .unwrap();
     }
-    poll_once(
-        &setup.store,
-        ops.as_ref(),
-        &flows,
-        "df-customer-to-ghl-contact",
-        now + 6 * 60_000,
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        worker.run_until_idle(tether_store::now_ms).await.unwrap(),
-        done(2)
-    );
+    let (_, ran) = poll_and_run(6).await;
+    assert_eq!(ran, done(2));
     let writes = ghl_writes(seq);
     assert!(
         writes.contains(&(
