@@ -1,6 +1,7 @@
 //! The `tether` command line: wiring only; the work lives in the library crates.
 
 mod cmd;
+mod out;
 
 use clap::{Parser, Subcommand};
 
@@ -45,6 +46,9 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output has gone (`tether catalog | head -1`): it has all it wanted,
+        // so the command ends quietly and successfully (see `out.rs`).
+        Err(error) if out::is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             // One line with the whole cause chain; a backtrace helps developers, not users.
             eprintln!("error: {error:#}");

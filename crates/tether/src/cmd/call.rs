@@ -1,5 +1,6 @@
 //! `tether call OP`: run one catalog operation with a JSON input and print its JSON output.
 
+use crate::out::outln;
 use anyhow::{Context, bail};
 use clap::Args;
 use tether_connectors::registry::Registry;
@@ -55,6 +56,6 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
             args.operation
         );
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    outln!("{}", serde_json::to_string_pretty(&output)?)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `tether connections`: the stored connections and their health; `tether connections set`
 //! changes a connection's settings (its rate limit).
 
+use crate::out::outln;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tether_connectors::registry::{ConnectionSettings, RateLimitSetting};
@@ -54,18 +55,22 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
         store
             .set_connection_settings(&connection.id, &value)
             .await?;
-        println!("Connection {:?}: settings {value}.", connection.name);
+        outln!("Connection {:?}: settings {value}.", connection.name)?;
         return Ok(());
     }
     let connections = store.connections().await?;
     if connections.is_empty() {
-        println!("No connections yet: `tether connect ghl --help`.");
+        outln!("No connections yet: `tether connect ghl --help`.")?;
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<16} {:<6} {:<14} {:<22} {:<13} TOKEN",
-        "NAME", "APP", "AUTH", "ACCOUNT", "STATUS"
-    );
+        "NAME",
+        "APP",
+        "AUTH",
+        "ACCOUNT",
+        "STATUS"
+    )?;
     let now = tether_store::now_ms();
     for connection in connections {
         let token = match connection.expires_at_ms {
@@ -73,7 +78,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
             Some(at) if at <= now => "expired (refreshes on next use)".to_owned(),
             Some(at) => format!("expires in {} min", (at - now) / 60_000),
         };
-        println!(
+        outln!(
             "{:<16} {:<6} {:<14} {:<22} {:<13} {}{}{}",
             connection.name,
             connection.app,
@@ -86,7 +91,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
                 .status_message
                 .map(|message| format!("\n    {message}"))
                 .unwrap_or_default()
-        );
+        )?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `tether dlq list|show|replay`: runs that failed for good, why, and a way to run them again.
 
+use crate::out::outln;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tether_store::DeadLetterId;
@@ -45,10 +46,10 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
         DlqCommand::List { limit } => {
             let entries = store.dlq_list(limit).await?;
             if entries.is_empty() {
-                println!("The dead-letter queue is empty.");
+                outln!("The dead-letter queue is empty.")?;
             }
             for entry in entries {
-                println!(
+                outln!(
                     "{:<6} run {:<6} {:<32} step {:<20} {}{}",
                     entry.id,
                     entry.run_id,
@@ -59,7 +60,7 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
                         .replay_run_id
                         .map(|run| format!("  (replayed as run {run})"))
                         .unwrap_or_default()
-                );
+                )?;
             }
         }
         DlqCommand::Show { id } => {
@@ -67,21 +68,26 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
                 .dlq_get(DeadLetterId(id))
                 .await
                 .with_context(|| format!("no dead letter {id}"))?;
-            println!(
+            outln!(
                 "dead letter {}: run {} of flow {} v{}",
-                entry.id, entry.run_id, entry.flow_id, entry.flow_version
-            );
-            println!("reason:  {}", entry.reason);
-            println!("step:    {}", entry.failed_step.as_deref().unwrap_or("-"));
-            println!(
+                entry.id,
+                entry.run_id,
+                entry.flow_id,
+                entry.flow_version
+            )?;
+            outln!("reason:  {}", entry.reason)?;
+            outln!("step:    {}", entry.failed_step.as_deref().unwrap_or("-"))?;
+            outln!(
                 "event:   {} {} (attempts {})",
-                entry.event_source, entry.event_kind, entry.attempts
-            );
-            println!("{}", serde_json::to_string_pretty(&entry.payload)?);
+                entry.event_source,
+                entry.event_kind,
+                entry.attempts
+            )?;
+            outln!("{}", serde_json::to_string_pretty(&entry.payload)?)?;
         }
         DlqCommand::Replay { id, flow_version } => {
             let run_id = store.dlq_replay(DeadLetterId(id), flow_version).await?;
-            println!("Dead letter {id} replays as run {run_id}.");
+            outln!("Dead letter {id} replays as run {run_id}.")?;
         }
     }
     Ok(())

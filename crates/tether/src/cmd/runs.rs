@@ -1,5 +1,6 @@
 //! `tether runs`: recent runs with their steps and outcomes.
 
+use crate::out::outln;
 use clap::Args;
 
 use super::data::DataArgs;
@@ -19,12 +20,12 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     let store = args.data.open().await?;
     let runs = store.runs_recent(args.limit).await?;
     if runs.is_empty() {
-        println!("No runs yet.");
+        outln!("No runs yet.")?;
         return Ok(());
     }
     for summary in runs {
         let run = &summary.run;
-        println!(
+        outln!(
             "run {:<6} {:<32} v{:<16} {:<10} attempts {}{}",
             run.id,
             run.flow_id,
@@ -35,14 +36,14 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|error| format!("  — {error}"))
                 .unwrap_or_default()
-        );
+        )?;
         for step in &summary.steps {
-            println!(
+            outln!(
                 "    {:<24} attempt {} {}",
                 step.step_id,
                 step.attempt,
                 step.status.as_str()
-            );
+            )?;
         }
     }
     Ok(())

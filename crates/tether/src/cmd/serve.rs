@@ -1,6 +1,7 @@
 //! `tether serve`: the long-running process — webhook intake, REST API, pollers, schedules, GHL's
 //! reconciliation feed and the run worker.
 
+use crate::out::say;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,20 +95,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let server =
         tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;
-    println!(
+    say!(
         "Tether serving on {} ({} flows from {})",
         server.base_url,
         flows.current().len(),
         args.flows.display()
     );
-    println!(
+    say!(
         "  webhooks: {}/hooks/ghl   runs: {}/api/runs   health: {}/healthz",
-        server.base_url, server.base_url, server.base_url
+        server.base_url,
+        server.base_url,
+        server.base_url
     );
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
-    println!("Stopping: finishing the runs in flight.");
+    say!("Stopping: finishing the runs in flight.");
     shutdown.cancel();
     let _ = poller_task.await;
     let _ = sync_task.await;

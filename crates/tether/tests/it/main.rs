@@ -12,3 +12,4 @@ mod cli;
 mod compat;
 mod compat_flickr;
 mod crash;
+mod robust;
