@@ -39,7 +39,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     })?;
     // Each app's operations are invoked through its own client: GHL's typed one, or the generic
     // client of a manifest-described app.
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
     let registry = Registry::new(store);
     let output = if args.operation.starts_with("ghl.") {
         let client = registry.ghl(&args.connection).await?;

@@ -133,7 +133,7 @@ struct GhlConnectArgs {
 
 /// Runs `tether connect …`.
 pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_or_create().await?;
     match args.app {
         ConnectApp::Ghl(ghl) => connect_ghl(&store, ghl).await,
         ConnectApp::Flickr(flickr) => connect_flickr(&store, flickr).await,

@@ -21,6 +21,12 @@ pub struct ConnectionsArgs {
 enum ConnectionsAction {
     /// Changes a connection's settings; running workers pick them up on their next call.
     Set(SetArgs),
+    /// Deletes a connection and its sealed credentials (works without the secret key, so
+    /// connections sealed with a lost key can be removed and connected again).
+    Delete {
+        /// The connection's name.
+        name: String,
+    },
 }
 
 /// Options of `tether connections set`.
@@ -36,7 +42,12 @@ struct SetArgs {
 
 /// Prints one line per connection, or changes one.
 pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
+    if let Some(ConnectionsAction::Delete { name }) = &args.action {
+        store.delete_connection(name).await?;
+        outln!("Connection {name:?} deleted.")?;
+        return Ok(());
+    }
     if let Some(ConnectionsAction::Set(set)) = args.action {
         let connection = store.connection(&set.name).await?;
         let mut settings = ConnectionSettings::of(&connection)?;

@@ -41,7 +41,7 @@ enum DlqCommand {
 
 /// Runs `tether dlq …`.
 pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
     match args.command {
         DlqCommand::List { limit } => {
             let entries = store.dlq_list(limit).await?;

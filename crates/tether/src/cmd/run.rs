@@ -85,7 +85,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(text) => read_event(text)?,
         None => default_payload(&flow, now),
     };
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
     let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
     if args.dry_run {
         return dry_run(&flow, ops.as_ref(), payload, now).await;

@@ -17,7 +17,7 @@ pub struct RunsArgs {
 
 /// Prints recent runs.
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
     let runs = store.runs_recent(args.limit).await?;
     if runs.is_empty() {
         outln!("No runs yet.")?;

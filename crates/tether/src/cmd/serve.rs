@@ -44,7 +44,7 @@ pub struct ServeArgs {
 
 /// Serves until Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_or_create().await?;
     let flows = super::data::load_flows(&args.flows)?;
     let read = |path: &Option<PathBuf>| -> anyhow::Result<Option<String>> {
         path.as_ref()

@@ -106,3 +106,118 @@ fn a_closed_output_pipe_ends_read_commands_quietly() {
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn read_commands_never_create_a_data_folder_or_a_key() {
+    let misspelt = temp_dir("dmeo");
+    let commands: [&[&str]; 5] = [
+        &["runs"],
+        &["dlq", "list"],
+        &["dlq", "show", "1"],
+        &["connections"],
+        &["call", "details_flowers.customer.list", "-c", "df"],
+    ];
+    for args in commands {
+        let output = tether(&misspelt, args);
+        assert!(!output.status.success(), "tether {args:?} must fail");
+        let stderr = text(&output.stderr);
+        let expected = format!(
+            "no Tether data in {} (looked for {}); run",
+            misspelt.display(),
+            misspelt.join("tether.sqlite").display()
+        );
+        assert!(
+            stderr.contains(&expected) && stderr.contains("or pass --data-dir"),
+            "tether {args:?}: {stderr}"
+        );
+        assert!(!misspelt.exists(), "tether {args:?} created {misspelt:?}");
+    }
+    // Validating flows needs no state, and makes none either.
+    let flow = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows/ghl-task-to-df.yaml");
+    let validated = tether(
+        &misspelt,
+        &["flows", "validate", &flow.display().to_string()],
+    );
+    assert!(validated.status.success(), "{}", text(&validated.stderr));
+    assert!(!misspelt.exists());
+}
+
+#[test]
+fn a_lost_or_wrong_secret_key_is_named_and_never_replaced() {
+    let (_sim, base) = start_details_flowers("1");
+    let data_dir = temp_dir("key");
+    connect_details_flowers(&data_dir, "df", &base);
+    let key_file = data_dir.join("secret.key");
+    let original_key = std::fs::read(&key_file).unwrap();
+    let call = ["call", "details_flowers.customer.list", "-c", "df"];
+
+    // Another key in the file: the connection is named with the key tried and the remedy.
+    std::fs::write(&key_file, "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=").unwrap();
+    for args in [&call[..], &["connections"]] {
+        let refused = tether(&data_dir, args);
+        assert!(!refused.status.success());
+        let stderr = text(&refused.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "connection `df` cannot be decrypted with the secret key in {} (or TETHER_SECRET_KEY): \
+                 restore the original key, or reconnect it with `tether connect details-flowers --name df",
+                key_file.display()
+            )),
+            "tether {args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("conn_"), "no internal id: {stderr}");
+    }
+
+    // No key at all: nothing writes a new one while sealed connections exist.
+    std::fs::remove_file(&key_file).unwrap();
+    let refused = tether(&data_dir, &call);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("connection `df` cannot be decrypted") && stderr.contains("missing"),
+        "{stderr}"
+    );
+    let runs = tether(&data_dir, &["runs"]);
+    assert!(
+        runs.status.success(),
+        "runs need no key: {}",
+        text(&runs.stderr)
+    );
+    let connected = tether(
+        &data_dir,
+        &[
+            "connect",
+            "details-flowers",
+            "--name",
+            "df2",
+            "--api-key",
+            "sim-api-key",
+            "--base-url",
+            &base,
+        ],
+    );
+    assert!(!connected.status.success());
+    let stderr = text(&connected.stderr);
+    assert!(
+        stderr.contains("missing")
+            && stderr.contains("`df`")
+            && stderr.contains("will not write a new key"),
+        "{stderr}"
+    );
+    assert!(!key_file.exists(), "no new key was written");
+
+    // The original key back: everything opens again.
+    std::fs::write(&key_file, &original_key).unwrap();
+    let called = tether(&data_dir, &call);
+    assert!(called.status.success(), "{}", text(&called.stderr));
+
+    // Without the key, deleting what it sealed lets a new key be made.
+    std::fs::remove_file(&key_file).unwrap();
+    let deleted = tether(&data_dir, &["connections", "delete", "df"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    connect_details_flowers(&data_dir, "df", &base);
+    assert!(key_file.exists());
+    let called = tether(&data_dir, &call);
+    assert!(called.status.success(), "{}", text(&called.stderr));
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
