@@ -61,9 +61,14 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // One TLS provider for every HTTP client in the process (reqwest is built without a default).
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Colour only for a person at a terminal: a log file or a pipe gets plain text, and
+    // `NO_COLOR` (no-color.org) turns colour off everywhere.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
     match cli.command {
         Command::Demo(args) => cmd::demo::run(args).await,

@@ -221,3 +221,29 @@ fn a_lost_or_wrong_secret_key_is_named_and_never_replaced() {
     assert!(called.status.success(), "{}", text(&called.stderr));
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn logs_into_a_pipe_carry_no_colour_codes() {
+    let (_sim, base) = start_details_flowers("1");
+    let data_dir = temp_dir("ansi");
+    connect_details_flowers(&data_dir, "df", &base);
+    let called = tether(
+        &data_dir,
+        &[
+            "call",
+            "details_flowers.customer.list",
+            "-c",
+            "df",
+            "--log",
+            "debug",
+        ],
+    );
+    assert!(called.status.success(), "{}", text(&called.stderr));
+    let stderr = text(&called.stderr);
+    assert!(
+        stderr.contains("DEBUG"),
+        "debug lines were logged: {stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "no escape codes: {stderr:?}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
