@@ -247,3 +247,90 @@ fn logs_into_a_pipe_carry_no_colour_codes() {
     assert!(!stderr.contains('\u{1b}'), "no escape codes: {stderr:?}");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn customers_email_addresses_stay_out_of_errors_logs_and_stored_reasons() {
+    let email = "rosa.private@example.com";
+    let (sim, base) = start_details_flowers("1");
+    let data_dir = temp_dir("pii");
+    connect_details_flowers(&data_dir, "details-flowers-main", &base);
+    let find = [
+        "call",
+        "details_flowers.customer.find_by_email",
+        "-c",
+        "details-flowers-main",
+        "-i",
+        &format!(r#"{{"email":"{email}"}}"#),
+        "--log",
+        "trace",
+    ];
+    let assert_absent = |output: &Output, what: &str| {
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(!all.contains(email), "{what} shows the e-mail: {all}");
+        assert!(
+            !all.contains("rosa.private%40example.com"),
+            "{what} shows the e-mail: {all}"
+        );
+    };
+
+    // The service fails every request (an injected fault).
+    let injected = Command::new("curl")
+        .args(["-s", "-X", "PUT", "-H", "Content-Type: application/json"])
+        .args(["-d", r#"{"error_rate":1.0}"#])
+        .arg(format!("{base}/__sim/faults"))
+        .output()
+        .unwrap();
+    assert!(injected.status.success());
+    let failed = tether(&data_dir, &find);
+    assert!(!failed.status.success());
+    assert!(
+        text(&failed.stderr).contains("GET /customers"),
+        "{}",
+        text(&failed.stderr)
+    );
+    assert_absent(&failed, "an injected 5xx");
+
+    // The service is gone (connection refused): the transport's error names the URL.
+    drop(sim);
+    let failed = tether(&data_dir, &find);
+    assert!(!failed.status.success());
+    let stderr = text(&failed.stderr);
+    assert!(
+        stderr.contains("email=[redacted]"),
+        "the query's names stay: {stderr}"
+    );
+    assert_absent(&failed, "a refused connection");
+
+    // A run of the shipped flow looks the customer up by e-mail and fails the same way; its
+    // stored reason is free of the address too.
+    let flows = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../flows")
+        .display()
+        .to_string();
+    let event = format!(r#"{{"id":"c1","email":"{email}","firstName":"Rosa"}}"#);
+    let ran = tether(
+        &data_dir,
+        &[
+            "run",
+            "ghl-contact-to-df-customer",
+            "--flows",
+            &flows,
+            "--event",
+            &event,
+        ],
+    );
+    assert!(!ran.status.success());
+    assert_absent(&ran, "tether run");
+    let runs = tether(&data_dir, &["runs"]);
+    assert!(runs.status.success(), "{}", text(&runs.stderr));
+    assert!(
+        text(&runs.stdout).contains("ghl-contact-to-df-customer")
+            && text(&runs.stdout).contains("email=[redacted]"),
+        "the stored reason is the refused lookup: {}",
+        text(&runs.stdout)
+    );
+    assert_absent(&runs, "the stored run");
+    let dead = tether(&data_dir, &["dlq", "list"]);
+    assert_absent(&dead, "the dead-letter queue");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
