@@ -29,6 +29,16 @@ fn tether(data_dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Waits `ms` milliseconds while polling a process for a condition (`std::thread::sleep` is
+/// reserved, so a small runtime sleeps).
+fn pause(ms: u64) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(async move { tokio::time::sleep(std::time::Duration::from_millis(ms)).await });
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -332,5 +342,80 @@ fn customers_email_addresses_stay_out_of_errors_logs_and_stored_reasons() {
     assert_absent(&runs, "the stored run");
     let dead = tether(&data_dir, &["dlq", "list"]);
     assert_absent(&dead, "the dead-letter queue");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+#[test]
+fn serve_finishes_the_run_in_flight_on_sigterm_then_exits_cleanly() {
+    let (_sim, base) = start_details_flowers("1");
+    let data_dir = temp_dir("sigterm");
+    connect_details_flowers(&data_dir, "df", &base);
+    let flows = data_dir.join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    // One customer to poll, and a slow service: the run's one call takes two seconds.
+    std::fs::write(
+        flows.join("slow.yaml"),
+        "id: slow-lookup\ntrigger:\n  poll:\n    operation: details_flowers.customer.updated\n    \
+         connection: df\n    every: 1s\n    cursor: updated_at\nsteps:\n  - id: look\n    action:\n      \
+         operation: details_flowers.customer.find_by_email\n      connection: df\n      input:\n        \
+         email: \"{{ trigger.email }}\"\n",
+    )
+    .unwrap();
+    let injected = Command::new("curl")
+        .args(["-s", "-X", "PUT", "-H", "Content-Type: application/json"])
+        .args(["-d", r#"{"latency_ms":2000}"#])
+        .arg(format!("{base}/__sim/faults"))
+        .output()
+        .unwrap();
+    assert!(injected.status.success());
+    let (mut server, _) = start_process(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--flows",
+            &flows.display().to_string(),
+            "--data-dir",
+            &data_dir.display().to_string(),
+        ],
+        &[],
+        "Tether serving on ",
+    );
+
+    // Wait until the run is leased and its slow call under way.
+    let started = std::time::Instant::now();
+    loop {
+        let runs = tether(&data_dir, &["runs"]);
+        if text(&runs.stdout).contains(" running ") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no run started: {}",
+            text(&runs.stdout)
+        );
+        pause(100);
+    }
+    let pid = server.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(40),
+            "serve did not stop"
+        );
+        pause(50);
+    };
+    assert_eq!(status.code(), Some(0), "a clean exit, not death by signal");
+    let runs = tether(&data_dir, &["runs"]);
+    let runs = text(&runs.stdout);
+    assert!(
+        runs.contains("slow-lookup") && runs.contains(" done ") && !runs.contains(" running "),
+        "the run in flight was finished: {runs}"
+    );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
