@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 /// Tether: keeps HighLevel contacts in sync with the other apps a business runs.
 #[derive(Debug, Parser)]
 #[command(name = "tether", version, about)]
-struct Cli {
+pub(crate) struct Cli {
     /// Log filter, as in RUST_LOG (for example `info` or `tether_sim=debug`).
     #[arg(long, global = true, env = "TETHER_LOG", default_value = "warn")]
     log: String,
@@ -36,10 +36,12 @@ enum Command {
     Flows(cmd::flows::FlowsArgs),
     /// Run one flow now, by id, against the stored connections, and print the run.
     Run(cmd::run::RunArgs),
-    /// Show recent runs with their steps and outcomes.
+    /// Show recent runs with their steps and outcomes; `show ID` prints one run.
     Runs(cmd::runs::RunsArgs),
     /// The dead-letter queue: `list`, `show ID`, `replay ID`.
     Dlq(cmd::dlq::DlqArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::CompletionsArgs),
 }
 
 #[tokio::main]
@@ -82,5 +84,6 @@ async fn run() -> anyhow::Result<()> {
         Command::Run(args) => cmd::run::run(args).await,
         Command::Runs(args) => cmd::runs::run(args).await,
         Command::Dlq(args) => cmd::dlq::run(args).await,
+        Command::Completions(args) => cmd::completions::run(args),
     }
 }

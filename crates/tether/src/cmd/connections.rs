@@ -13,6 +13,9 @@ use super::data::DataArgs;
 pub struct ConnectionsArgs {
     #[command(subcommand)]
     action: Option<ConnectionsAction>,
+    /// Print the connections as JSON (never their credentials).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -70,6 +73,29 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let connections = store.connections().await?;
+    if args.json {
+        let listed: Vec<serde_json::Value> = connections
+            .iter()
+            .map(|connection| {
+                serde_json::json!({
+                    "name": connection.name,
+                    "app": connection.app,
+                    "auth": connection.auth_kind.as_str(),
+                    "account_id": connection.account_id,
+                    "base_url": connection.base_url,
+                    "scopes": connection.scopes,
+                    "status": connection.status.as_str(),
+                    "status_message": connection.status_message,
+                    "expires_at": connection.expires_at_ms.map(super::runs::time),
+                    "settings": connection.settings,
+                    "created_at": super::runs::time(connection.created_at_ms),
+                    "updated_at": super::runs::time(connection.updated_at_ms),
+                })
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&listed)?)?;
+        return Ok(());
+    }
     if connections.is_empty() {
         outln!("No connections yet: `tether connect ghl --help`.")?;
         return Ok(());

@@ -3,7 +3,7 @@
 use crate::out::outln;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use tether_store::DeadLetterId;
+use tether_store::{DeadLetter, DeadLetterId};
 
 use super::data::DataArgs;
 
@@ -12,6 +12,9 @@ use super::data::DataArgs;
 pub struct DlqArgs {
     #[command(subcommand)]
     command: DlqCommand,
+    /// Print JSON instead of text (`list`, `show`).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -45,6 +48,11 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
     match args.command {
         DlqCommand::List { limit } => {
             let entries = store.dlq_list(limit).await?;
+            if args.json {
+                let listed: Vec<serde_json::Value> = entries.iter().map(entry_json).collect();
+                outln!("{}", serde_json::to_string_pretty(&listed)?)?;
+                return Ok(());
+            }
             if entries.is_empty() {
                 outln!("The dead-letter queue is empty.")?;
             }
@@ -68,6 +76,10 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
                 .dlq_get(DeadLetterId(id))
                 .await
                 .with_context(|| format!("no dead letter {id}"))?;
+            if args.json {
+                outln!("{}", serde_json::to_string_pretty(&entry_json(&entry))?)?;
+                return Ok(());
+            }
             outln!(
                 "dead letter {}: run {} of flow {} v{}",
                 entry.id,
@@ -87,8 +99,35 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
         }
         DlqCommand::Replay { id, flow_version } => {
             let run_id = store.dlq_replay(DeadLetterId(id), flow_version).await?;
+            if args.json {
+                outln!(
+                    "{}",
+                    serde_json::json!({ "dead_letter": id, "run_id": run_id })
+                )?;
+                return Ok(());
+            }
             outln!("Dead letter {id} replays as run {run_id}.")?;
         }
     }
     Ok(())
+}
+
+/// A dead letter as machine output, the event's payload included.
+fn entry_json(entry: &DeadLetter) -> serde_json::Value {
+    serde_json::json!({
+        "id": entry.id,
+        "run_id": entry.run_id,
+        "flow_id": entry.flow_id,
+        "flow_version": entry.flow_version,
+        "attempts": entry.attempts,
+        "event_id": entry.event_id,
+        "event_source": entry.event_source,
+        "event_kind": entry.event_kind,
+        "failed_step": entry.failed_step,
+        "reason": entry.reason,
+        "created_at": super::runs::time(entry.created_at_ms),
+        "replay_run_id": entry.replay_run_id,
+        "replayed_at": entry.replayed_at_ms.map(super::runs::time),
+        "payload": entry.payload,
+    })
 }

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use serde_json::Value;
+
 use crate::cli::start_process;
 
 const TETHER: &str = env!("CARGO_BIN_EXE_tether");
@@ -120,8 +122,10 @@ fn a_closed_output_pipe_ends_read_commands_quietly() {
 #[test]
 fn read_commands_never_create_a_data_folder_or_a_key() {
     let misspelt = temp_dir("dmeo");
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 7] = [
         &["runs"],
+        &["runs", "--json"],
+        &["runs", "show", "1"],
         &["dlq", "list"],
         &["dlq", "show", "1"],
         &["connections"],
@@ -417,5 +421,133 @@ fn serve_finishes_the_run_in_flight_on_sigterm_then_exits_cleanly() {
         runs.contains("slow-lookup") && runs.contains(" done ") && !runs.contains(" running "),
         "the run in flight was finished: {runs}"
     );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// Runs `tether ARGS…` and parses its stdout as JSON.
+fn json_of(data_dir: &Path, args: &[&str]) -> Value {
+    let output = tether(data_dir, args);
+    assert!(
+        output.status.success(),
+        "tether {args:?}: {}",
+        text(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "tether {args:?} is not JSON ({error}): {}",
+            text(&output.stdout)
+        )
+    })
+}
+
+#[test]
+fn read_commands_answer_json_and_runs_show_prints_one_run() {
+    let (_sim, base) = start_details_flowers("1");
+    let data_dir = temp_dir("json");
+    connect_details_flowers(&data_dir, "details-flowers-main", &base);
+    let flows = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../flows")
+        .display()
+        .to_string();
+    let run = |event: &str| {
+        tether(
+            &data_dir,
+            &[
+                "run",
+                "ghl-contact-to-df-customer",
+                "--flows",
+                &flows,
+                "--event",
+                event,
+            ],
+        )
+    };
+    assert!(
+        run(r#"{"id":"c1","email":"ann@example.com"}"#)
+            .status
+            .success()
+    );
+    // The app refuses this e-mail: the run is dead-lettered.
+    assert!(
+        !run(r#"{"id":"c2","email":"not-an-email"}"#)
+            .status
+            .success()
+    );
+
+    let runs = json_of(&data_dir, &["runs", "--json"]);
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let done = runs.iter().find(|run| run["status"] == "done").unwrap();
+    let steps: Vec<&str> = done["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["step_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["has_email", "customer", "upsert"]);
+    let id = done["id"].as_i64().unwrap().to_string();
+
+    let shown = json_of(&data_dir, &["runs", "show", &id, "--json"]);
+    assert_eq!(shown["id"].to_string(), id);
+    assert_eq!(shown["flow_id"], "ghl-contact-to-df-customer");
+    assert_eq!(shown["steps"][2]["status"], "ok", "{shown}");
+    assert!(
+        shown["steps"][2]["output"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("cus_")
+    );
+    let shown_text = tether(&data_dir, &["runs", "show", &id]);
+    let shown_text = text(&shown_text.stdout);
+    assert!(
+        shown_text.contains("ghl-contact-to-df-customer")
+            && shown_text.contains("upsert")
+            && shown_text.contains("id cus_"),
+        "{shown_text}"
+    );
+    let missing = tether(&data_dir, &["runs", "show", "999"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("no run 999"));
+
+    let connections = json_of(&data_dir, &["connections", "--json"]);
+    assert_eq!(
+        connections[0]["name"], "details-flowers-main",
+        "{connections}"
+    );
+    assert_eq!(connections[0]["auth"], "api_key");
+    assert!(
+        !connections.to_string().contains("sim-api-key"),
+        "credentials never show: {connections}"
+    );
+
+    let dead = json_of(&data_dir, &["dlq", "list", "--json"]);
+    assert_eq!(dead.as_array().unwrap().len(), 1, "{dead}");
+    assert_eq!(dead[0]["failed_step"], "upsert");
+    let dead_id = dead[0]["id"].to_string();
+    let letter = json_of(&data_dir, &["dlq", "show", &dead_id, "--json"]);
+    assert_eq!(letter["payload"]["id"], "c2", "{letter}");
+
+    let catalog = json_of(&data_dir, &["catalog", "--json"]);
+    assert!(
+        catalog
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|operation| operation["id"] == "details_flowers.customer.find_by_email")
+    );
+
+    for (shell, marker) in [
+        ("bash", "_tether()"),
+        ("zsh", "#compdef tether"),
+        ("fish", "complete -c tether"),
+    ] {
+        let script = tether(&data_dir, &["completions", shell]);
+        assert!(script.status.success(), "{}", text(&script.stderr));
+        let script = text(&script.stdout);
+        assert!(
+            script.contains(marker) && script.contains("runs") && script.contains("data-dir"),
+            "{shell}: {script}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
