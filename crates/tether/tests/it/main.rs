@@ -1,7 +1,8 @@
 //! The `tether` binary run as a process: the simulator served to curl, the demo, the
 //! connect → connections → call journey against a simulator process, the official HighLevel
 //! clients against `tether sim ghl`, independent Flickr clients against `tether sim flickr`, and
-//! `tether serve` killed with SIGKILL during an initial sync.
+//! `tether serve` killed with SIGKILL during an initial sync, and the command line under rough
+//! handling (closed pipes, a missing data folder or key, SIGTERM, personal data, `--json`).
 
 #![allow(
     clippy::unwrap_used,
