@@ -324,7 +324,7 @@ impl HttpClient {
             "http",
             connection = %self.inner.config.name,
             method = %request.method,
-            path = %request.path,
+            path = %redact::path(&request.path),
             trace_id = tracing::field::Empty
         );
         self.send_inner(request).instrument(span).await
@@ -342,7 +342,7 @@ impl HttpClient {
             .base_url
             .join(request.path.trim_start_matches('/'))
             .map_err(|error| {
-                Error::InvalidRequest(format!("bad path {}: {error}", request.path))
+                Error::InvalidRequest(format!("bad path {}: {error}", redact::path(&request.path)))
             })?;
         if !request.query.is_empty() {
             url.query_pairs_mut().extend_pairs(request.query.iter());
@@ -354,7 +354,8 @@ impl HttpClient {
         let inner = &self.inner;
         let deadline = Instant::now() + inner.config.timeouts.call;
         let url = self.url(&request)?;
-        let (method, path) = (request.method.clone(), request.path.clone());
+        // Errors and logs carry the path without personal data (`redact`); queries never.
+        let (method, path) = (request.method.clone(), redact::path(&request.path));
         inner.budget.deposit();
         let mut attempt = 0u32;
         let mut refreshed = false;
@@ -406,16 +407,19 @@ impl HttpClient {
                     {
                         limiter.throttled(retry_after);
                     }
-                    let message = service_message(&body).unwrap_or_else(|| {
-                        http::StatusCode::from_u16(status)
-                            .map_or_else(|_| status.to_string(), |s| s.to_string())
-                    });
+                    let message = service_message(&body).map_or_else(
+                        || {
+                            http::StatusCode::from_u16(status)
+                                .map_or_else(|_| status.to_string(), |s| s.to_string())
+                        },
+                        |message| redact::text(&message),
+                    );
                     let error = Error::Status(Box::new(StatusError {
                         method: method.clone(),
                         path: path.clone(),
                         status,
                         message,
-                        body: redact::body(&body),
+                        body: redact::text(&redact::body(&body)),
                         trace_id: trace_id(&body),
                         headers,
                         kind,
@@ -461,7 +465,9 @@ impl HttpClient {
         deadline: Instant,
     ) -> Result<Attempt, (Error, bool)> {
         let inner = &self.inner;
-        let (method, path) = (target.method.clone(), target.url.path().to_owned());
+        let (method, path) = (target.method.clone(), redact::path(target.url.path()));
+        // reqwest's errors print their URL, query included; ours carry it redacted.
+        let shown_url = redact::url(&target.url);
         let mut builder = inner
             .http
             .request(target.method, target.url)
@@ -481,7 +487,7 @@ impl HttpClient {
                     Error::Connect {
                         method: method.clone(),
                         path: path.clone(),
-                        source,
+                        source: source.with_url(shown_url),
                     },
                     false,
                 ));
@@ -491,7 +497,7 @@ impl HttpClient {
                     Error::Io {
                         method: method.clone(),
                         path: path.clone(),
-                        source,
+                        source: source.with_url(shown_url),
                     },
                     true,
                 ));
@@ -507,7 +513,7 @@ impl HttpClient {
                     Error::Io {
                         method: method.clone(),
                         path: path.clone(),
-                        source,
+                        source: source.with_url(shown_url),
                     },
                     true,
                 ));

@@ -209,6 +209,17 @@ impl Store {
         self.decode(&row)
     }
 
+    /// The names of every stored connection, without opening their credentials (so it answers
+    /// even when the key is missing or wrong).
+    pub async fn connection_names(&self) -> Result<Vec<String>, Error> {
+        let rows = sqlx::query("SELECT name FROM connections ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| row.try_get("name").map_err(Error::from))
+            .collect()
+    }
+
     /// Every connection, by name.
     pub async fn connections(&self) -> Result<Vec<Connection>, Error> {
         let rows = sqlx::query(concat!(
@@ -310,11 +321,24 @@ impl Store {
             field: "connections.settings",
             reason: error.to_string(),
         })?;
+        let name: String = row.try_get("name")?;
+        let app: String = row.try_get("app")?;
+        let credentials = self.vault.open(&id, &sealed).map_err(|error| match error {
+            Error::Unseal {
+                key, key_missing, ..
+            } => Error::Unseal {
+                connection: name.clone(),
+                app: Some(app.clone()),
+                key,
+                key_missing,
+            },
+            other => other,
+        })?;
         Ok(Connection {
             settings,
-            credentials: self.vault.open(&id, &sealed)?,
-            name: row.try_get("name")?,
-            app: row.try_get("app")?,
+            credentials,
+            name,
+            app,
             auth_kind: AuthKind::parse(&row.try_get::<String, _>("auth_kind")?)?,
             account_id: row.try_get("account_id")?,
             base_url: row.try_get("base_url")?,

@@ -53,11 +53,18 @@ pub enum Error {
     /// A secret could not be sealed.
     #[error("cannot seal a secret")]
     Seal,
-    /// A sealed secret does not open with this key (wrong key, or tampered row).
-    #[error("the credentials of {row_id} do not open with this secret key")]
+    /// A sealed secret does not open with this key (wrong or missing key, or tampered row). The
+    /// message names the connection and the remedy, because only a person can fix it.
+    #[error("{}", unseal_message(connection, app.as_deref(), key, *key_missing))]
     Unseal {
-        /// The row.
-        row_id: String,
+        /// The connection's name (its row id when the name is not known).
+        connection: String,
+        /// The connection's app, when known.
+        app: Option<String>,
+        /// Where the key came from.
+        key: String,
+        /// No key exists at all (the file is gone and the variable unset).
+        key_missing: bool,
     },
     /// No such record.
     #[error("no {what} named {name:?}")]
@@ -108,6 +115,25 @@ impl Error {
             }
         }
     }
+}
+
+/// The words of [`Error::Unseal`]: which connection, which key, and what a person can do.
+fn unseal_message(connection: &str, app: Option<&str>, key: &str, key_missing: bool) -> String {
+    let remedy = if key_missing {
+        // `tether connect` refuses to write a new key while sealed connections exist, so the
+        // way forward without the old key is to delete what it sealed.
+        format!(
+            "restore the original key, or delete the connection (`tether connections delete \
+             {connection}`) and connect it again"
+        )
+    } else {
+        format!(
+            "restore the original key, or reconnect it with `tether connect {} --name \
+             {connection} …`",
+            app.unwrap_or("APP").replace('_', "-")
+        )
+    };
+    format!("connection `{connection}` cannot be decrypted with the secret key in {key}: {remedy}")
 }
 
 /// Which database is behind the store.

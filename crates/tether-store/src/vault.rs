@@ -3,6 +3,10 @@
 //! The key comes from `TETHER_SECRET_KEY` (32 bytes, base64) or from a key file created on first
 //! run with mode 0600. Each sealed value carries its own random 24-byte nonce, and the row's id is
 //! bound in as associated data, so a sealed value copied onto another row does not open.
+//!
+//! A vault remembers where its key came from, so a connection that does not open can say which
+//! key was tried. [`Vault::load_existing`] never creates a key: a command that only reads, or a
+//! store that already holds sealed credentials, must not get a fresh key that opens none of them.
 
 use std::io::Write;
 use std::path::Path;
@@ -24,7 +28,12 @@ const NONCE_LEN: usize = 24;
 /// Seals and opens secrets. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct Vault {
-    cipher: XChaCha20Poly1305,
+    /// `None` when no key exists: such a vault opens and seals nothing, so a store read without a
+    /// key still answers everything but credentials.
+    cipher: Option<XChaCha20Poly1305>,
+    /// Where the key came from, for messages: a file path (with the variable that would override
+    /// it) or the variable's name.
+    place: String,
 }
 
 impl std::fmt::Debug for Vault {
@@ -37,26 +46,38 @@ impl Vault {
     /// A vault with this 32-byte key.
     pub fn from_key(key: &[u8; 32]) -> Self {
         Vault {
-            cipher: XChaCha20Poly1305::new(key.into()),
+            cipher: Some(XChaCha20Poly1305::new(key.into())),
+            place: "the key given".into(),
         }
     }
 
     /// The key from `TETHER_SECRET_KEY`, else from `key_file`, which is created (0600) when missing.
     pub fn load(key_file: &Path) -> Result<Self, Error> {
+        match Self::load_existing(key_file)? {
+            Some(vault) => Ok(vault),
+            None => Self::create(key_file),
+        }
+    }
+
+    /// The key from `TETHER_SECRET_KEY`, else from `key_file`; `None` when neither exists. Never
+    /// writes anything.
+    pub fn load_existing(key_file: &Path) -> Result<Option<Self>, Error> {
         if let Ok(encoded) = std::env::var(KEY_ENV) {
-            return Self::from_base64(encoded.trim()).map_err(|reason| Error::Key {
-                place: KEY_ENV.into(),
-                reason,
-            });
+            return Self::from_base64(encoded.trim(), KEY_ENV.into())
+                .map(Some)
+                .map_err(|reason| Error::Key {
+                    place: KEY_ENV.into(),
+                    reason,
+                });
         }
         match std::fs::read_to_string(key_file) {
-            Ok(encoded) => Self::from_base64(encoded.trim()).map_err(|reason| Error::Key {
-                place: key_file.display().to_string(),
-                reason,
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Self::create_key_file(key_file)
-            }
+            Ok(encoded) => Self::from_base64(encoded.trim(), Self::file_place(key_file))
+                .map(Some)
+                .map_err(|reason| Error::Key {
+                    place: key_file.display().to_string(),
+                    reason,
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(Error::Key {
                 place: key_file.display().to_string(),
                 reason: error.to_string(),
@@ -64,14 +85,43 @@ impl Vault {
         }
     }
 
-    fn from_base64(encoded: &str) -> Result<Self, String> {
+    /// A vault with no key, standing for the missing `key_file`: every open fails with a message
+    /// naming the connection and the missing file, and every seal is refused.
+    pub fn missing(key_file: &Path) -> Self {
+        Vault {
+            cipher: None,
+            place: format!(
+                "{}, which is missing (and {KEY_ENV} is not set)",
+                key_file.display()
+            ),
+        }
+    }
+
+    /// Creates `key_file` (0600) with a new random key and answers its vault.
+    pub fn create(key_file: &Path) -> Result<Self, Error> {
+        Self::create_key_file(key_file)
+    }
+
+    /// Where the key came from, for messages.
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    fn file_place(key_file: &Path) -> String {
+        format!("{} (or {KEY_ENV})", key_file.display())
+    }
+
+    fn from_base64(encoded: &str, place: String) -> Result<Self, String> {
         let bytes = STANDARD
             .decode(encoded)
             .map_err(|error| format!("not base64: {error}"))?;
         let key: [u8; 32] = bytes
             .try_into()
             .map_err(|bytes: Vec<u8>| format!("{} bytes, expected 32", bytes.len()))?;
-        Ok(Self::from_key(&key))
+        Ok(Vault {
+            place,
+            ..Self::from_key(&key)
+        })
     }
 
     fn create_key_file(key_file: &Path) -> Result<Self, Error> {
@@ -101,15 +151,21 @@ impl Vault {
                 reason: error.to_string(),
             })?;
         Ok(Vault {
-            cipher: XChaCha20Poly1305::new(&key),
+            cipher: Some(XChaCha20Poly1305::new(&key)),
+            place: Self::file_place(key_file),
         })
     }
 
     /// Seals `secret` for the row `row_id`: nonce ‖ ciphertext.
     pub fn seal(&self, row_id: &str, secret: &Secret) -> Result<Vec<u8>, Error> {
+        let Some(cipher) = &self.cipher else {
+            return Err(Error::Key {
+                place: self.place.clone(),
+                reason: "no key to seal with".into(),
+            });
+        };
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ciphertext = self
-            .cipher
+        let ciphertext = cipher
             .encrypt(
                 &nonce,
                 Payload {
@@ -124,15 +180,22 @@ impl Vault {
     }
 
     /// Opens what [`Vault::seal`] sealed for `row_id`.
+    /// The error names the row; the store names the connection instead.
     pub fn open(&self, row_id: &str, sealed: &[u8]) -> Result<Secret, Error> {
+        let unseal = || Error::Unseal {
+            connection: row_id.to_owned(),
+            app: None,
+            key: self.place.clone(),
+            key_missing: self.cipher.is_none(),
+        };
+        let Some(cipher) = &self.cipher else {
+            return Err(unseal());
+        };
         if sealed.len() < NONCE_LEN {
-            return Err(Error::Unseal {
-                row_id: row_id.to_owned(),
-            });
+            return Err(unseal());
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let plain = self
-            .cipher
+        let plain = cipher
             .decrypt(
                 XNonce::from_slice(nonce),
                 Payload {
@@ -140,12 +203,8 @@ impl Vault {
                     aad: row_id.as_bytes(),
                 },
             )
-            .map_err(|_| Error::Unseal {
-                row_id: row_id.to_owned(),
-            })?;
-        let text = String::from_utf8(plain).map_err(|_| Error::Unseal {
-            row_id: row_id.to_owned(),
-        })?;
+            .map_err(|_| unseal())?;
+        let text = String::from_utf8(plain).map_err(|_| unseal())?;
         Ok(Secret::new(text))
     }
 }
@@ -192,7 +251,7 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         let sealed = first.seal("row", &Secret::new("s")).unwrap();
-        let again = Vault::from_base64(std::fs::read_to_string(&key_file).unwrap().trim()).unwrap();
+        let again = Vault::load_existing(&key_file).unwrap().unwrap();
         assert_eq!(again.open("row", &sealed).unwrap().expose(), "s");
         std::fs::remove_dir_all(&dir).unwrap();
     }

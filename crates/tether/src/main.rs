@@ -1,13 +1,14 @@
 //! The `tether` command line: wiring only; the work lives in the library crates.
 
 mod cmd;
+mod out;
 
 use clap::{Parser, Subcommand};
 
 /// Tether: keeps HighLevel contacts in sync with the other apps a business runs.
 #[derive(Debug, Parser)]
 #[command(name = "tether", version, about)]
-struct Cli {
+pub(crate) struct Cli {
     /// Log filter, as in RUST_LOG (for example `info` or `tether_sim=debug`).
     #[arg(long, global = true, env = "TETHER_LOG", default_value = "warn")]
     log: String,
@@ -35,16 +36,21 @@ enum Command {
     Flows(cmd::flows::FlowsArgs),
     /// Run one flow now, by id, against the stored connections, and print the run.
     Run(cmd::run::RunArgs),
-    /// Show recent runs with their steps and outcomes.
+    /// Show recent runs with their steps and outcomes; `show ID` prints one run.
     Runs(cmd::runs::RunsArgs),
     /// The dead-letter queue: `list`, `show ID`, `replay ID`.
     Dlq(cmd::dlq::DlqArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(cmd::completions::CompletionsArgs),
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output has gone (`tether catalog | head -1`): it has all it wanted,
+        // so the command ends quietly and successfully (see `out.rs`).
+        Err(error) if out::is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             // One line with the whole cause chain; a backtrace helps developers, not users.
             eprintln!("error: {error:#}");
@@ -57,9 +63,14 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // One TLS provider for every HTTP client in the process (reqwest is built without a default).
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // Colour only for a person at a terminal: a log file or a pipe gets plain text, and
+    // `NO_COLOR` (no-color.org) turns colour off everywhere.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
     match cli.command {
         Command::Demo(args) => cmd::demo::run(args).await,
@@ -73,5 +84,6 @@ async fn run() -> anyhow::Result<()> {
         Command::Run(args) => cmd::run::run(args).await,
         Command::Runs(args) => cmd::runs::run(args).await,
         Command::Dlq(args) => cmd::dlq::run(args).await,
+        Command::Completions(args) => cmd::completions::run(args),
     }
 }

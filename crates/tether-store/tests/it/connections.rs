@@ -174,7 +174,16 @@ async fn another_key_cannot_open_the_credentials() {
         .unwrap();
     let error = other.connection("main").await.unwrap_err();
     assert!(matches!(error, Error::Unseal { .. }), "{error:?}");
-    assert!(error.to_string().contains("secret key"), "{error}");
+    // The message names the connection (not its internal id) and how to recover.
+    let message = error.to_string();
+    assert!(
+        message.contains("connection `main` cannot be decrypted")
+            && message.contains("restore the original key")
+            && message.contains("--name main"),
+        "{message}"
+    );
+    // Names are readable without the key, so a command can say which connections it sealed.
+    assert_eq!(other.connection_names().await.unwrap(), ["main"]);
     other.close().await;
     let _ = std::fs::remove_file(path);
 }

@@ -1,5 +1,6 @@
 //! `tether call OP`: run one catalog operation with a JSON input and print its JSON output.
 
+use crate::out::outln;
 use anyhow::{Context, bail};
 use clap::Args;
 use tether_connectors::registry::Registry;
@@ -38,7 +39,7 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
     })?;
     // Each app's operations are invoked through its own client: GHL's typed one, or the generic
     // client of a manifest-described app.
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
     let registry = Registry::new(store);
     let output = if args.operation.starts_with("ghl.") {
         let client = registry.ghl(&args.connection).await?;
@@ -55,6 +56,6 @@ pub async fn run(args: CallArgs) -> anyhow::Result<()> {
             args.operation
         );
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    outln!("{}", serde_json::to_string_pretty(&output)?)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `tether catalog`: every operation with its scopes, and its schemas with `--json`.
 
+use crate::out::outln;
 use clap::Args;
 
 /// Arguments of `tether catalog`.
@@ -19,21 +20,21 @@ pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
         operations.retain(|operation| operation.id.starts_with(prefix.as_str()));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&operations)?);
+        outln!("{}", serde_json::to_string_pretty(&operations)?)?;
         return Ok(());
     }
     for operation in &operations {
-        println!(
+        outln!(
             "{:<34} {:<7} {:<40} {}",
             operation.id,
             format!("{:?}", operation.kind).to_lowercase(),
             operation.title,
             operation.scopes.join(" ")
-        );
+        )?;
     }
-    println!(
+    outln!(
         "\n{} operations. `tether catalog --json` prints their input and output schemas.",
         operations.len()
-    );
+    )?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `tether connect APP`: authorize an account and store the connection, sealed.
 
+use crate::out::outln;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -132,7 +133,7 @@ struct GhlConnectArgs {
 
 /// Runs `tether connect …`.
 pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_or_create().await?;
     match args.app {
         ConnectApp::Ghl(ghl) => connect_ghl(&store, ghl).await,
         ConnectApp::Flickr(flickr) => connect_flickr(&store, flickr).await,
@@ -153,10 +154,11 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
                 },
             )
             .await?;
-            println!(
+            outln!(
                 "Connected {:?}: Details Flowers at {} with an API key.",
-                args.name, args.base_url
-            );
+                args.name,
+                args.base_url
+            )?;
             Ok(())
         }
     }
@@ -183,10 +185,10 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
             },
         )
         .await?;
-        println!(
+        outln!(
             "Connected {:?}: HighLevel location {location} with a private integration token.",
             args.name
-        );
+        )?;
         return Ok(());
     }
 
@@ -253,11 +255,11 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
             .await
             .context("the simulator's authorize page did not answer")?;
     } else {
-        println!("Open this address in a browser and approve the access:\n\n  {url}\n");
-        println!(
+        outln!("Open this address in a browser and approve the access:\n\n  {url}\n")?;
+        outln!(
             "Waiting for HighLevel to send the browser back to {} …",
             app.redirect_uri
-        );
+        )?;
     }
     let query = tokio::time::timeout(Duration::from_secs(args.timeout_secs), receiver.recv())
         .await
@@ -297,10 +299,10 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
         },
     )
     .await?;
-    println!(
+    outln!(
         "Connected {:?}: HighLevel location {location} through OAuth 2.0.",
         args.name
-    );
+    )?;
     Ok(())
 }
 
@@ -358,8 +360,8 @@ async fn connect_flickr(store: &Store, args: FlickrConnectArgs) -> anyhow::Resul
             .await
             .context("the simulator's authorize page did not answer")?;
     } else {
-        println!("Open this address in a browser and approve the access:\n\n  {url}\n");
-        println!("Waiting for Flickr to send the browser back to {callback_url} …");
+        outln!("Open this address in a browser and approve the access:\n\n  {url}\n")?;
+        outln!("Waiting for Flickr to send the browser back to {callback_url} …")?;
     }
     let query = tokio::time::timeout(Duration::from_secs(args.timeout_secs), receiver.recv())
         .await
@@ -415,10 +417,12 @@ async fn connect_flickr(store: &Store, args: FlickrConnectArgs) -> anyhow::Resul
         },
     )
     .await?;
-    println!(
+    outln!(
         "Connected {:?}: Flickr user {} ({}) with {perms} permission through OAuth 1.0a.",
-        args.name, me.username, me.id
-    );
+        args.name,
+        me.username,
+        me.id
+    )?;
     Ok(())
 }
 

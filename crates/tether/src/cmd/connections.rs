@@ -1,6 +1,7 @@
 //! `tether connections`: the stored connections and their health; `tether connections set`
 //! changes a connection's settings (its rate limit).
 
+use crate::out::outln;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use tether_connectors::registry::{ConnectionSettings, RateLimitSetting};
@@ -12,6 +13,9 @@ use super::data::DataArgs;
 pub struct ConnectionsArgs {
     #[command(subcommand)]
     action: Option<ConnectionsAction>,
+    /// Print the connections as JSON (never their credentials).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -20,6 +24,12 @@ pub struct ConnectionsArgs {
 enum ConnectionsAction {
     /// Changes a connection's settings; running workers pick them up on their next call.
     Set(SetArgs),
+    /// Deletes a connection and its sealed credentials (works without the secret key, so
+    /// connections sealed with a lost key can be removed and connected again).
+    Delete {
+        /// The connection's name.
+        name: String,
+    },
 }
 
 /// Options of `tether connections set`.
@@ -35,7 +45,12 @@ struct SetArgs {
 
 /// Prints one line per connection, or changes one.
 pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
+    if let Some(ConnectionsAction::Delete { name }) = &args.action {
+        store.delete_connection(name).await?;
+        outln!("Connection {name:?} deleted.")?;
+        return Ok(());
+    }
     if let Some(ConnectionsAction::Set(set)) = args.action {
         let connection = store.connection(&set.name).await?;
         let mut settings = ConnectionSettings::of(&connection)?;
@@ -54,18 +69,45 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
         store
             .set_connection_settings(&connection.id, &value)
             .await?;
-        println!("Connection {:?}: settings {value}.", connection.name);
+        outln!("Connection {:?}: settings {value}.", connection.name)?;
         return Ok(());
     }
     let connections = store.connections().await?;
-    if connections.is_empty() {
-        println!("No connections yet: `tether connect ghl --help`.");
+    if args.json {
+        let listed: Vec<serde_json::Value> = connections
+            .iter()
+            .map(|connection| {
+                serde_json::json!({
+                    "name": connection.name,
+                    "app": connection.app,
+                    "auth": connection.auth_kind.as_str(),
+                    "account_id": connection.account_id,
+                    "base_url": connection.base_url,
+                    "scopes": connection.scopes,
+                    "status": connection.status.as_str(),
+                    "status_message": connection.status_message,
+                    "expires_at": connection.expires_at_ms.map(super::runs::time),
+                    "settings": connection.settings,
+                    "created_at": super::runs::time(connection.created_at_ms),
+                    "updated_at": super::runs::time(connection.updated_at_ms),
+                })
+            })
+            .collect();
+        outln!("{}", serde_json::to_string_pretty(&listed)?)?;
         return Ok(());
     }
-    println!(
+    if connections.is_empty() {
+        outln!("No connections yet: `tether connect ghl --help`.")?;
+        return Ok(());
+    }
+    outln!(
         "{:<16} {:<6} {:<14} {:<22} {:<13} TOKEN",
-        "NAME", "APP", "AUTH", "ACCOUNT", "STATUS"
-    );
+        "NAME",
+        "APP",
+        "AUTH",
+        "ACCOUNT",
+        "STATUS"
+    )?;
     let now = tether_store::now_ms();
     for connection in connections {
         let token = match connection.expires_at_ms {
@@ -73,7 +115,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
             Some(at) if at <= now => "expired (refreshes on next use)".to_owned(),
             Some(at) => format!("expires in {} min", (at - now) / 60_000),
         };
-        println!(
+        outln!(
             "{:<16} {:<6} {:<14} {:<22} {:<13} {}{}{}",
             connection.name,
             connection.app,
@@ -86,7 +128,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
                 .status_message
                 .map(|message| format!("\n    {message}"))
                 .unwrap_or_default()
-        );
+        )?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use tether_store::{Store, Vault};
 
@@ -24,21 +24,84 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    /// Opens (creating and migrating when needed) the store.
-    pub async fn open(&self) -> anyhow::Result<Store> {
+    /// Opens the store for a command that creates state (`serve`, `connect`): the data folder,
+    /// the database and the secret key are created when missing. A new key is written only when
+    /// the store holds no sealed credentials, since a new key opens none of them.
+    pub async fn open_or_create(&self) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
             format!("cannot create the data folder {}", self.data_dir.display())
         })?;
-        let vault = Vault::load(&self.data_dir.join("secret.key"))?;
+        let key_file = self.key_file();
+        let vault = match Vault::load_existing(&key_file)? {
+            Some(vault) => vault,
+            None => {
+                if self.database.is_some() || self.sqlite_file().exists() {
+                    let store = self.connect(Vault::missing(&key_file), true).await?;
+                    let names = store.connection_names().await?;
+                    store.close().await;
+                    if !names.is_empty() {
+                        bail!(
+                            "the secret key {} is missing (and {} is not set), but the store holds \
+                             connections sealed with it: {}; Tether will not write a new key that \
+                             opens none of them: restore the original key, or delete those \
+                             connections (`tether connections delete NAME`) and connect them again",
+                            key_file.display(),
+                            tether_store::vault::KEY_ENV,
+                            names
+                                .iter()
+                                .map(|name| format!("`{name}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
+                }
+                Vault::create(&key_file)?
+            }
+        };
+        self.connect(vault, true).await
+    }
+
+    /// Opens the store for a command that only works on existing state (`runs`, `dlq`,
+    /// `connections`, `call`, `run`): it never creates a folder, a database or a key, so a
+    /// mistyped `--data-dir` is reported instead of becoming a new, empty store.
+    pub async fn open_existing(&self) -> anyhow::Result<Store> {
+        if self.database.is_none() && !self.sqlite_file().is_file() {
+            bail!(
+                "no Tether data in {} (looked for {}); run `tether connect`, `tether serve` or \
+                 `tether demo` first, or pass --data-dir",
+                self.data_dir.display(),
+                self.sqlite_file().display()
+            );
+        }
+        let key_file = self.key_file();
+        // Without a key the store still answers runs and dead letters; opening a connection then
+        // fails with a message naming it and the missing key.
+        let vault = Vault::load_existing(&key_file)?.unwrap_or_else(|| Vault::missing(&key_file));
+        self.connect(vault, false).await
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
+    }
+
+    fn sqlite_file(&self) -> PathBuf {
+        self.data_dir.join("tether.sqlite")
+    }
+
+    async fn connect(&self, vault: Vault, create: bool) -> anyhow::Result<Store> {
         match &self.database {
             Some(url) => Store::connect(url, vault)
                 .await
                 .context("cannot open the database"),
             None => {
-                let path = self.data_dir.join("tether.sqlite");
-                Store::open_sqlite(&path, vault)
-                    .await
-                    .with_context(|| format!("cannot open {}", path.display()))
+                let path = self.sqlite_file();
+                let opened = if create {
+                    Store::open_sqlite(&path, vault).await
+                } else {
+                    // `mode=rw`: SQLite must not create the file if it vanished meanwhile.
+                    Store::connect(&format!("sqlite://{}?mode=rw", path.display()), vault).await
+                };
+                opened.with_context(|| format!("cannot open {}", path.display()))
             }
         }
     }

@@ -5,6 +5,7 @@
 //! every contact to Details Flowers with a progress bar, then makes a live change in GHL and
 //! shows it arriving in Details Flowers through a signed webhook, and keeps syncing until Ctrl-C.
 
+use crate::out::say;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -208,27 +209,27 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .webhooks
         .register(&format!("{}/hooks/ghl", server.base_url));
 
-    println!(
+    say!(
         "Tether demo (everything on loopback; data in {})",
         args.data_dir.display()
     );
-    println!(
+    say!(
         "  GHL simulator             {}  location {location_id}, {n_contacts} contacts, {DEMO_GHL_BURST} requests per 10 s (GHL: 100)",
         ghl.base_url
     );
-    println!(
+    say!(
         "  Details Flowers simulator {}  {DEMO_DF_PER_MINUTE} requests per minute (manifest: 600)",
         details_flowers.base_url
     );
-    println!(
+    say!(
         "  Flickr simulator          {}  user {flickr_me} (OAuth 1.0a, write)",
         flickr.base_url
     );
-    println!(
+    say!(
         "  Tether server             {}  (webhooks: /hooks/ghl, runs: /api/runs)",
         server.base_url
     );
-    println!(
+    say!(
         "  flows                     {}",
         FLOWS
             .iter()
@@ -249,17 +250,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         tether_engine::ghl_sync::DEFAULT_PAGE,
         |report| {
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-                print!(
+                // A progress line on a terminal only; a closed output is no reason to stop.
+                let _ = write!(
+                    std::io::stdout().lock(),
                     "\r  reading GHL: {} contacts, {} tasks/notes/appointments",
-                    report.contacts, report.related
-                );
-                let _ = std::io::stdout().flush();
+                    report.contacts,
+                    report.related
+                )
+                .and_then(|()| std::io::stdout().flush());
             }
         },
     )
     .await
     .context("cannot read the GHL location")?;
-    println!();
+    say!();
     let counts = store.run_counts().await?;
     let n_runs = usize::try_from(counts.total()).unwrap_or(0);
     wait_for_runs(&store, n_runs, "initial sync").await?;
@@ -292,11 +296,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         )
     };
     let counts = store.run_counts().await?;
-    println!(
+    say!(
         "  {} GHL contacts ({n_without_email} without an e-mail, skipped by the flows' filters) → {n_customers} Details Flowers customers",
         synced.contacts
     );
-    println!(
+    say!(
         "  {} GHL tasks, notes and appointments → {n_tasks} tasks, {n_notes} notes, {n_deliveries} deliveries; in {:.1?}, {} runs dead-lettered",
         synced.related,
         started.elapsed(),
@@ -343,7 +347,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let _ = found;
-    println!(
+    say!(
         "  live: contact {email} created in GHL → webhook → run → Details Flowers customer in {} ms",
         live_started.elapsed().as_millis()
     );
@@ -357,12 +361,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         &location_id,
     )
     .await?;
-    println!();
-    println!("Look around:");
-    println!("  tether runs --data-dir {}", args.data_dir.display());
-    println!("  tether dlq list --data-dir {}", args.data_dir.display());
-    println!("  curl -s {}/api/runs?limit=5", server.base_url);
-    println!(
+    say!();
+    say!("Look around:");
+    say!("  tether runs --data-dir {}", args.data_dir.display());
+    say!("  tether dlq list --data-dir {}", args.data_dir.display());
+    say!("  curl -s {}/api/runs?limit=5", server.base_url);
+    say!(
         "  curl -s -H 'Authorization: Bearer {DEMO_PIT}' -H 'Version: 2021-07-28' '{}/contacts/?locationId={location_id}&limit=2'",
         ghl.base_url
     );
@@ -384,7 +388,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         poller_task = Some(tokio::spawn(async move {
             tokio::join!(poller.run(shutdown), reconcile);
         }));
-        println!(
+        say!(
             "Syncing live changes both ways until Ctrl-C (Details Flowers is polled, and GHL reconciled, every minute)."
         );
         tokio::signal::ctrl_c()
@@ -471,14 +475,14 @@ async fn wait_for_runs(store: &Store, n_runs: usize, label: &str) -> anyhow::Res
             ".".repeat(width - filled)
         );
         if redraw {
-            print!("\r{bar}");
-            std::io::stdout().flush()?;
+            let _ = write!(std::io::stdout().lock(), "\r{bar}")
+                .and_then(|()| std::io::stdout().flush());
         }
         if finished >= n_runs {
             if redraw {
-                println!();
+                say!();
             } else {
-                println!("{bar}");
+                say!("{bar}");
             }
             return Ok(());
         }
@@ -617,7 +621,7 @@ async fn flickr_tour(
         .and_then(|id| flickr.photoset(id))
         .map(|set| set.description)
         .unwrap_or_default();
-    println!(
+    say!(
         "  Flickr: 3 contacts and the studio → {n_contacts} GHL contacts; 3 photos → {n_notes} GHL notes; 1 album → {n_tasks} GHL task; {} runs in {} ms",
         total_runs(store).await? - before,
         started.elapsed().as_millis()
@@ -629,7 +633,7 @@ async fn flickr_tour(
         .take(2)
         .collect();
     if !rendered.is_empty() {
-        println!(
+        say!(
             "  Flickr album description rendered from GHL: {:?} …",
             rendered.join(" / ")
         );

@@ -1,5 +1,6 @@
 //! `tether flows validate FILE…`: check flow files and report every problem with its place.
 
+use crate::out::outln;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -31,10 +32,10 @@ pub async fn run(args: FlowsArgs) -> anyhow::Result<()> {
             for file in &files {
                 let problems = tether_engine::flow::validate_flow_file(file, &catalog);
                 if problems.is_empty() {
-                    println!("{}: ok", file.display());
+                    outln!("{}: ok", file.display())?;
                 }
                 for problem in &problems {
-                    println!("{problem}");
+                    outln!("{problem}")?;
                 }
                 n_problems += problems.len();
             }

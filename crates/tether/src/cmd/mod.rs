@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod catalog;
+pub mod completions;
 pub mod connect;
 pub mod connections;
 pub mod data;

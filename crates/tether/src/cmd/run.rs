@@ -7,6 +7,7 @@
 //! exit code says whether it finished. `--dry-run` stores nothing and calls no action: it evaluates the
 //! filters, maps and lookups (lookups do call their operation) and prints each action's input.
 
+use crate::out::outln;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,7 +85,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(text) => read_event(text)?,
         None => default_payload(&flow, now),
     };
-    let store = args.data.open().await?;
+    let store = args.data.open_existing().await?;
     let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
     if args.dry_run {
         return dry_run(&flow, ops.as_ref(), payload, now).await;
@@ -118,7 +119,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     let run = store.run(run_id).await?;
     let steps = store.journal(run_id).await?;
-    print_run(&run, &steps);
+    print_run(&run, &steps)?;
     match run.status {
         RunStatus::Done => Ok(()),
         RunStatus::Dead | RunStatus::Retry => {
@@ -203,24 +204,25 @@ async fn wait_until_attempted(store: &Store, run_id: RunId) -> anyhow::Result<()
 
 /// Prints the run as `tether runs` does, with each step's outcome: the record id an action or
 /// lookup answered, whether a filter passed, or why a step failed.
-fn print_run(run: &Run, steps: &[StepResult]) {
-    println!(
+pub fn print_run(run: &Run, steps: &[StepResult]) -> std::io::Result<()> {
+    outln!(
         "run {:<6} {:<32} v{:<16} {:<10} attempts {}",
         run.id.to_string(),
         run.flow_id,
         run.flow_version,
         run.status.as_str(),
         run.attempts
-    );
+    )?;
     for step in steps {
-        println!(
+        outln!(
             "    {:<24} attempt {} {:<8} {}",
             step.step_id,
             step.attempt,
             step.status.as_str(),
             step_outcome(step)
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn step_outcome(step: &StepResult) -> String {
@@ -284,10 +286,10 @@ async fn dry_run(
     payload: Value,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    println!(
+    outln!(
         "dry run of {} (nothing is stored, no action is called)",
         flow.id
-    );
+    )?;
     let mut context = Context::new(payload, now).with_flow(&flow.id, &flow.name, &flow.version);
     for step in &flow.steps {
         let failed = |reason: String| anyhow!("step `{}` fails: {reason}", step.id);
@@ -295,13 +297,13 @@ async fn dry_run(
             StepKind::Filter { when } => {
                 let value = expr::evaluate(when, &context).map_err(|e| failed(e.to_string()))?;
                 let passed = expr::truthy(&value);
-                println!(
+                outln!(
                     "    {:<24} filter   {}",
                     step.id,
                     if passed { "passed" } else { "stops the run" }
-                );
+                )?;
                 if !passed {
-                    println!("The filter stops the run here: no action would be called.");
+                    outln!("The filter stops the run here: no action would be called.")?;
                     return Ok(());
                 }
                 json!({ "passed": true })
@@ -312,7 +314,7 @@ async fn dry_run(
                     let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
                     return Err(failed(problems.join("; ")));
                 }
-                println!("    {:<24} map      {record}", step.id);
+                outln!("    {:<24} map      {record}", step.id)?;
                 record
             }
             StepKind::Lookup {
@@ -327,10 +329,10 @@ async fn dry_run(
                     .invoke(connection, operation, input)
                     .await
                     .map_err(|e| failed(format!("{operation} on {connection}: {e}")))?;
-                println!(
+                outln!(
                     "    {:<24} lookup   {operation} on {connection} → {output}",
                     step.id
-                );
+                )?;
                 output
             }
             StepKind::Action {
@@ -342,21 +344,21 @@ async fn dry_run(
             } => {
                 let input = expr::evaluate_value(input, &context)
                     .map_err(|e| failed(format!("input.{e}")))?;
-                println!(
+                outln!(
                     "    {:<24} action   would call {operation} on {connection} with:",
                     step.id
-                );
-                println!("{}", indent(&serde_json::to_string_pretty(&input)?));
+                )?;
+                outln!("{}", indent(&serde_json::to_string_pretty(&input)?))?;
                 if let Some(match_on) = match_on {
                     let value = expr::evaluate(&match_on.value, &context)
                         .map_err(|e| failed(format!("match.value: {e}")))?;
-                    println!(
+                    outln!(
                         "{}",
                         indent(&format!(
                             "(updating instead the record whose {} is {value}, when one exists)",
                             match_on.field
                         ))
-                    );
+                    )?;
                 }
                 json!({ "dry_run": true })
             }

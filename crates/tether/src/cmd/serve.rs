@@ -1,6 +1,7 @@
 //! `tether serve`: the long-running process — webhook intake, REST API, pollers, schedules, GHL's
 //! reconciliation feed and the run worker.
 
+use crate::out::say;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tether_connectors::registry::Registry;
 use tether_engine::invoke::Operations;
 use tether_engine::worker::{Worker, starts};
 use tokio_util::sync::CancellationToken;
+use tracing::warn;
 
 use super::data::DataArgs;
 
@@ -45,7 +47,7 @@ pub struct ServeArgs {
 
 /// Serves until Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = args.data.open().await?;
+    let store = args.data.open_or_create().await?;
     let flows = super::data::load_flows(&args.flows)?;
     let read = |path: &Option<PathBuf>| -> anyhow::Result<Option<String>> {
         path.as_ref()
@@ -100,28 +102,67 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let server =
         tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;
-    println!(
+    say!(
         "Tether serving on {} ({} flows from {})",
         server.base_url,
         flows.current().len(),
         args.flows.display()
     );
-    println!(
+    say!(
         "  webhooks: {}/hooks/ghl   runs: {}/api/runs   health: {}/healthz",
-        server.base_url, server.base_url, server.base_url
+        server.base_url,
+        server.base_url,
+        server.base_url
     );
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
-    println!("Stopping: finishing the runs in flight.");
+    stop_signal().await?;
+    say!("Stopping: finishing the runs in flight.");
+    // Cancelling stops the intake of webhooks, the pollers, the scheduler and the leasing of new
+    // runs; the worker then waits for the runs it already holds.
     shutdown.cancel();
     let _ = poller_task.await;
     let _ = sync_task.await;
     let _ = scheduler_task.await;
-    let _ = worker_task.await;
+    let mut worker_task = worker_task;
+    if tokio::time::timeout(DRAIN_FOR, &mut worker_task)
+        .await
+        .is_err()
+    {
+        // Whatever is still running keeps its lease until it expires, then another worker takes
+        // the run over and resumes it from its journal; nothing is lost by leaving now.
+        worker_task.abort();
+        warn!(
+            drain_secs = DRAIN_FOR.as_secs(),
+            "Runs still in flight are left to their lease expiry."
+        );
+    }
     server.stop().await?;
     store.close().await;
     Ok(())
+}
+
+/// How long a stopping `tether serve` waits for its runs in flight. Shorter than a lease (30 s):
+/// the worker stops renewing leases once it stops, so a run finished within this time still
+/// holds its lease when it records its outcome.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM, which service managers and container runtimes
+/// send to stop a process.
+async fn stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("cannot wait for Ctrl-C"),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")
+    }
 }
 
 fn parse_every(text: &str) -> Result<std::time::Duration, String> {

@@ -1,5 +1,6 @@
 //! `tether sim APP`: run a simulator as a standalone HTTP server.
 
+use crate::out::say;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -199,32 +200,34 @@ async fn run_ghl(args: GhlArgs) -> anyhow::Result<()> {
         .spawn(args.listen, shutdown.clone())
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    println!("GHL simulator listening on {}", running.base_url);
-    println!(
+    say!("GHL simulator listening on {}", running.base_url);
+    say!(
         "  location:  {location_id} ({} contacts seeded in {:.2?})",
-        args.seed, seeded_in
+        args.seed,
+        seeded_in
     );
     for pit in &args.pits {
-        println!("  PIT:       {pit}");
+        say!("  PIT:       {pit}");
     }
-    println!(
+    say!(
         "  OAuth:     {}/oauth/chooselocation?response_type=code&client_id={}&redirect_uri=...&scope=contacts.readonly%20contacts.write",
-        running.base_url, args.client_id
+        running.base_url,
+        args.client_id
     );
     if args.auto_approve {
-        println!(
+        say!(
             "  consent:   approved at once for {}",
             args.auto_approve_location
                 .as_deref()
                 .unwrap_or(&location_id)
         );
     }
-    println!(
+    say!(
         "  admin:     {}/__sim/requests, /__sim/faults, /__sim/webhook-keys",
         running.base_url
     );
     if let Some(pit) = args.pits.first() {
-        println!(
+        say!(
             "  try:       curl -H 'Authorization: Bearer {pit}' -H 'Version: 2021-07-28' '{}/contacts/?locationId={location_id}&limit=3'",
             running.base_url
         );
@@ -232,7 +235,7 @@ async fn run_ghl(args: GhlArgs) -> anyhow::Result<()> {
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
-    println!("Stopping.");
+    say!("Stopping.");
     running.stop().await?;
     Ok(())
 }
@@ -255,12 +258,12 @@ async fn run_details_flowers(args: DetailsFlowersArgs) -> anyhow::Result<()> {
         .spawn(args.listen, shutdown.clone())
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    println!(
+    say!(
         "Details Flowers simulator listening on {}",
         running.base_url
     );
-    println!("  customers: {} seeded", args.seed);
-    println!(
+    say!("  customers: {} seeded", args.seed);
+    say!(
         "  API keys:  {} (header X-Api-Key)",
         if keys.is_empty() {
             DEFAULT_API_KEY.to_owned()
@@ -268,14 +271,14 @@ async fn run_details_flowers(args: DetailsFlowersArgs) -> anyhow::Result<()> {
             keys.join(", ")
         }
     );
-    println!(
+    say!(
         "  admin:     {}/__sim/requests, /__sim/faults, /__sim/rate-limit",
         running.base_url
     );
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
-    println!("Stopping.");
+    say!("Stopping.");
     running.stop().await?;
     Ok(())
 }
@@ -303,38 +306,41 @@ async fn run_flickr(args: FlickrArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let base = &running.base_url;
-    println!("Flickr simulator listening on {base}");
-    println!(
+    say!("Flickr simulator listening on {base}");
+    say!(
         "  seeded:    {} users, {} photos, {} albums",
-        counts.users, counts.photos, counts.photosets
+        counts.users,
+        counts.photos,
+        counts.photosets
     );
     if let Some(nsid) = users.first() {
-        println!("  first user: {nsid}");
+        say!("  first user: {nsid}");
     }
-    println!(
+    say!(
         "  app:       consumer key {} / secret {}",
-        args.consumer_key, args.consumer_secret
+        args.consumer_key,
+        args.consumer_secret
     );
-    println!("  REST:      {base}/services/rest (upload: {base}/services/upload/)");
-    println!(
+    say!("  REST:      {base}/services/rest (upload: {base}/services/upload/)");
+    say!(
         "  OAuth:     {base}/services/oauth/request_token, /authorize (sim_approve_as=NSID), /access_token"
     );
     if args.auto_approve
         && let Some(nsid) = users.first()
     {
-        println!("  authorize: approves at once as {nsid} (--auto-approve)");
+        say!("  authorize: approves at once as {nsid} (--auto-approve)");
     }
-    println!(
+    say!(
         "  admin:     {base}/__sim/health, /__sim/requests, /__sim/faults, /__sim/rate-limit, /__sim/tokens"
     );
-    println!(
+    say!(
         "  try:       curl '{base}/services/rest?method=flickr.test.echo&api_key={}&format=json&nojsoncallback=1'",
         args.consumer_key
     );
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
-    println!("Stopping.");
+    say!("Stopping.");
     running.stop().await?;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! The `tether` binary run as a process: the simulator served to curl, the demo, the
 //! connect → connections → call journey against a simulator process, the official HighLevel
 //! clients against `tether sim ghl`, independent Flickr clients against `tether sim flickr`, and
-//! `tether serve` killed with SIGKILL during an initial sync; and a tidy check that no tracked
-//! file reads outside the repository.
+//! `tether serve` killed with SIGKILL during an initial sync, the command line under rough
+//! handling (closed pipes, a missing data folder or key, SIGTERM, personal data, `--json`), and a
+//! tidy check that no tracked file reads outside the repository.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,4 +14,5 @@ mod cli;
 mod compat;
 mod compat_flickr;
 mod crash;
+mod robust;
 mod tidy;
