@@ -164,6 +164,49 @@ pub fn compile(text: &str) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
+/// The dotted paths from a root variable written in a template's text outside string literals
+/// (`trigger.full_name` of `{{ (trigger.full_name | split(' '))[1:] }}`). A path may come out
+/// longer than it reads (never shorter), which only widens what a field depends on.
+pub fn written_paths(text: &str) -> BTreeSet<String> {
+    let mut paths = BTreeSet::new();
+    let mut quote: Option<char> = None;
+    let mut word = String::new();
+    let mut flush = |word: &mut String| {
+        let first = word.split('.').next().unwrap_or_default();
+        if ROOT_VARIABLES.contains(&first) {
+            paths.insert(word.trim_end_matches('.').to_owned());
+        }
+        word.clear();
+    };
+    let mut previous = ' ';
+    for character in text.chars() {
+        match quote {
+            Some(open) => {
+                if character == open && previous != '\\' {
+                    quote = None;
+                }
+            }
+            None if character == '\'' || character == '"' => {
+                flush(&mut word);
+                quote = Some(character);
+            }
+            None if character.is_ascii_alphanumeric() || character == '_' || character == '.' => {
+                // A path starts with a letter, not inside a number or after another path's dot.
+                if !word.is_empty()
+                    || (character.is_ascii_alphabetic() || character == '_')
+                        && !(previous.is_ascii_alphanumeric() || previous == '.')
+                {
+                    word.push(character);
+                }
+            }
+            None => flush(&mut word),
+        }
+        previous = character;
+    }
+    flush(&mut word);
+    paths
+}
+
 /// The global functions expressions may call: ours and minijinja's built-ins.
 const FUNCTIONS: [&str; 7] = [
     "full_name",
