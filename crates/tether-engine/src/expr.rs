@@ -164,6 +164,342 @@ pub fn compile(text: &str) -> Result<BTreeSet<String>, String> {
         .collect())
 }
 
+/// The dotted paths from a root variable written in a template's text outside string literals
+/// (`trigger.full_name` of `{{ (trigger.full_name | split(' '))[1:] }}`). A path may come out
+/// longer than it reads (never shorter), which only widens what a field depends on.
+pub fn written_paths(text: &str) -> BTreeSet<String> {
+    let mut paths = BTreeSet::new();
+    let mut quote: Option<char> = None;
+    let mut word = String::new();
+    let mut flush = |word: &mut String| {
+        let first = word.split('.').next().unwrap_or_default();
+        if ROOT_VARIABLES.contains(&first) {
+            paths.insert(word.trim_end_matches('.').to_owned());
+        }
+        word.clear();
+    };
+    let mut previous = ' ';
+    for character in text.chars() {
+        match quote {
+            Some(open) => {
+                if character == open && previous != '\\' {
+                    quote = None;
+                }
+            }
+            None if character == '\'' || character == '"' => {
+                flush(&mut word);
+                quote = Some(character);
+            }
+            None if character.is_ascii_alphanumeric() || character == '_' || character == '.' => {
+                // A path starts with a letter, not inside a number or after another path's dot.
+                if !word.is_empty()
+                    || (character.is_ascii_alphabetic() || character == '_')
+                        && !(previous.is_ascii_alphanumeric() || previous == '.')
+                {
+                    word.push(character);
+                }
+            }
+            None => flush(&mut word),
+        }
+        previous = character;
+    }
+    flush(&mut word);
+    paths
+}
+
+/// The code of a string: the inside of each `{{ ... }}` and `{% ... %}` block (one for a typed
+/// expression, none for a literal), so a scan of it never reads the template's plain text.
+pub fn code_blocks(text: &str) -> Vec<&str> {
+    match shape(text) {
+        Shape::Literal => Vec::new(),
+        Shape::Expression(inner) => vec![inner],
+        Shape::Template => {
+            let mut blocks = Vec::new();
+            let mut rest = text;
+            while let Some(start) = rest.find(['{']) {
+                let after = &rest[start..];
+                let close = if after.starts_with("{{") {
+                    "}}"
+                } else if after.starts_with("{%") {
+                    "%}"
+                } else if after.starts_with("{#") {
+                    "#}"
+                } else {
+                    rest = &after[1..];
+                    continue;
+                };
+                let body = &after[2..];
+                let end = body.find(close).unwrap_or(body.len());
+                if close != "#}" {
+                    blocks.push(&body[..end]);
+                }
+                rest = body.get(end + 2..).unwrap_or_default();
+            }
+            blocks
+        }
+    }
+}
+
+/// What a name in an expression is called as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    /// `value | name`.
+    Filter,
+    /// `value is name`.
+    Test,
+    /// `name(...)`.
+    Function,
+}
+
+impl CallKind {
+    fn noun(self) -> &'static str {
+        match self {
+            CallKind::Filter => "filter",
+            CallKind::Test => "test",
+            CallKind::Function => "function",
+        }
+    }
+}
+
+/// Words of the expression language that are followed by `(` without being function calls, and
+/// names the template itself defines (`loop`, `caller`).
+const NOT_FUNCTIONS: [&str; 14] = [
+    "if", "elif", "else", "in", "not", "and", "or", "is", "for", "loop", "caller", "super", "self",
+    "with",
+];
+
+/// The filters, tests and functions `text` calls, in order, each with what it is called as.
+///
+/// minijinja looks these up only when it evaluates, so a misspelt filter would otherwise fail
+/// every run; the names are read from the code blocks outside string literals.
+pub fn calls(text: &str) -> Vec<(CallKind, String)> {
+    #[derive(PartialEq)]
+    enum Token {
+        Word(String),
+        Other(char),
+    }
+    let mut found = Vec::new();
+    for block in code_blocks(text) {
+        let mut tokens = Vec::new();
+        let mut chars = block.chars().peekable();
+        while let Some(character) = chars.next() {
+            if character == '\'' || character == '"' {
+                let mut previous = character;
+                for inner in chars.by_ref() {
+                    if inner == character && previous != '\\' {
+                        break;
+                    }
+                    previous = inner;
+                }
+                tokens.push(Token::Other('"'));
+            } else if character.is_ascii_alphabetic() || character == '_' {
+                let mut word = String::from(character);
+                while let Some(&next) = chars.peek() {
+                    if !(next.is_ascii_alphanumeric() || next == '_') {
+                        break;
+                    }
+                    word.push(next);
+                    chars.next();
+                }
+                tokens.push(Token::Word(word));
+            } else if character.is_ascii_digit() {
+                // A number, exponent and digits included, is one token.
+                while chars
+                    .peek()
+                    .is_some_and(|next| next.is_ascii_alphanumeric() || *next == '_')
+                {
+                    chars.next();
+                }
+                tokens.push(Token::Other('0'));
+            } else if !character.is_whitespace() {
+                tokens.push(Token::Other(character));
+            }
+        }
+        let word = |index: Option<usize>| match index.and_then(|index| tokens.get(index)) {
+            Some(Token::Word(word)) => Some(word.as_str()),
+            _ => None,
+        };
+        // Macros and `set` name things the template defines itself.
+        let defined: Vec<&str> = (1..tokens.len())
+            .filter(|index| matches!(word(Some(index - 1)), Some("macro" | "set")))
+            .filter_map(|index| word(Some(index)))
+            .collect();
+        for (index, token) in tokens.iter().enumerate() {
+            let Token::Word(name) = token else {
+                continue;
+            };
+            let before = index.checked_sub(1);
+            let kind = if before.and_then(|at| tokens.get(at)) == Some(&Token::Other('|')) {
+                Some(CallKind::Filter)
+            } else if word(before) == Some("is") && name != "not"
+                || word(before) == Some("not")
+                    && word(before.and_then(|at| at.checked_sub(1))) == Some("is")
+            {
+                Some(CallKind::Test)
+            } else if tokens.get(index + 1) == Some(&Token::Other('('))
+                && before.and_then(|at| tokens.get(at)) != Some(&Token::Other('.'))
+                && !NOT_FUNCTIONS.contains(&name.as_str())
+                && !defined.contains(&name.as_str())
+            {
+                Some(CallKind::Function)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                found.push((kind, name.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// Filters and tests offered as suggestions: minijinja's built-ins and ours, kept to those the
+/// environment really has (some built-ins depend on minijinja's features).
+const FILTER_NAMES: [&str; 55] = [
+    "abs",
+    "attr",
+    "batch",
+    "bool",
+    "capitalize",
+    "chain",
+    "count",
+    "d",
+    "date",
+    "default",
+    "dictsort",
+    "e",
+    "e164",
+    "escape",
+    "first",
+    "float",
+    "format",
+    "full_name",
+    "groupby",
+    "indent",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "lines",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "pprint",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "safe",
+    "select",
+    "selectattr",
+    "slice",
+    "sort",
+    "split",
+    "string",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "unique",
+    "upper",
+    "urlencode",
+    "wordcount",
+    "zip",
+    "xmlattr",
+    "truncate",
+];
+const TEST_NAMES: [&str; 36] = [
+    "boolean",
+    "callable",
+    "defined",
+    "divisibleby",
+    "endingwith",
+    "eq",
+    "equalto",
+    "escaped",
+    "even",
+    "false",
+    "filter",
+    "float",
+    "ge",
+    "greaterthan",
+    "gt",
+    "in",
+    "integer",
+    "iterable",
+    "le",
+    "lessthan",
+    "lower",
+    "lt",
+    "mapping",
+    "ne",
+    "none",
+    "number",
+    "odd",
+    "safe",
+    "sameas",
+    "sequence",
+    "startingwith",
+    "string",
+    "test",
+    "true",
+    "undefined",
+    "upper",
+];
+
+/// Whether the environment has a filter, test or function of this name. Filters and tests are
+/// asked through a state, because minijinja has no public list of them; a known one answers with
+/// its own error about the missing arguments, never "unknown".
+fn is_known(kind: CallKind, name: &str) -> bool {
+    let mut state = ENVIRONMENT.empty_state();
+    match kind {
+        CallKind::Filter => !matches!(
+            state.apply_filter(name, &[]),
+            Err(error) if error.kind() == JinjaErrorKind::UnknownFilter
+        ),
+        CallKind::Test => !matches!(
+            state.perform_test(name, &[]),
+            Err(error) if error.kind() == JinjaErrorKind::UnknownTest
+        ),
+        CallKind::Function => ENVIRONMENT.globals().any(|(global, _)| global == name),
+    }
+}
+
+/// The filters, tests and functions `text` calls that do not exist, each as a message naming the
+/// nearest one that does ("unknown filter `trimm` (did you mean `trim`?)").
+pub fn unknown_calls(text: &str) -> Vec<String> {
+    let mut messages = Vec::new();
+    for (kind, name) in calls(text) {
+        if is_known(kind, &name) {
+            continue;
+        }
+        let candidates: Vec<String> = match kind {
+            CallKind::Filter => FILTER_NAMES.iter().map(|name| (*name).to_owned()).collect(),
+            CallKind::Test => TEST_NAMES.iter().map(|name| (*name).to_owned()).collect(),
+            CallKind::Function => ENVIRONMENT
+                .globals()
+                .map(|(global, _)| global.to_owned())
+                .collect(),
+        };
+        let known = candidates
+            .iter()
+            .map(String::as_str)
+            .filter(|candidate| is_known(kind, candidate));
+        let mut message = format!("unknown {} `{name}`", kind.noun());
+        if let Some(near) = crate::flow::closest(&name, known) {
+            message.push_str(&format!(" (did you mean `{near}`?)"));
+        }
+        if !messages.contains(&message) {
+            messages.push(message);
+        }
+    }
+    messages
+}
+
 /// The global functions expressions may call: ours and minijinja's built-ins.
 const FUNCTIONS: [&str; 7] = [
     "full_name",
@@ -438,5 +774,35 @@ mod tests {
         check("020 7946 0958", Some("44"), Some("+442079460958"));
         check("12", None, None);
         check("call me", None, None);
+    }
+
+    #[test]
+    fn calls_are_read_from_code_only() {
+        let check = |text: &str, expected: &[(CallKind, &str)]| {
+            let found = calls(text);
+            let found: Vec<(CallKind, &str)> = found
+                .iter()
+                .map(|(kind, name)| (*kind, name.as_str()))
+                .collect();
+            assert_eq!(found, expected, "{text}");
+        };
+        check("a | b(c)", &[]);
+        check(
+            "{{ x | trim | e164('44') }}",
+            &[(CallKind::Filter, "trim"), (CallKind::Filter, "e164")],
+        );
+        check(
+            "{{ full_name(a, 'x | y(') if a is not none and b is defined }}",
+            &[
+                (CallKind::Function, "full_name"),
+                (CallKind::Test, "none"),
+                (CallKind::Test, "defined"),
+            ],
+        );
+        check(
+            "Hi {{ a.b.split(' ') }} | c(d) {# e | f #}{% for n in range(3) %}{% endfor %}",
+            &[(CallKind::Function, "range")],
+        );
+        check("{{ 1e3 }}", &[]);
     }
 }

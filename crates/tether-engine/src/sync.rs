@@ -219,7 +219,7 @@ fn value_deps(steps: &[Step], index: usize, template: &Value) -> Deps {
             Ok(mut paths) => {
                 // minijinja's analysis loses variables under a slice (`(a | split)[1:]`); the
                 // dotted paths written in the text are added, so none is missed.
-                paths.extend(written_paths(text));
+                paths.extend(expr::written_paths(text));
                 for path in paths {
                     deps.add(path_deps(steps, index, &path));
                 }
@@ -239,49 +239,6 @@ fn value_deps(steps: &[Step], index: usize, template: &Value) -> Deps {
         _ => {}
     }
     deps
-}
-
-/// The dotted paths from a root variable written in a template's text outside string literals
-/// (`trigger.full_name` of `{{ (trigger.full_name | split(' '))[1:] }}`). A path may come out
-/// longer than it reads (never shorter), which only widens what a field depends on.
-fn written_paths(text: &str) -> BTreeSet<String> {
-    let mut paths = BTreeSet::new();
-    let mut quote: Option<char> = None;
-    let mut word = String::new();
-    let mut flush = |word: &mut String| {
-        let first = word.split('.').next().unwrap_or_default();
-        if expr::ROOT_VARIABLES.contains(&first) {
-            paths.insert(word.trim_end_matches('.').to_owned());
-        }
-        word.clear();
-    };
-    let mut previous = ' ';
-    for character in text.chars() {
-        match quote {
-            Some(open) => {
-                if character == open && previous != '\\' {
-                    quote = None;
-                }
-            }
-            None if character == '\'' || character == '"' => {
-                flush(&mut word);
-                quote = Some(character);
-            }
-            None if character.is_ascii_alphanumeric() || character == '_' || character == '.' => {
-                // A path starts with a letter, not inside a number or after another path's dot.
-                if !word.is_empty()
-                    || (character.is_ascii_alphabetic() || character == '_')
-                        && !(previous.is_ascii_alphanumeric() || previous == '.')
-                {
-                    word.push(character);
-                }
-            }
-            None => flush(&mut word),
-        }
-        previous = character;
-    }
-    flush(&mut word);
-    paths
 }
 
 /// The trigger fields one variable path (`trigger.email`, `steps.customer.output.email`) reads.

@@ -217,7 +217,10 @@ impl JsonSchema for PolledRecord {
                 "created_at": {"type": "string", "format": "date-time"},
                 "updated_at": {"type": "string", "format": "date-time"}
             },
-            "required": ["id"]
+            "required": ["id"],
+            // The other fields are the API's, which this schema does not list; saying so keeps
+            // flow validation from reporting them as missing.
+            "additionalProperties": true
         })
     }
 }

@@ -34,6 +34,42 @@ pub(crate) struct OpSite {
     pub input: Option<(Node, String)>,
     /// A poll resource (`ghl.contact`) rather than an operation id.
     pub is_resource: bool,
+    /// The operation a poll trigger reads, which must be a trigger.
+    pub is_poll: bool,
+}
+
+/// What a connection is named for.
+#[derive(Debug, Clone)]
+pub(crate) enum ConnectionUse {
+    /// The events of a webhook trigger for this app.
+    Webhook(String),
+    /// Calls of this operation.
+    Operation(String),
+    /// The change feed of this resource (`ghl.contact`).
+    Resource(String),
+}
+
+/// A connection name in the file.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSite {
+    pub pos: Pos,
+    pub path: String,
+    pub name: String,
+    pub used_for: ConnectionUse,
+}
+
+/// What starts the flow, as far as the checks need it.
+#[derive(Debug, Clone)]
+pub(crate) enum TriggerSite {
+    /// A webhook trigger: its app (with where it is written) and its event types.
+    Webhook {
+        app: String,
+        pos: Pos,
+        path: String,
+        events: Vec<String>,
+    },
+    /// A poll of an operation (a resource's poll reads its `<resource>.updated` trigger).
+    Poll { operation: String },
 }
 
 /// Where things are, for the checks that come after decoding.
@@ -43,6 +79,8 @@ pub(crate) struct Sites {
     pub operations: Vec<OpSite>,
     /// Every step id and alias with the index of its step in the file.
     pub names: Vec<(String, usize)>,
+    pub connections: Vec<ConnectionSite>,
+    pub trigger: Option<TriggerSite>,
 }
 
 /// The result of decoding: the flow when its shape allowed building one, and the problems.
@@ -52,9 +90,9 @@ pub(crate) struct Decoded {
     pub sites: Sites,
 }
 
-pub(crate) fn decode(root: &Node, default_id: &str) -> Decoded {
+pub(crate) fn decode(root: &Node) -> Decoded {
     let mut decoder = Decoder::default();
-    let flow = decoder.flow(root, default_id);
+    let flow = decoder.flow(root);
     Decoded {
         flow,
         problems: decoder.problems,
@@ -246,12 +284,19 @@ impl Decoder {
         }
     }
 
-    fn flow(&mut self, root: &Node, default_id: &str) -> Option<Flow> {
+    fn flow(&mut self, root: &Node) -> Option<Flow> {
         let fields = self.mapping(root, "", &["id", "name", "description", "trigger", "steps"])?;
-        let id = self
-            .optional_string(&fields, "id")
-            .unwrap_or_else(|| default_id.to_owned());
-        if !is_flow_id(&id) {
+        // The id is what runs, links and the API know the flow by, so it is written in the file
+        // rather than taken from a file name that a copy or a rename would change.
+        let id = match fields.get("id") {
+            Some(node) => self.string(node, "id"),
+            None => {
+                self.problem(Pos { line: 1, column: 1 }, "id", "a flow needs an `id`");
+                None
+            }
+        };
+        let id = id.unwrap_or_default();
+        if fields.get("id").is_some() && !id.is_empty() && !is_flow_id(&id) {
             let pos = fields.get("id").map_or(fields.pos, |node| node.pos);
             self.problem(
                 pos,
@@ -296,6 +341,15 @@ impl Decoder {
                 let events = self
                     .required(&fields, "events")
                     .and_then(|node| self.events(node, &fields.child("events"), app.as_deref()));
+                if let (Some(app), Some(app_node)) = (&app, fields.get("app")) {
+                    self.sites.trigger = Some(TriggerSite::Webhook {
+                        app: app.clone(),
+                        pos: app_node.pos,
+                        path: fields.child("app"),
+                        events: events.clone().unwrap_or_default(),
+                    });
+                    self.connection_site(&fields, ConnectionUse::Webhook(app.clone()));
+                }
                 Some(TriggerSpec::Webhook {
                     app: app?,
                     events: events?,
@@ -348,10 +402,22 @@ impl Decoder {
                             with_node,
                             false,
                         );
+                        if let Some(site) = self.sites.operations.last_mut() {
+                            site.is_poll = true;
+                        }
+                        self.sites.trigger = Some(TriggerSite::Poll {
+                            operation: id.clone(),
+                        });
+                        self.connection_site(&fields, ConnectionUse::Operation(id.clone()));
                         PollSource::Operation(id)
                     }),
                     (None, Some(node)) => self.string(node, &fields.child("resource")).map(|id| {
                         self.operation_site(node.pos, &fields.child("resource"), &id, None, true);
+                        // The poller reads a resource's change feed from its `updated` trigger.
+                        self.sites.trigger = Some(TriggerSite::Poll {
+                            operation: format!("{id}.updated"),
+                        });
+                        self.connection_site(&fields, ConnectionUse::Resource(id.clone()));
                         PollSource::Resource(id)
                     }),
                     _ => {
@@ -436,7 +502,25 @@ impl Decoder {
             id: id.to_owned(),
             input,
             is_resource,
+            is_poll: false,
         });
+    }
+
+    /// Notes the `connection` of `fields`, when it is a string, for the check against the
+    /// stored connections.
+    fn connection_site(&mut self, fields: &Fields<'_>, used_for: ConnectionUse) {
+        if let Some(Node {
+            pos,
+            value: NodeValue::String(name),
+        }) = fields.get("connection")
+        {
+            self.sites.connections.push(ConnectionSite {
+                pos: *pos,
+                path: fields.child("connection"),
+                name: name.clone(),
+                used_for,
+            });
+        }
     }
 
     fn steps(&mut self, node: &Node) -> Option<Vec<Step>> {
@@ -643,6 +727,7 @@ impl Decoder {
         if let (Some(id), Some(node)) = (&operation, operation_node) {
             let input_node = fields.get("input").cloned().map(|node| (node, input_path));
             self.operation_site(node.pos, &fields.child("operation"), id, input_node, false);
+            self.connection_site(fields, ConnectionUse::Operation(id.clone()));
         }
         (operation, connection, input)
     }

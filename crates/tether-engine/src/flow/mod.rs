@@ -20,12 +20,15 @@
 //! ```
 //!
 //! Reading goes in two passes (`yaml.rs` builds a positioned tree; `decode.rs` builds the model
-//! from it), then `check.rs` checks expressions, step references and, when a catalog is given,
-//! operation ids and inputs.
+//! from it), then `check.rs` checks expressions (syntax, filters and functions, step references)
+//! and, when a catalog is given, what would otherwise fail only when the flow runs: operation ids
+//! and kinds, inputs and their literal values, trigger fields, webhook intake and, when the
+//! stored connections are given, connection names and apps.
 
 mod check;
 mod decode;
 mod schedule;
+mod webhook_fields;
 mod yaml;
 
 use std::collections::BTreeMap;
@@ -42,11 +45,16 @@ use tether_core::catalog::OperationMeta;
 pub use schedule::{CronSchedule, check_cron, parse_duration};
 pub use yaml::Pos;
 
+pub(crate) use decode::closest;
+
 /// Operation id prefixes accepted without a catalog entry, because their connectors are being
 /// built alongside the engine. Empty now that every shipped app is in the catalog; kept so a new
 /// app's flows can be written before its connector lands (their operations are then checked for
 /// shape only).
 pub const PROVISIONAL_PREFIXES: [&str; 0] = [];
+
+/// Apps whose webhooks Tether receives (`POST /hooks/<app>`); other apps are polled.
+pub const WEBHOOK_APPS: [&str; 1] = ["ghl"];
 
 /// Webhook event types GHL sends for the resources flows sync.
 pub const GHL_WEBHOOK_EVENTS: [&str; 16] = [
@@ -71,7 +79,7 @@ pub const GHL_WEBHOOK_EVENTS: [&str; 16] = [
 /// A flow: a trigger, then steps run in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Flow {
-    /// Stable id (`ghl-contact-to-customer`); defaults to the file's stem.
+    /// Stable id (`ghl-contact-to-customer`), required in the file.
     pub id: String,
     /// A title for people; defaults to the id.
     pub name: String,
@@ -348,6 +356,15 @@ impl FlowErrors {
     }
 }
 
+/// A stored connection, as validation needs it: its name and its app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownConnection {
+    /// The name flows use (`ghl-main`).
+    pub name: String,
+    /// The app it connects to (`ghl`).
+    pub app: String,
+}
+
 /// Reads and checks a flow file: structure, expressions and step references, but not operation
 /// ids (use [`load_flow_checked`] with a catalog for those).
 pub fn load_flow(path: &Path) -> Result<Flow, FlowErrors> {
@@ -364,30 +381,49 @@ pub fn load_flow_checked(path: &Path, catalog: &[OperationMeta]) -> Result<Flow,
 /// This is `tether flows validate FILE`. Operation ids are checked against `catalog`, except
 /// those under [`PROVISIONAL_PREFIXES`].
 pub fn validate_flow_file(path: &Path, catalog: &[OperationMeta]) -> Vec<Problem> {
-    match load(path, Some(catalog)) {
+    validate_flow_file_with(path, catalog, None)
+}
+
+/// Like [`validate_flow_file`], and, when `connections` are given, checks that each connection
+/// a flow names exists and belongs to the app of what it is used for.
+pub fn validate_flow_file_with(
+    path: &Path,
+    catalog: &[OperationMeta],
+    connections: Option<&[KnownConnection]>,
+) -> Vec<Problem> {
+    let text = match read(path) {
+        Ok(text) => text,
+        Err(errors) => return errors.problems,
+    };
+    match parse(&text, path, Some(catalog), connections) {
         Ok(_) => Vec::new(),
         Err(errors) => errors.problems,
     }
 }
 
 /// Parses a flow from text (YAML, or JSON, which is YAML too), as the REST API receives it.
-/// `file` only labels the problems; the flow id defaults to its stem.
+/// `file` only labels the problems.
 pub fn parse_flow(
     text: &str,
     file: &Path,
     catalog: Option<&[OperationMeta]>,
 ) -> Result<Flow, FlowErrors> {
-    let default_id = file
-        .file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    parse(text, file, catalog, None)
+}
+
+fn parse(
+    text: &str,
+    file: &Path,
+    catalog: Option<&[OperationMeta]>,
+    connections: Option<&[KnownConnection]>,
+) -> Result<Flow, FlowErrors> {
     let (flow, mut problems) = match yaml::parse(text) {
         Err((pos, message)) => (None, vec![(pos, String::new(), message)]),
         Ok(tree) => {
-            let decoded = decode::decode(&tree, &default_id);
+            let decoded = decode::decode(&tree);
             let mut problems = decoded.problems;
             // Checked even when the structure is broken, so one run reports everything.
-            problems.extend(check::check(&decoded.sites, catalog));
+            problems.extend(check::check(&decoded.sites, catalog, connections));
             (decoded.flow, problems)
         }
     };
@@ -411,7 +447,11 @@ pub fn parse_flow(
 }
 
 fn load(path: &Path, catalog: Option<&[OperationMeta]>) -> Result<Flow, FlowErrors> {
-    let text = std::fs::read_to_string(path).map_err(|error| FlowErrors {
+    parse_flow(&read(path)?, path, catalog)
+}
+
+fn read(path: &Path) -> Result<String, FlowErrors> {
+    std::fs::read_to_string(path).map_err(|error| FlowErrors {
         problems: vec![Problem {
             file: path.to_path_buf(),
             line: 0,
@@ -419,6 +459,5 @@ fn load(path: &Path, catalog: Option<&[OperationMeta]>) -> Result<Flow, FlowErro
             path: String::new(),
             message: format!("cannot read the file: {error}"),
         }],
-    })?;
-    parse_flow(&text, path, catalog)
+    })
 }

@@ -915,3 +915,135 @@ fn flickr_connects_with_oauth1_and_its_operations_run() {
     assert!(!db.windows(17).any(|window| window == b"sim-flickr-secret"));
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn flows_validate_reports_every_problem_of_every_file_in_a_folder() {
+    let folder = std::env::temp_dir().join(format!(
+        "tether-cli-flows-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let flows = folder.join("flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    let files = [
+        (
+            "a-filter.yaml",
+            "id: a-filter\ntrigger:\n  webhook: { app: ghl, events: [ContactCreate], connection: ghl-main }\nsteps:\n  - id: m\n    map: { fields: { email: \"{{ trigger.email | trimm }}\" } }\n",
+        ),
+        (
+            "b-no-id.yaml",
+            "trigger:\n  webhook: { app: details_flowers, events: [customer.created], connection: df }\nsteps: []\n",
+        ),
+        (
+            "c-fields.yml",
+            "id: c-fields\ntrigger:\n  poll: { operation: details_flowers.customer.new, connection: df, every: 5m }\nsteps:\n  - id: task\n    action:\n      operation: ghl.task.create\n      connection: ghl-mian\n      input: { contactId: \"{{ trigger.ghl_contact_id }}\", title: \"{{ trigger.emial }}\", dueDate: \"{{ now }}\", completed: \"yes\" }\n",
+        ),
+        (
+            "d-action-poll.yaml",
+            "id: d-action-poll\ntrigger:\n  poll: { operation: ghl.contact.create, connection: df, every: 5m }\nsteps: []\n",
+        ),
+        (
+            "e-good.yaml",
+            "id: e-good\ntrigger:\n  schedule: { cron: \"@daily\" }\nsteps: []\n",
+        ),
+        ("notes.txt", "not a flow"),
+    ];
+    for (name, text) in files {
+        std::fs::write(flows.join(name), text).unwrap();
+    }
+    let data_dir = folder.join("data");
+    let validate = || tether(&data_dir, &["flows", "validate", flows.to_str().unwrap()]);
+
+    // No data folder: every problem of every file, connections not checked, no folder made.
+    let refused = validate();
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    assert!(!refused.status.success(), "{stdout}");
+    let at = |name: &str, rest: &str| format!("{}:{rest}", flows.join(name).display());
+    for expected in [
+        at(
+            "a-filter.yaml",
+            "6:29: steps[0].map.fields.email: unknown filter `trimm` (did you mean `trim`?)",
+        ),
+        at("b-no-id.yaml", "1:1: id: a flow needs an `id`"),
+        at(
+            "b-no-id.yaml",
+            "2:19: trigger.webhook.app: app `details_flowers` has no webhook intake; use a poll trigger (details_flowers.customer.new,",
+        ),
+        at(
+            "c-fields.yml",
+            "9:66: steps[0].action.input.title: `trigger.emial`: details_flowers.customer.new records have no field `emial` (did you mean `email`?)",
+        ),
+        at(
+            "c-fields.yml",
+            "9:122: steps[0].action.input.completed: ghl.task.create input \"completed\": \"yes\" is not of type \"boolean\"",
+        ),
+        at(
+            "d-action-poll.yaml",
+            "3:22: trigger.poll.operation: ghl.contact.create is an action, not a trigger; triggers of ghl.contact: ghl.contact.new, ghl.contact.updated",
+        ),
+        at("e-good.yaml", " ok"),
+        "note: connections were not checked".to_owned(),
+    ] {
+        assert!(
+            stdout.contains(&expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("notes.txt"), "{stdout}");
+    assert!(!stdout.contains("ghl-mian"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).starts_with("error: 6 problem(s) in 5 file(s)"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!data_dir.exists(), "a read command made the data folder");
+
+    // With a data folder, connection names and apps are checked too.
+    let (_sim, base) = start_process(
+        &["sim", "details-flowers", "--listen", "127.0.0.1:0"],
+        &[],
+        "Details Flowers simulator listening on ",
+    );
+    let connected = tether(
+        &data_dir,
+        &[
+            "connect",
+            "details-flowers",
+            "--name",
+            "df",
+            "--api-key",
+            "sim-api-key",
+            "--base-url",
+            &base,
+        ],
+    );
+    assert!(
+        connected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+    let checked = validate();
+    let stdout = String::from_utf8_lossy(&checked.stdout);
+    assert!(!checked.status.success(), "{stdout}");
+    for expected in [
+        at(
+            "a-filter.yaml",
+            "3:61: trigger.webhook.connection: connection `ghl-main` does not exist",
+        ),
+        at(
+            "c-fields.yml",
+            "8:19: steps[0].action.connection: connection `ghl-mian` does not exist",
+        ),
+        at(
+            "d-action-poll.yaml",
+            "3:54: trigger.poll.connection: connection `df` is a details_flowers connection, but ghl.contact.create is a GHL operation",
+        ),
+    ] {
+        assert!(
+            stdout.contains(&expected),
+            "missing {expected:?} in\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("not checked"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&folder);
+}
