@@ -73,7 +73,7 @@ pub fn url(url: &Url) -> Url {
 }
 
 /// A path fit for an error message or a log: segments that are e-mail addresses or phone numbers
-/// replaced, and anything after `?` (a query written into the path) redacted as [`url`] does.
+/// replaced, and anything after `?` (a query written into the path) redacted as [`url()`] does.
 pub fn path(path: &str) -> String {
     let (path, query) = match path.split_once('?') {
         Some((path, query)) => (path, Some(query)),
