@@ -37,34 +37,6 @@ const CONTACT: &[&str] = &[
     "website",
 ];
 
-/// `ContactDndUpdate`: the contact and its `dndSettings`.
-const CONTACT_DND: &[&str] = &[
-    "address1",
-    "assignedTo",
-    "attachments",
-    "city",
-    "companyName",
-    "country",
-    "customFields",
-    "dateAdded",
-    "dateOfBirth",
-    "dnd",
-    "dndSettings",
-    "email",
-    "firstName",
-    "id",
-    "lastName",
-    "locationId",
-    "name",
-    "phone",
-    "postalCode",
-    "source",
-    "state",
-    "tags",
-    "type",
-    "website",
-];
-
 /// A note event's payload.
 const NOTE: &[&str] = &["body", "contactId", "dateAdded", "id", "locationId", "type"];
 
@@ -84,22 +56,23 @@ const TASK: &[&str] = &[
 /// An appointment event's payload: the appointment nested under `appointment`.
 const APPOINTMENT: &[&str] = &["appointment", "locationId", "type"];
 
-/// Event type → the top-level fields of its payload.
-pub(crate) const EVENT_FIELDS: [(&str, &[&str]); 14] = [
-    ("ContactCreate", CONTACT),
-    ("ContactUpdate", CONTACT),
-    ("ContactDelete", CONTACT),
-    ("ContactDndUpdate", CONTACT_DND),
-    ("ContactTagUpdate", CONTACT),
-    ("NoteCreate", NOTE),
-    ("NoteUpdate", NOTE),
-    ("NoteDelete", NOTE),
-    ("TaskCreate", TASK),
-    ("TaskComplete", TASK),
-    ("TaskDelete", TASK),
-    ("AppointmentCreate", APPOINTMENT),
-    ("AppointmentUpdate", APPOINTMENT),
-    ("AppointmentDelete", APPOINTMENT),
+/// Event type → the top-level fields of its payload, in groups (`ContactDndUpdate` is a contact
+/// event's payload plus its `dndSettings`).
+pub(crate) const EVENT_FIELDS: [(&str, &[&[&str]]); 14] = [
+    ("ContactCreate", &[CONTACT]),
+    ("ContactUpdate", &[CONTACT]),
+    ("ContactDelete", &[CONTACT]),
+    ("ContactDndUpdate", &[CONTACT, &["dndSettings"]]),
+    ("ContactTagUpdate", &[CONTACT]),
+    ("NoteCreate", &[NOTE]),
+    ("NoteUpdate", &[NOTE]),
+    ("NoteDelete", &[NOTE]),
+    ("TaskCreate", &[TASK]),
+    ("TaskComplete", &[TASK]),
+    ("TaskDelete", &[TASK]),
+    ("AppointmentCreate", &[APPOINTMENT]),
+    ("AppointmentUpdate", &[APPOINTMENT]),
+    ("AppointmentDelete", &[APPOINTMENT]),
 ];
 
 /// The top-level fields of `event`'s payload, when its shape is known.
@@ -107,5 +80,10 @@ pub(crate) fn fields(event: &str) -> Option<impl Iterator<Item = &'static str>> 
     EVENT_FIELDS
         .iter()
         .find(|(known, _)| *known == event)
-        .map(|(_, fields)| fields.iter().copied().chain(ENVELOPE_FIELDS))
+        .map(|(_, groups)| {
+            groups
+                .iter()
+                .flat_map(|fields| fields.iter().copied())
+                .chain(ENVELOPE_FIELDS)
+        })
 }
