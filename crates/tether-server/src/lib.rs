@@ -1,9 +1,10 @@
 //! Tether's HTTP server (axum): GHL webhook intake ([`webhooks`]), its counters (`GET /metrics`)
-//! and the start of the REST API ([`api`]: `GET /healthz`, `GET /api/runs`).
+//! and the REST API: [`v1`] (`/api/v1`, over the service layer) and the first routes in [`api`]
+//! (`GET /healthz`, `GET /api/runs`, kept for scripts written against them).
 //!
 //! The server decides nothing about flows: which flows an event starts is the [`FlowMatcher`]'s
-//! answer, which the binary plugs in from the engine. That keeps this crate free of the engine's
-//! code while the event and its runs are still stored in one transaction.
+//! answer, which the binary plugs in from the engine's flow set: it answers from memory on the
+//! request path, while the event and its runs are still stored in one transaction.
 //!
 //! **Invariant:** a webhook is answered 200 only after the store call that made it durable
 //! returned; when it cannot be stored, or the engine is behind, the answer is 429, the only
@@ -12,6 +13,7 @@
 pub mod api;
 pub mod error;
 mod metrics;
+pub mod v1;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use axum::Router;
 use serde_json::Value;
+use tether_service::Service;
 use tether_store::Store;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -103,6 +106,16 @@ pub fn router(
     store: Store,
     matcher: Arc<dyn FlowMatcher>,
 ) -> Result<Router, Error> {
+    router_with(config, Service::for_store(store), matcher)
+}
+
+/// Every route, over `service` (its store, flows and operations).
+pub fn router_with(
+    config: ServerConfig,
+    service: Service,
+    matcher: Arc<dyn FlowMatcher>,
+) -> Result<Router, Error> {
+    let store = service.store().clone();
     let keys = WebhookKeys::from_pem(
         config.ghl_rsa_public_key_pem.as_deref(),
         config.ghl_ed25519_public_key_pem.as_deref(),
@@ -119,7 +132,8 @@ pub fn router(
     Ok(Router::new()
         .merge(webhooks::routes(intake))
         .merge(metrics::routes(counters))
-        .merge(api::routes(store)))
+        .merge(api::routes(store))
+        .merge(v1::routes(service)))
 }
 
 /// A server listening on a socket.
@@ -157,8 +171,18 @@ pub async fn serve(
     matcher: Arc<dyn FlowMatcher>,
     shutdown: CancellationToken,
 ) -> Result<RunningServer, Error> {
+    serve_with(config, Service::for_store(store), matcher, shutdown).await
+}
+
+/// Like [`serve`], over `service`: what `tether serve` runs, with its flows and registry.
+pub async fn serve_with(
+    config: ServerConfig,
+    service: Service,
+    matcher: Arc<dyn FlowMatcher>,
+    shutdown: CancellationToken,
+) -> Result<RunningServer, Error> {
     let addr = config.listen;
-    let app = router(config, store, matcher)?;
+    let app = router_with(config, service, matcher)?;
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| Error::Bind { addr, source })?;

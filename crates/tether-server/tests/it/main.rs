@@ -6,6 +6,7 @@
 )]
 
 mod api;
+mod openapi;
 mod refusals;
 mod simulator;
 mod support;

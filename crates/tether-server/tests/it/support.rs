@@ -188,3 +188,82 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The committed OpenAPI document.
+pub const OPENAPI_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+
+/// A server over the service layer, for `/api/v1` tests: a fresh SQLite store, the connectors'
+/// registry, an empty flow set, and `http`, a client that is signed in (it sends the
+/// credentials of the harness's owner with every request). Use `reqwest::Client::new()` for an
+/// anonymous caller.
+pub struct ApiHarness {
+    /// The server (`None` once stopped).
+    pub server: Option<RunningServer>,
+    /// The service the server runs on, for arranging state directly.
+    pub service: tether_service::Service,
+    /// `http://127.0.0.1:port`.
+    pub base: String,
+    /// A signed-in client.
+    pub http: reqwest::Client,
+    path: PathBuf,
+}
+
+impl ApiHarness {
+    /// Starts a server with the default [`tether_service::Settings`].
+    pub async fn start() -> ApiHarness {
+        ApiHarness::start_with(tether_service::Settings::default()).await
+    }
+
+    /// Starts a server whose service has `settings`.
+    pub async fn start_with(settings: tether_service::Settings) -> ApiHarness {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let path = std::env::temp_dir().join(format!(
+            "tether_api_test_{}_{}.sqlite",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let store = Store::open_sqlite(&path, Vault::from_key(&[1; 32]))
+            .await
+            .unwrap();
+        let ops: Arc<dyn tether_engine::invoke::Operations> =
+            Arc::new(tether_connectors::registry::Registry::new(store.clone()));
+        let service = tether_service::Service::new(
+            store,
+            ops,
+            tether_engine::executor::FlowSet::new(),
+            settings,
+        );
+        let server = tether_server::serve_with(
+            config(),
+            service.clone(),
+            Arc::new(tether_server::NoFlows),
+            CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+        let base = server.base_url.clone();
+        ApiHarness {
+            server: Some(server),
+            service,
+            base,
+            http: reqwest::Client::new(),
+            path,
+        }
+    }
+
+    /// The full URL of `path` under `/api/v1` (`url("/flows")`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    /// Stops the server and removes the store's files.
+    pub async fn cleanup(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+        self.service.store().close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}

@@ -90,6 +90,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tether_engine::ghl_sync::run(store, ops, flows, every, shutdown).await
         })
     };
+    let ops_for_api = ops.clone();
     let mut worker = Worker::new(store.clone(), ops, flows.clone());
     worker.concurrency = args.workers.max(1);
     let worker_task = {
@@ -100,8 +101,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let flows = flows.clone();
         move |kind: &str, _payload: &Value| starts(&flows, tether_server::webhooks::SOURCE, kind)
     };
+    let service = tether_service::Service::new(
+        store.clone(),
+        ops_for_api,
+        flows.clone(),
+        tether_service::Settings::default(),
+    );
     let server =
-        tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;
+        tether_server::serve_with(config, service, Arc::new(matcher), shutdown.clone()).await?;
     say!(
         "Tether serving on {} ({} flows from {})",
         server.base_url,
