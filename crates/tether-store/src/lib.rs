@@ -6,7 +6,8 @@
 //! What it holds: connections with sealed credentials ([`connections`]), cross-process leases
 //! ([`leases`]), polling cursors ([`cursors`]), and the durable-run tables: trigger events
 //! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
-//! dead-letter queue ([`dlq`]).
+//! dead-letter queue ([`dlq`]); and, apart from run history, samples for building flows
+//! ([`samples`]).
 //!
 //! **Invariant:** only this crate writes SQL. Credentials are sealed by the [`Vault`] before they
 //! reach a table and opened only when read back.
@@ -18,6 +19,7 @@ pub mod events;
 pub mod leases;
 pub mod links;
 pub mod runs;
+pub mod samples;
 pub mod vault;
 
 use std::path::Path;
@@ -31,6 +33,7 @@ pub use dlq::{DeadLetter, DeadLetterId};
 pub use events::{Event, EventId, EventInsert};
 pub use links::{Link, LinkExpect};
 pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepResult, StepStatus};
+pub use samples::{Capture, CaptureId, Sample, SampleId, SampleSource};
 pub use vault::Vault;
 
 /// A store error.

@@ -13,4 +13,5 @@ mod events;
 mod leases;
 mod links;
 mod runs;
+mod samples;
 mod support;
