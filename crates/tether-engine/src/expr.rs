@@ -19,6 +19,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use minijinja::value::Rest;
 use minijinja::{Environment, ErrorKind as JinjaErrorKind, UndefinedBehavior};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use tether_core::ErrorKind;
 
@@ -523,9 +524,76 @@ fn evaluate_with(
     context: &Context,
     jinja_context: &minijinja::Value,
 ) -> Result<Value, MapError> {
-    let failure = |error: minijinja::Error, source: &str| MapError {
-        field: String::new(),
-        message: explain(&error, source, context),
+    evaluate_at(text, context, jinja_context).map_err(|(error, _)| error)
+}
+
+/// Where in an expression's text a problem is: line and column (in characters), both from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TextPos {
+    /// Line, from 1.
+    pub line: u64,
+    /// Column, from 1.
+    pub column: u64,
+}
+
+impl TextPos {
+    /// The position of byte `offset` of `text` (clamped to the text).
+    pub fn of(text: &str, offset: usize) -> Self {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        TextPos {
+            line: 1 + before.matches('\n').count() as u64,
+            column: 1 + before[line_start..].chars().count() as u64,
+        }
+    }
+}
+
+/// Evaluates one string as [`evaluate`] does and, on failure, also says where in `text` the
+/// problem is, when it can tell: the span minijinja reports (a syntax error, a failing filter),
+/// else the first place the missing variable is written.
+pub fn evaluate_located(
+    text: &str,
+    context: &Context,
+) -> Result<Value, (MapError, Option<TextPos>)> {
+    let jinja_context = minijinja::Value::from(minijinja::value::Serde(&context.root));
+    evaluate_at(text, context, &jinja_context)
+        .map_err(|(error, offset)| (error, offset.map(|offset| TextPos::of(text, offset))))
+}
+
+/// [`evaluate`], with the byte offset in `text` of a failure when known.
+fn evaluate_at(
+    text: &str,
+    context: &Context,
+    jinja_context: &minijinja::Value,
+) -> Result<Value, (MapError, Option<usize>)> {
+    // `source` is `text` or a slice of it, so its offset in `text` is the difference of their
+    // addresses.
+    let failure = |error: minijinja::Error, source: &str| {
+        let base = source.as_ptr().addr().saturating_sub(text.as_ptr().addr());
+        let message = explain(&error, source, context);
+        // A missing variable is shown where it is written rather than where strict mode noticed
+        // it (the filter or test that received it).
+        let missing = message
+            .strip_prefix("undefined variable '")
+            .and_then(|rest| rest.strip_suffix('\''))
+            .and_then(|path| {
+                let first = path.split('.').next().unwrap_or(path);
+                source.find(path).or_else(|| source.find(first))
+            });
+        let offset = missing
+            .or_else(|| error.range().map(|range| range.start))
+            .map(|at| base + at);
+        (
+            MapError {
+                field: String::new(),
+                message,
+            },
+            offset,
+        )
     };
     match shape(text) {
         Shape::Literal => Ok(Value::String(text.to_owned())),
@@ -540,9 +608,14 @@ fn evaluate_with(
                 let undefined = minijinja::Error::from(JinjaErrorKind::UndefinedError);
                 return Err(failure(undefined, inner));
             }
-            serde_json::to_value(&value).map_err(|error| MapError {
-                field: String::new(),
-                message: format!("the value cannot be represented as JSON: {error}"),
+            serde_json::to_value(&value).map_err(|error| {
+                (
+                    MapError {
+                        field: String::new(),
+                        message: format!("the value cannot be represented as JSON: {error}"),
+                    },
+                    None,
+                )
             })
         }
         Shape::Template => ENVIRONMENT
@@ -804,5 +877,31 @@ mod tests {
             &[(CallKind::Function, "range")],
         );
         check("{{ 1e3 }}", &[]);
+    }
+
+    #[test]
+    fn failures_say_where_they_are() {
+        let context = Context::new(
+            serde_json::json!({"email": "Ada@Example.com"}),
+            DateTime::<Utc>::UNIX_EPOCH,
+        );
+        let at = |text: &str| {
+            evaluate_located(text, &context)
+                .expect_err(text)
+                .1
+                .map(|pos| (pos.line, pos.column))
+        };
+        assert_eq!(
+            evaluate_located("{{ trigger.email | lower }}", &context),
+            Ok(Value::String("ada@example.com".into()))
+        );
+        assert_eq!(at("{{ trigger.emial | lower }}"), Some((1, 4)));
+        assert_eq!(at("Dear {{ trigger.name }}"), Some((1, 9)));
+        let (error, pos) = evaluate_located("{{ trigger.email | }}", &context).unwrap_err();
+        assert!(error.message.contains("syntax error"), "{error}");
+        let pos = pos.expect("a syntax error has a position");
+        assert_eq!(pos.line, 1);
+        assert!(pos.column >= 18, "{pos:?}");
+        assert_eq!(TextPos::of("ab\ncé\nd", 6), TextPos { line: 2, column: 3 });
     }
 }
