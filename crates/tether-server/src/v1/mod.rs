@@ -9,6 +9,7 @@
 
 mod health;
 pub mod problem;
+mod samples;
 
 use axum::Router;
 use tether_service::Service;
@@ -44,7 +45,15 @@ struct ApiDoc;
 /// The API's routes, relative to [`PREFIX`], with their OpenAPI entries. Add an area's
 /// handlers here.
 fn api() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(health::health))
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(samples::fetch))
+        .routes(routes!(samples::start_capture))
+        .routes(routes!(samples::capture))
+        .routes(routes!(samples::from_run))
+        .routes(routes!(samples::list))
+        .routes(routes!(samples::preview))
+        .routes(routes!(samples::test_step))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.
