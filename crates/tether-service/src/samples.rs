@@ -65,9 +65,7 @@ impl FlowRef {
         match (yaml, flow_id) {
             (Some(yaml), None) => Ok(FlowRef::Yaml(yaml)),
             (None, Some(id)) => Ok(FlowRef::Id(id)),
-            (Some(_), Some(_)) => Err(Error::invalid(
-                "give either `yaml` or `flowId`, not both",
-            )),
+            (Some(_), Some(_)) => Err(Error::invalid("give either `yaml` or `flowId`, not both")),
             (None, None) => Err(Error::invalid(
                 "the flow is missing: give `yaml` (the flow's text) or `flowId`",
             )),
@@ -357,7 +355,8 @@ impl Service {
             )));
         };
         let since = tether_store::now_ms();
-        let expires = since.saturating_add(i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX));
+        let expires =
+            since.saturating_add(i64::try_from(expires_in.as_millis()).unwrap_or(i64::MAX));
         let capture = self
             .store()
             .start_capture(&flow.id, &format!("{app}.webhook"), events, since, expires)
@@ -476,31 +475,7 @@ impl Service {
         let trigger = self
             .trigger_record(request.sample.as_ref(), request.sample_id)
             .await?;
-        let mut context = Context::new(trigger, Utc::now());
-        for (step, output) in &request.steps {
-            context.set_step_output(step, output.clone());
-        }
-        let mut problems = Vec::new();
-        let value = match (&request.expression, &request.value) {
-            (Some(text), None) => evaluate_string(text, "expression", &context, &mut problems),
-            (None, Some(value)) => evaluate_tree(value, "value", &context, &mut problems),
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid("give either `expression` or `value`, not both"));
-            }
-            (None, None) => {
-                return Err(Error::invalid(
-                    "nothing to preview: give `expression` (a string) or `value`",
-                ));
-            }
-        };
-        if problems.is_empty() {
-            Ok(PreviewResult { value })
-        } else {
-            Err(Error::unprocessable(
-                format!("the expression cannot be evaluated: {}", problems[0].message),
-                problems,
-            ))
-        }
+        preview(request, trigger)
     }
 
     /// Tests one step of a flow against a sample: renders what it would do and, when asked, does
@@ -512,113 +487,16 @@ impl Service {
     pub async fn test_step(&self, request: &TestStepRequest) -> Result<StepTest> {
         let flow_ref = FlowRef::from_fields(request.yaml.clone(), request.flow_id.clone())?;
         let flow = self.resolve_flow(&flow_ref)?;
-        let Some((index, step)) = flow
-            .steps
-            .iter()
-            .enumerate()
-            .find(|(_, step)| step.id == request.step_id)
-        else {
-            let ids: Vec<&str> = flow.steps.iter().map(|step| step.id.as_str()).collect();
-            return Err(Error::not_found(format!(
-                "step {:?} in flow {:?} (its steps: {})",
-                request.step_id,
-                flow.id,
-                ids.join(", ")
-            )));
-        };
         let trigger = self
             .trigger_record(request.sample.as_ref(), request.sample_id)
             .await?;
-        let mut context =
-            Context::new(trigger, Utc::now()).with_flow(&flow.id, &flow.name, &flow.version);
-        for earlier in &flow.steps[..index] {
-            if let Some(output) = request.steps.get(&earlier.id) {
-                tether_engine::executor::set_output(&mut context, earlier, output.clone());
-            }
-        }
-        for (id, output) in &request.steps {
-            if !flow.steps[..index].iter().any(|earlier| &earlier.id == id) {
-                context.set_step_output(id, output.clone());
-            }
-        }
-        let at = format!("steps[{index}]");
-        let mut problems = Vec::new();
-        let mut test = StepTest {
-            step_id: step.id.clone(),
-            kind: String::new(),
-            input: None,
-            output: None,
-            executed: false,
-            error: None,
-            warning: None,
-        };
-        let call = match &step.kind {
-            StepKind::Filter { when } => {
-                test.kind = "filter".into();
-                let value =
-                    evaluate_string(when, &format!("{at}.filter.when"), &context, &mut problems);
-                test.output = Some(serde_json::json!({ "passed": expr::truthy(&value) }));
-                None
-            }
-            StepKind::Map { fields } => {
-                test.kind = "map".into();
-                let mut record = serde_json::Map::new();
-                for (field, template) in fields {
-                    let path = format!("{at}.map.fields.{field}");
-                    record.insert(
-                        field.clone(),
-                        evaluate_tree(template, &path, &context, &mut problems),
-                    );
-                }
-                test.output = Some(Value::Object(record));
-                None
-            }
-            StepKind::Lookup {
-                operation,
-                connection,
-                input,
-                ..
-            } => {
-                test.kind = "lookup".into();
-                let rendered =
-                    evaluate_tree(input, &format!("{at}.lookup.input"), &context, &mut problems);
-                test.input = Some(rendered.clone());
-                request
-                    .execute
-                    .then(|| (operation.clone(), connection.clone(), rendered))
-            }
-            StepKind::Action {
-                operation,
-                connection,
-                input,
-                ..
-            } => {
-                test.kind = "action".into();
-                let rendered =
-                    evaluate_tree(input, &format!("{at}.action.input"), &context, &mut problems);
-                test.input = Some(rendered.clone());
-                if request.execute && request.confirm_write {
-                    Some((operation.clone(), connection.clone(), rendered))
-                } else {
-                    test.warning = Some(format!(
-                        "not run: action `{}` writes to {connection:?} ({operation}); send \
-                         `execute: true` and `confirmWrite: true` to run it",
-                        step.id
-                    ));
-                    None
-                }
-            }
-        };
-        if !problems.is_empty() {
-            return Err(Error::unprocessable(
-                format!(
-                    "step {:?} cannot be rendered: {}",
-                    step.id, problems[0].message
-                ),
-                problems,
-            ));
-        }
-        if let Some((operation, connection, input)) = call {
+        let (mut test, call) = render_step(&flow, request, trigger)?;
+        if let Some(StepCall {
+            operation,
+            connection,
+            input,
+        }) = call
+        {
             test.executed = true;
             match self.ops().invoke(&connection, &operation, input).await {
                 Ok(output) => test.output = Some(output),
@@ -634,7 +512,11 @@ impl Service {
     }
 
     /// The trigger record of a preview or test: the stored sample `sample_id`, or `sample`.
-    async fn trigger_record(&self, sample: Option<&Value>, sample_id: Option<i64>) -> Result<Value> {
+    async fn trigger_record(
+        &self,
+        sample: Option<&Value>,
+        sample_id: Option<i64>,
+    ) -> Result<Value> {
         match (sample, sample_id) {
             (Some(_), Some(_)) => Err(Error::invalid(
                 "give either `sample` or `sampleId`, not both",
@@ -644,6 +526,181 @@ impl Service {
             (None, None) => Ok(Value::Object(serde_json::Map::new())),
         }
     }
+}
+
+/// An operation call a step test makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCall {
+    /// The catalog operation.
+    pub operation: String,
+    /// The connection it is called on.
+    pub connection: String,
+    /// The rendered input.
+    pub input: Value,
+}
+
+/// Evaluates a preview against `trigger` (see [`Service::preview`]); needs no store, so the CLI
+/// previews without a data folder.
+pub fn preview(request: &PreviewRequest, trigger: Value) -> Result<PreviewResult> {
+    let mut context = Context::new(trigger, Utc::now());
+    for (step, output) in &request.steps {
+        context.set_step_output(step, output.clone());
+    }
+    let mut problems = Vec::new();
+    let value = match (&request.expression, &request.value) {
+        (Some(text), None) => evaluate_string(text, "expression", &context, &mut problems),
+        (None, Some(value)) => evaluate_tree(value, "value", &context, &mut problems),
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "give either `expression` or `value`, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(Error::invalid(
+                "nothing to preview: give `expression` (a string) or `value`",
+            ));
+        }
+    };
+    if problems.is_empty() {
+        Ok(PreviewResult { value })
+    } else {
+        Err(Error::unprocessable(
+            format!(
+                "the expression cannot be evaluated: {}",
+                problems[0].message
+            ),
+            problems,
+        ))
+    }
+}
+
+/// Renders step `request.step_id` of `flow` against `trigger` (see [`Service::test_step`]):
+/// the test as far as it goes without calling anything, and the call to make when the request
+/// asks for one and may have it (never an action without `confirm_write`). Needs no store.
+pub fn render_step(
+    flow: &Flow,
+    request: &TestStepRequest,
+    trigger: Value,
+) -> Result<(StepTest, Option<StepCall>)> {
+    let Some((index, step)) = flow
+        .steps
+        .iter()
+        .enumerate()
+        .find(|(_, step)| step.id == request.step_id)
+    else {
+        let ids: Vec<&str> = flow.steps.iter().map(|step| step.id.as_str()).collect();
+        return Err(Error::not_found(format!(
+            "step {:?} in flow {:?} (its steps: {})",
+            request.step_id,
+            flow.id,
+            ids.join(", ")
+        )));
+    };
+    let mut context =
+        Context::new(trigger, Utc::now()).with_flow(&flow.id, &flow.name, &flow.version);
+    for earlier in &flow.steps[..index] {
+        if let Some(output) = request.steps.get(&earlier.id) {
+            tether_engine::executor::set_output(&mut context, earlier, output.clone());
+        }
+    }
+    for (id, output) in &request.steps {
+        if !flow.steps[..index].iter().any(|earlier| &earlier.id == id) {
+            context.set_step_output(id, output.clone());
+        }
+    }
+    let at = format!("steps[{index}]");
+    let mut problems = Vec::new();
+    let mut test = StepTest {
+        step_id: step.id.clone(),
+        kind: String::new(),
+        input: None,
+        output: None,
+        executed: false,
+        error: None,
+        warning: None,
+    };
+    let call = match &step.kind {
+        StepKind::Filter { when } => {
+            test.kind = "filter".into();
+            let value =
+                evaluate_string(when, &format!("{at}.filter.when"), &context, &mut problems);
+            test.output = Some(serde_json::json!({ "passed": expr::truthy(&value) }));
+            None
+        }
+        StepKind::Map { fields } => {
+            test.kind = "map".into();
+            let mut record = serde_json::Map::new();
+            for (field, template) in fields {
+                let path = format!("{at}.map.fields.{field}");
+                record.insert(
+                    field.clone(),
+                    evaluate_tree(template, &path, &context, &mut problems),
+                );
+            }
+            test.output = Some(Value::Object(record));
+            None
+        }
+        StepKind::Lookup {
+            operation,
+            connection,
+            input,
+            ..
+        } => {
+            test.kind = "lookup".into();
+            let rendered = evaluate_tree(
+                input,
+                &format!("{at}.lookup.input"),
+                &context,
+                &mut problems,
+            );
+            test.input = Some(rendered.clone());
+            request.execute.then(|| StepCall {
+                operation: operation.clone(),
+                connection: connection.clone(),
+                input: rendered,
+            })
+        }
+        StepKind::Action {
+            operation,
+            connection,
+            input,
+            ..
+        } => {
+            test.kind = "action".into();
+            let rendered = evaluate_tree(
+                input,
+                &format!("{at}.action.input"),
+                &context,
+                &mut problems,
+            );
+            test.input = Some(rendered.clone());
+            if request.execute && request.confirm_write {
+                Some(StepCall {
+                    operation: operation.clone(),
+                    connection: connection.clone(),
+                    input: rendered,
+                })
+            } else {
+                test.warning = Some(format!(
+                    "not run: action `{}` writes to {connection:?} ({operation}); to run it, \
+                     confirm the write (`execute` and `confirmWrite` in the API, --execute \
+                     --confirm-write in the CLI)",
+                    step.id
+                ));
+                None
+            }
+        }
+    };
+    if !problems.is_empty() {
+        return Err(Error::unprocessable(
+            format!(
+                "step {:?} cannot be rendered: {}",
+                step.id, problems[0].message
+            ),
+            problems,
+        ));
+    }
+    Ok((test, call))
 }
 
 /// The most samples one page lists.

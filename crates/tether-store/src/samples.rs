@@ -98,7 +98,8 @@ pub struct Capture {
 }
 
 const SAMPLE_COLUMNS: &str = "id, flow_id, step_id, source, record, taken_at_ms";
-const CAPTURE_COLUMNS: &str = "id, flow_id, event_source, kinds, since_ms, expires_at_ms, sample_id";
+const CAPTURE_COLUMNS: &str =
+    "id, flow_id, event_source, kinds, since_ms, expires_at_ms, sample_id";
 
 impl Store {
     /// Stores a sample of `flow_id`'s step `step_id` ([`TRIGGER_STEP`] for the trigger).
@@ -316,8 +317,6 @@ fn decode_capture(row: &AnyRow) -> Result<Capture, Error> {
         kinds,
         since_ms: row.try_get("since_ms")?,
         expires_at_ms: row.try_get("expires_at_ms")?,
-        sample_id: row
-            .try_get::<Option<i64>, _>("sample_id")?
-            .map(SampleId),
+        sample_id: row.try_get::<Option<i64>, _>("sample_id")?.map(SampleId),
     })
 }

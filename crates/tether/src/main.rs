@@ -32,8 +32,10 @@ enum Command {
     Call(cmd::call::CallArgs),
     /// List every operation Tether can run.
     Catalog(cmd::catalog::CatalogArgs),
-    /// Work with flow files (`validate`).
+    /// Work with flow files (`validate`, `test`).
     Flows(cmd::flows::FlowsArgs),
+    /// Evaluate an expression against a sample record and print its value (JSON).
+    Preview(cmd::preview::PreviewArgs),
     /// Run one flow now, by id, against the stored connections, and print the run.
     Run(cmd::run::RunArgs),
     /// Show recent runs with their steps and outcomes; `show ID` prints one run.
@@ -77,6 +79,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Serve(args) => cmd::serve::run(args).await,
         Command::Sim(args) => cmd::sim::run(args).await,
         Command::Connect(args) => cmd::connect::run(args).await,
+        Command::Preview(args) => cmd::preview::run(args).await,
         Command::Connections(args) => cmd::connections::run(args).await,
         Command::Call(args) => cmd::call::run(args).await,
         Command::Catalog(args) => cmd::catalog::run(args).await,

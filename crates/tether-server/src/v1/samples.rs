@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tether_service::Page;
 use tether_service::samples::{
-    CaptureView, DEFAULT_FETCH_LIMIT, FlowRef, PreviewRequest, PreviewResult, SampleView,
-    StepTest, TestStepRequest,
+    CaptureView, DEFAULT_FETCH_LIMIT, FlowRef, PreviewRequest, PreviewResult, SampleView, StepTest,
+    TestStepRequest,
 };
 use utoipa::{IntoParams, ToSchema};
 

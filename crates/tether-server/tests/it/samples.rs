@@ -109,7 +109,13 @@ async fn customers(api: &ApiHarness) -> Vec<Value> {
 }
 
 async fn post(api: &ApiHarness, path: &str, body: Value) -> (u16, Value) {
-    let response = api.http.post(api.url(path)).json(&body).send().await.unwrap();
+    let response = api
+        .http
+        .post(api.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
@@ -140,7 +146,10 @@ async fn fetched_samples_are_the_newest_records_and_the_poll_still_sees_them() {
         .iter()
         .map(|sample| sample["record"]["email"].as_str().unwrap())
         .collect();
-    assert_eq!(emails, ["c4@example.com", "c3@example.com", "c2@example.com"]);
+    assert_eq!(
+        emails,
+        ["c4@example.com", "c3@example.com", "c2@example.com"]
+    );
     assert_eq!(body["items"][0]["source"], "poll");
     assert_eq!(body["items"][0]["stepId"], "trigger");
     assert_eq!(body["items"][0]["flowId"], "df-new-customers");
@@ -208,10 +217,18 @@ async fn fetched_samples_are_the_newest_records_and_the_poll_still_sees_them() {
     // Bad requests say what is wrong.
     let (status, body) = post(&api, "/flows/samples/fetch", json!({"yaml": WEBHOOK_FLOW})).await;
     assert_eq!(status, 400);
-    assert!(body["detail"].as_str().unwrap().contains("not triggered by a poll"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not triggered by a poll")
+    );
     let (status, body) = post(&api, "/flows/samples/fetch", json!({"limit": 2})).await;
     assert_eq!(status, 400);
-    assert!(body["detail"].as_str().unwrap().contains("flowId"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("flowId"),
+        "{body}"
+    );
     let (status, body) = post(&api, "/flows/samples/fetch", json!({"flowId": "nope"})).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
     let (status, body) = get(&api, "/flows/df-new-customers/samples?cursor=zzz").await;
@@ -377,7 +394,10 @@ async fn previews_answer_typed_values_or_the_problem_and_where_it_is() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["diagnostics"][0]["path"], "expression");
     assert_eq!(body["diagnostics"][0]["line"], 1);
-    assert!(body["diagnostics"][0]["column"].as_u64().unwrap() >= 18, "{body}");
+    assert!(
+        body["diagnostics"][0]["column"].as_u64().unwrap() >= 18,
+        "{body}"
+    );
     assert!(body["detail"].as_str().unwrap().contains("syntax error"));
 
     let (status, body) = post(
@@ -397,7 +417,10 @@ async fn previews_answer_typed_values_or_the_problem_and_where_it_is() {
     assert!(body["detail"].as_str().unwrap().contains("expression"));
     let (status, body) = post(&api, "/preview", json!({"expresion": "x"})).await;
     assert_eq!(status, 400);
-    assert!(body["detail"].as_str().unwrap().contains("expresion"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("expresion"),
+        "{body}"
+    );
     api.cleanup().await;
 }
 
@@ -441,8 +464,12 @@ async fn a_step_test_renders_runs_lookups_and_writes_only_when_confirmed() {
 
     // An action without confirmation warns and writes nothing.
     let before = customers(&api).await.len();
-    let (status, unconfirmed) =
-        post(&api, "/flows/test-step", test("copy", json!({"execute": true}))).await;
+    let (status, unconfirmed) = post(
+        &api,
+        "/flows/test-step",
+        test("copy", json!({"execute": true})),
+    )
+    .await;
     assert_eq!(status, 200, "{unconfirmed}");
     assert_eq!(unconfirmed["executed"], false);
     assert!(
@@ -501,6 +528,12 @@ async fn a_step_test_renders_runs_lookups_and_writes_only_when_confirmed() {
     )
     .await;
     assert_eq!(status, 404);
-    assert!(body["detail"].as_str().unwrap().contains("has_email, shape"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has_email, shape"),
+        "{body}"
+    );
     api.cleanup().await;
 }

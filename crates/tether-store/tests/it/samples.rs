@@ -34,7 +34,10 @@ both!(
             first.iter().map(|s| s.id).collect::<Vec<_>>(),
             vec![ids[4], ids[3], ids[2]]
         );
-        assert_eq!(first[0].record, json!({"id": "c4", "tags": ["vip"], "n": 4}));
+        assert_eq!(
+            first[0].record,
+            json!({"id": "c4", "tags": ["vip"], "n": 4})
+        );
         assert_eq!(first[0].source, SampleSource::Poll);
         assert_eq!(first[0].step_id, "trigger");
         assert_eq!(first[0].taken_at_ms, 1_004);
@@ -97,41 +100,45 @@ both!(
     }
 );
 
-both!(
-    a_capture_is_filled_once,
-    |store: Store| async move {
-        let kinds = vec!["ContactCreate".to_owned()];
-        let capture = store
-            .start_capture("ghl-to-df", "ghl.webhook", &kinds, 500, 60_500)
-            .await
-            .unwrap();
-        assert_eq!(capture.sample_id, None);
-        assert_eq!(store.capture(capture.id).await.unwrap(), capture);
+both!(a_capture_is_filled_once, |store: Store| async move {
+    let kinds = vec!["ContactCreate".to_owned()];
+    let capture = store
+        .start_capture("ghl-to-df", "ghl.webhook", &kinds, 500, 60_500)
+        .await
+        .unwrap();
+    assert_eq!(capture.sample_id, None);
+    assert_eq!(store.capture(capture.id).await.unwrap(), capture);
 
-        let filled = store
-            .finish_capture(capture.id, &json!({"email": "ada@example.com"}), 900)
-            .await
-            .unwrap();
-        let sample_id = filled.sample_id.expect("filled");
-        let again = store
-            .finish_capture(capture.id, &json!({"email": "other@example.com"}), 950)
-            .await
-            .unwrap();
-        assert_eq!(again.sample_id, Some(sample_id), "the first sample stands");
-        let sample = store.sample(sample_id).await.unwrap();
-        assert_eq!(sample.record, json!({"email": "ada@example.com"}));
-        assert_eq!(
-            (sample.flow_id.as_str(), sample.step_id.as_str(), sample.source),
-            ("ghl-to-df", "trigger", SampleSource::Webhook)
-        );
-        assert_eq!(
-            store.samples("ghl-to-df", None, 10).await.unwrap().len(),
-            1,
-            "the losing sample was rolled back"
-        );
-        assert!(matches!(
-            store.capture(CaptureId(capture.id.0 + 10)).await,
-            Err(Error::NotFound { what: "capture", .. })
-        ));
-    }
-);
+    let filled = store
+        .finish_capture(capture.id, &json!({"email": "ada@example.com"}), 900)
+        .await
+        .unwrap();
+    let sample_id = filled.sample_id.expect("filled");
+    let again = store
+        .finish_capture(capture.id, &json!({"email": "other@example.com"}), 950)
+        .await
+        .unwrap();
+    assert_eq!(again.sample_id, Some(sample_id), "the first sample stands");
+    let sample = store.sample(sample_id).await.unwrap();
+    assert_eq!(sample.record, json!({"email": "ada@example.com"}));
+    assert_eq!(
+        (
+            sample.flow_id.as_str(),
+            sample.step_id.as_str(),
+            sample.source
+        ),
+        ("ghl-to-df", "trigger", SampleSource::Webhook)
+    );
+    assert_eq!(
+        store.samples("ghl-to-df", None, 10).await.unwrap().len(),
+        1,
+        "the losing sample was rolled back"
+    );
+    assert!(matches!(
+        store.capture(CaptureId(capture.id.0 + 10)).await,
+        Err(Error::NotFound {
+            what: "capture",
+            ..
+        })
+    ));
+});

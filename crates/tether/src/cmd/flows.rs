@@ -1,11 +1,14 @@
 //! `tether flows validate FILE|DIR…`: check flow files and report every problem with its place,
 //! the stored connections included when a data folder (or database) is there to read them from.
+//! `tether flows test FILE --step ID`: render one step against a sample (see
+//! [`tether_service::samples`]); `--execute` runs a lookup, and an action with `--confirm-write`.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use tether_engine::flow::{KnownConnection, Problem};
+use tether_service::samples::{TestStepRequest, render_step};
 
 use super::data::DataArgs;
 use crate::out::outln;
@@ -28,11 +31,77 @@ enum FlowsCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Render one step of a flow file against a sample and print what it would do (JSON):
+    /// a filter's verdict, a map's record, a lookup's or action's input.
+    Test {
+        /// The flow file (YAML).
+        file: PathBuf,
+        /// The step's id.
+        #[arg(long)]
+        step: String,
+        /// The trigger record (JSON): a file, or `@-` for standard input (default `{}`).
+        #[arg(long)]
+        sample: Option<String>,
+        /// Run the step's operation on the stored connections: a lookup runs; an action also
+        /// needs --confirm-write.
+        #[arg(long)]
+        execute: bool,
+        /// Let an executed action write to its app.
+        #[arg(long, requires = "execute")]
+        confirm_write: bool,
+    },
 }
 
 /// Runs `tether flows …`.
 pub async fn run(args: FlowsArgs) -> anyhow::Result<()> {
     match args.command {
+        FlowsCommand::Test {
+            file,
+            step,
+            sample,
+            execute,
+            confirm_write,
+        } => {
+            let yaml = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let request = TestStepRequest {
+                yaml: Some(yaml.clone()),
+                step_id: step,
+                sample: Some(super::preview::read_sample(sample.as_deref())?),
+                execute,
+                confirm_write,
+                ..TestStepRequest::default()
+            };
+            let test = if execute {
+                // Only a run needs the stored connections.
+                let service = tether_service::Service::for_store(args.data.open_existing().await?);
+                service.test_step(&request).await
+            } else {
+                let catalog = tether_connectors::catalog();
+                let flow = tether_engine::flow::parse_flow(&yaml, &file, Some(&catalog)).map_err(
+                    |errors| {
+                        let problems: Vec<String> =
+                            errors.problems.iter().map(ToString::to_string).collect();
+                        anyhow::anyhow!(
+                            "{} problem(s) in the flow:\n{}",
+                            problems.len(),
+                            problems.join("\n")
+                        )
+                    },
+                )?;
+                let trigger = request.sample.clone().unwrap_or_default();
+                render_step(&flow, &request, trigger).map(|(test, _)| test)
+            }
+            .map_err(super::preview::service_error)?;
+            outln!("{}", serde_json::to_string_pretty(&test)?)?;
+            if let Some(warning) = &test.warning {
+                eprintln!("warning: {warning}");
+            }
+            if let Some(error) = &test.error {
+                bail!("{error}");
+            }
+            Ok(())
+        }
         FlowsCommand::Validate { paths } => {
             let catalog = tether_connectors::catalog();
             let connections = stored_connections(&args.data).await?;

@@ -9,6 +9,7 @@ pub mod data;
 pub mod demo;
 pub mod dlq;
 pub mod flows;
+pub mod preview;
 pub mod run;
 pub mod runs;
 pub mod serve;

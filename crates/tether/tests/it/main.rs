@@ -15,4 +15,5 @@ mod compat;
 mod compat_flickr;
 mod crash;
 mod robust;
+mod samples;
 mod tidy;
