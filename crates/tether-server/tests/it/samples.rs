@@ -251,6 +251,8 @@ async fn the_next_matching_webhook_is_captured() {
     // An event from before the capture does not count.
     let (status, _) = post_hook(&api, &contact_event("wh-before")).await;
     assert_eq!(status, 200);
+    // Events count from the capture's start millisecond on.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
     let (status, capture) = post(
         &api,
@@ -266,7 +268,6 @@ async fn the_next_matching_webhook_is_captured() {
     assert_eq!(still["status"], "waiting");
 
     // An event of another kind does not count either; the next ContactCreate does.
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let mut note: Value = serde_json::from_slice(&contact_event("wh-note")).unwrap();
     note["type"] = json!("NoteCreate");
     let (status, _) = post_hook(&api, &serde_json::to_vec(&note).unwrap()).await;
