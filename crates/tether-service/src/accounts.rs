@@ -145,6 +145,14 @@ pub struct Principal {
     pub method: AuthMethod,
 }
 
+impl Principal {
+    /// Whose tokens this principal may list and revoke: everyone's for an owner (`None`),
+    /// their own for a member.
+    pub fn scope(&self) -> Option<&str> {
+        (self.user.role != Role::Owner.as_str()).then_some(self.user.id.as_str())
+    }
+}
+
 /// How a request authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
@@ -630,14 +638,23 @@ impl Service {
         self.create_token(&user.id, name).await
     }
 
-    /// Live API tokens, newest first, `limit` (1 to 200) at a time from `cursor`.
-    pub async fn tokens(&self, limit: usize, cursor: Option<&str>) -> Result<Page<TokenInfo>> {
+    /// Live API tokens, newest first, `limit` (1 to 200) at a time from `cursor`: every user's,
+    /// or only those of the user with the id `owned_by`.
+    pub async fn tokens(
+        &self,
+        limit: usize,
+        cursor: Option<&str>,
+        owned_by: Option<&str>,
+    ) -> Result<Page<TokenInfo>> {
         if !(1..=200).contains(&limit) {
             return Err(Error::invalid(format!(
                 "limit: must be between 1 and 200, got {limit}"
             )));
         }
-        let all = self.store().api_tokens(false).await?;
+        let mut all = self.store().api_tokens(false).await?;
+        if let Some(user_id) = owned_by {
+            all.retain(|token| token.user_id == user_id);
+        }
         let start = match cursor {
             None => 0,
             Some(cursor) => {
@@ -666,8 +683,23 @@ impl Service {
         Ok(Page { items, next_cursor })
     }
 
-    /// Revokes the live token with this id or name; it authenticates nothing from now on.
-    pub async fn revoke_token(&self, id_or_name: &str) -> Result<TokenInfo> {
+    /// Revokes the live token with this id or name (among those of the user with the id
+    /// `owned_by`, when given); it authenticates nothing from now on.
+    pub async fn revoke_token(
+        &self,
+        id_or_name: &str,
+        owned_by: Option<&str>,
+    ) -> Result<TokenInfo> {
+        if let Some(user_id) = owned_by {
+            let owns = self.store().api_tokens(false).await?.iter().any(|token| {
+                (token.id == id_or_name || token.name == id_or_name) && token.user_id == user_id
+            });
+            if !owns {
+                return Err(Error::not_found(format!(
+                    "live token {id_or_name:?} of yours"
+                )));
+            }
+        }
         match self.store().revoke_api_token(id_or_name, now_ms()).await {
             Ok(token) => Ok(token.into()),
             Err(tether_store::Error::NotFound { .. }) => {

@@ -144,10 +144,14 @@ pub async fn authenticate(
     next: Next,
 ) -> Response {
     let service = &state.service;
+    let public = is_public(request.method(), request.uri().path());
     let bearer = match request.headers().get(header::AUTHORIZATION) {
         None => None,
         Some(value) => match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
             Some(token) => Some(token.trim().to_owned()),
+            // A public route ignores credentials it does not need (a health check behind a
+            // proxy that adds its own); anywhere else a malformed header is an error.
+            None if public => None,
             None => {
                 return problem(
                     ErrorCode::Unauthenticated,
@@ -156,7 +160,6 @@ pub async fn authenticate(
             }
         },
     };
-    let public = is_public(request.method(), request.uri().path());
     if bearer.is_none()
         && let Some(reason) = cross_site_reason(service, &request)
     {
@@ -403,7 +406,8 @@ pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Json<Me> {
     })
 }
 
-/// Live API tokens, newest first: names and prefixes, never secrets.
+/// Live API tokens, newest first: names and prefixes, never secrets. An owner sees every
+/// token, a member their own.
 #[utoipa::path(
     get,
     path = "/tokens",
@@ -416,12 +420,17 @@ pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Json<Me> {
 )]
 pub(crate) async fn list_tokens(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Page<TokenInfo>>, Problem> {
     Ok(Json(
         state
             .service
-            .tokens(paging.limit.unwrap_or(50), paging.cursor.as_deref())
+            .tokens(
+                paging.limit.unwrap_or(50),
+                paging.cursor.as_deref(),
+                principal.scope(),
+            )
             .await?,
     ))
 }
@@ -452,7 +461,8 @@ pub(crate) async fn create_token(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Revokes a token (by id or name): it authenticates nothing from now on.
+/// Revokes a token (by id or name): it authenticates nothing from now on. A member may revoke
+/// only their own.
 #[utoipa::path(
     delete,
     path = "/tokens/{id}",
@@ -465,9 +475,10 @@ pub(crate) async fn create_token(
 )]
 pub(crate) async fn revoke_token(
     State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    state.service.revoke_token(&id).await?;
+    state.service.revoke_token(&id, principal.scope()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -751,3 +751,85 @@ async fn a_login_link_signs_in_once() {
     assert_eq!(status, 401, "a spent link: {body}");
     api.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_member_sees_and_revokes_only_their_own_tokens() {
+    let api = ApiHarness::start().await;
+    let member = api
+        .service
+        .create_account(tether_service::accounts::NewAccount {
+            email: "member@tether.test".to_owned(),
+            password: "a member's password".to_owned(),
+            display_name: None,
+            role: tether_store::Role::Member,
+        })
+        .await
+        .unwrap();
+    assert_eq!(member.role, "member");
+    let secret = api
+        .service
+        .create_token(&member.id, "mine")
+        .await
+        .unwrap()
+        .token;
+    let as_member = reqwest::Client::new();
+    let listed: Value = as_member
+        .get(api.url("/tokens"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["mine"]);
+    let (status, _, body) = answer(
+        as_member
+            .delete(api.url("/tokens/harness"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        api.http
+            .get(api.url("/auth/me"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let owner_view: Value = api
+        .http
+        .get(api.url("/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        owner_view["items"].as_array().unwrap().len(),
+        2,
+        "the owner sees every token"
+    );
+
+    // A public route ignores an Authorization header it does not need.
+    let health = as_member
+        .get(api.url("/health"))
+        .header("authorization", "Basic b3duZXI6cHc=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    api.cleanup().await;
+}

@@ -64,7 +64,7 @@ pub async fn run(args: TokenArgs) -> anyhow::Result<()> {
         TokenCommand::List => list(&service, args.json).await,
         TokenCommand::Revoke { name_or_id } => {
             let revoked = service
-                .revoke_token(&name_or_id)
+                .revoke_token(&name_or_id, None)
                 .await
                 .context("cannot revoke the token")?;
             if args.json {
@@ -83,7 +83,7 @@ async fn list(service: &Service, json: bool) -> anyhow::Result<()> {
     let mut tokens = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = service.tokens(200, cursor.as_deref()).await?;
+        let page = service.tokens(200, cursor.as_deref(), None).await?;
         tokens.extend(page.items);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
