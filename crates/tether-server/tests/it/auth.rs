@@ -7,6 +7,9 @@ use serde_json::{Value, json};
 
 use crate::support::{ApiHarness, OWNER_EMAIL, OWNER_PASSWORD};
 
+/// A cross-site write: its extra headers, content type, body, and what the refusal names.
+type Refusal<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
+
 /// Status, headers and JSON body of an answer.
 async fn answer(response: reqwest::Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let status = response.status();
@@ -287,7 +290,7 @@ async fn a_browser_session_reads_and_writes_same_origin_json_and_cross_site_writ
         }
         request.send()
     };
-    let refusals: [(&[(&str, &str)], &str, &str, &str); 5] = [
+    let refusals: [Refusal; 5] = [
         (
             &[("sec-fetch-site", "cross-site")],
             "application/json",
