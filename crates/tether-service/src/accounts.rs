@@ -267,9 +267,19 @@ fn check_email(field: &str, email: &str) -> Result<String> {
     Ok(email.to_lowercase())
 }
 
+/// At most this many Argon2 computations run at once: each holds 19 MiB, so a flood of
+/// sign-ins queues here instead of exhausting memory.
+const CONCURRENT_HASHES: usize = 4;
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_HASHES);
+
+async fn hashing_permit() -> Result<tokio::sync::SemaphorePermit<'static>> {
+    HASHING.acquire().await.map_err(Error::internal)
+}
+
 /// The Argon2id PHC string of `password` (on a blocking thread: it takes tens of ms by design).
 pub async fn hash_password(password: &str) -> Result<String> {
     let password = password.to_owned();
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         argon2()
@@ -285,6 +295,7 @@ pub async fn hash_password(password: &str) -> Result<String> {
 /// the string).
 async fn verify_password(password: &str, stored: String) -> Result<bool> {
     let password = password.to_owned();
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&stored)
             .map_err(|error| Error::internal(format!("stored password hash: {error}")))?;

@@ -27,6 +27,13 @@ pub async fn announce(service: &Service, addr: SocketAddr) -> anyhow::Result<()>
         let url = rebase(service, service.setup_url(&token), addr);
         say!("  first start: no owner yet; create one (single use, 24 h) at");
         say!("  setup: {url}");
+        let api = rebase(service, service.settings().public_url.clone(), addr);
+        say!(
+            "  (or from a shell: curl -H 'Content-Type: application/json' -d \
+             '{{\"token\": \"{token}\", \"email\": \"you@example.com\", \"password\": \"…\"}}' \
+             {}api/v1/auth/setup)",
+            api.as_str()
+        );
     } else {
         say!(
             "  accounts: sign in with e-mail and password; scripts use `tether token create NAME`"
