@@ -4,7 +4,7 @@
 //! (a test fails when the two drift).
 //!
 //! Each area is one module: its handlers carry `#[utoipa::path]` and are registered in
-//! [`routes`] with `routes!`, which records them in the document too. Handlers stay thin: they
+//! `api()` with `routes!`, which records them in the document too. Handlers stay thin: they
 //! decode the request, call [`tether_service::Service`], and encode the answer.
 //!
 //! Every route but health, the document and sign-in needs a login ([`auth::authenticate`]); a
