@@ -237,6 +237,14 @@ fn signed_in(service: &Service, session: NewSession, status: StatusCode) -> Resp
     let cookie = session_cookie_header(service, &session.secret, session.lifetime.as_secs());
     let mut response = (status, Json(session.user)).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
+    no_store(response)
+}
+
+/// Marks an answer that carries a secret (a session cookie, a new token) as not to be cached.
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -452,13 +460,15 @@ pub(crate) async fn create_token(
     State(state): State<ApiState>,
     Extension(principal): Extension<Principal>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<CreatedToken>), Problem> {
+) -> Result<Response, Problem> {
     let request: NewTokenRequest = json_body(&body)?;
     let created = state
         .service
         .create_token(&principal.user.id, &request.name)
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(no_store(
+        (StatusCode::CREATED, Json(created)).into_response(),
+    ))
 }
 
 /// Revokes a token (by id or name): it authenticates nothing from now on. A member may revoke
@@ -499,7 +509,7 @@ pub(crate) async fn login_link(
     // Until the web UI lands, the person's own record is the page to land on.
     let mut response = Redirect::to(&format!("{PREFIX}/auth/me")).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(response)
+    Ok(no_store(response))
 }
 
 /// The routes outside `/api/v1` this module serves: `GET /login`.

@@ -437,7 +437,7 @@ async fn bearer_tokens_work_until_revoked_and_list_without_secrets() {
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["authenticatedBy"], "token");
 
-    let (status, _, created) = answer(
+    let (status, headers, created) = answer(
         api.http
             .post(api.url("/tokens"))
             .json(&json!({"name": "ci"}))
@@ -447,6 +447,10 @@ async fn bearer_tokens_work_until_revoked_and_list_without_secrets() {
     )
     .await;
     assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        headers["cache-control"], "no-store",
+        "a secret is never cached"
+    );
     let secret = created["token"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("tth_") && secret.len() > 40, "{secret}");
     assert!(secret.starts_with(created["prefix"].as_str().unwrap()));
@@ -580,6 +584,16 @@ async fn the_session_cookie_is_http_only_lax_and_secure_only_behind_https() {
         assert!(attributes.contains(&attribute), "{attribute} in {cookie}");
     }
     assert!(!attributes.contains(&"Secure"), "plain http: {cookie}");
+    let (_, headers, _) = answer(
+        reqwest::Client::new()
+            .post(api.url("/auth/login"))
+            .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(headers["cache-control"], "no-store");
     api.cleanup().await;
 
     let api = ApiHarness::start_with(tether_service::Settings {
