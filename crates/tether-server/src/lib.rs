@@ -133,7 +133,8 @@ pub fn router_with(
         .merge(webhooks::routes(intake))
         .merge(metrics::routes(counters))
         .merge(api::routes(store))
-        .merge(v1::routes(service)))
+        .merge(v1::routes(service))
+        .layer(axum::middleware::map_response(v1::auth::security_headers)))
 }
 
 /// A server listening on a socket.
@@ -191,9 +192,13 @@ pub async fn serve_with(
         .map_err(|source| Error::Bind { addr, source })?;
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        // The peer's address reaches handlers (sign-in throttling per client address).
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
     });
     tracing::info!(%addr, "Server listening.");
     Ok(RunningServer {

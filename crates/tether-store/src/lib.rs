@@ -3,7 +3,7 @@
 //! accepts), so there is one implementation and the conformance suite runs it on both backends;
 //! where a backend needs its own statement the code says so next to it.
 //!
-//! What it holds: connections with sealed credentials ([`connections`]), cross-process leases
+//! What it holds: accounts (users, sessions, API tokens: [`accounts`]), connections with sealed credentials ([`connections`]), cross-process leases
 //! ([`leases`]), polling cursors ([`cursors`]), and the durable-run tables: trigger events
 //! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
 //! dead-letter queue ([`dlq`]); and, apart from run history, samples for building flows
@@ -12,6 +12,7 @@
 //! **Invariant:** only this crate writes SQL. Credentials are sealed by the [`Vault`] before they
 //! reach a table and opened only when read back.
 
+pub mod accounts;
 pub mod connections;
 pub mod cursors;
 pub mod dlq;
@@ -28,6 +29,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
+pub use accounts::{ApiToken, NewApiToken, NewUser, OneTimePurpose, Role, User};
 pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
 pub use dlq::{DeadLetter, DeadLetterId};
 pub use events::{Event, EventId, EventInsert};

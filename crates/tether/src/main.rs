@@ -42,6 +42,10 @@ enum Command {
     Runs(cmd::runs::RunsArgs),
     /// The dead-letter queue: `list`, `show ID`, `replay ID`.
     Dlq(cmd::dlq::DlqArgs),
+    /// API tokens for scripts: `create NAME`, `list`, `revoke NAME`.
+    Token(cmd::token::TokenArgs),
+    /// Administration from the data folder: `reset-password EMAIL`.
+    Admin(cmd::admin::AdminArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(cmd::completions::CompletionsArgs),
 }
@@ -87,6 +91,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Run(args) => cmd::run::run(args).await,
         Command::Runs(args) => cmd::runs::run(args).await,
         Command::Dlq(args) => cmd::dlq::run(args).await,
+        Command::Token(args) => cmd::token::run(args).await,
+        Command::Admin(args) => cmd::admin::run(args).await,
         Command::Completions(args) => cmd::completions::run(args),
     }
 }

@@ -4,9 +4,13 @@
 //! (a test fails when the two drift).
 //!
 //! Each area is one module: its handlers carry `#[utoipa::path]` and are registered in
-//! [`routes`] with `routes!`, which records them in the document too. Handlers stay thin: they
+//! `api()` with `routes!`, which records them in the document too. Handlers stay thin: they
 //! decode the request, call [`tether_service::Service`], and encode the answer.
+//!
+//! Every route but health, the document and sign-in needs a login ([`auth::authenticate`]); a
+//! handler finds who is calling as `Extension<tether_service::accounts::Principal>`.
 
+pub mod auth;
 mod health;
 pub mod problem;
 mod samples;
@@ -38,9 +42,40 @@ pub struct ApiState {
                        `diagnostics`.",
         license(name = "MIT OR Apache-2.0"),
     ),
-    components(schemas(problem::ProblemBody))
+    components(schemas(problem::ProblemBody)),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
 )]
 struct ApiDoc;
+
+/// The two ways to authenticate, as OpenAPI security schemes.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token, `tth_…` (`tether token create NAME`)."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "The session cookie set by `POST /auth/login`; unsafe requests must come from \
+                 this server's own pages.",
+            ))),
+        );
+    }
+}
 
 /// The API's routes, relative to [`PREFIX`], with their OpenAPI entries. Add an area's
 /// handlers here.
@@ -54,6 +89,12 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(samples::list))
         .routes(routes!(samples::preview))
         .routes(routes!(samples::test_step))
+        .routes(routes!(auth::setup_status, auth::setup))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::list_tokens, auth::create_token))
+        .routes(routes!(auth::revoke_token))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.
@@ -92,7 +133,15 @@ pub fn routes(service: Service) -> Router {
                 }
             }),
         )
-        .fallback(problem::not_found)
-        .with_state(ApiState { service });
-    Router::new().nest(PREFIX, api)
+        .fallback(problem::not_found);
+    let state = ApiState {
+        service: service.clone(),
+    };
+    let api = api
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .with_state(state);
+    Router::new().nest(PREFIX, api).merge(auth::pages(service))
 }

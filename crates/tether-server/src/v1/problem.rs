@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tether_service::accounts::RetryAfter;
 use tether_service::{Diagnostic, Error, ErrorCode};
 use utoipa::ToSchema;
 
@@ -73,6 +74,11 @@ impl IntoResponse for Problem {
         if error.code == ErrorCode::Internal || error.code == ErrorCode::Unavailable {
             tracing::error!(error = %crate::error::chain(&error), "An API request failed.");
         }
+        let retry_after = error
+            .source
+            .as_deref()
+            .and_then(|source| source.downcast_ref::<RetryAfter>())
+            .copied();
         let status = status(error.code);
         let body = ProblemBody {
             kind: "about:blank",
@@ -83,9 +89,21 @@ impl IntoResponse for Problem {
             diagnostics: error.diagnostics,
         };
         let mut response = (status, Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        // A throttled request says when to come back (RFC 9110 `Retry-After`, in seconds).
+        if let Some(RetryAfter(wait)) = retry_after {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tether\""),
+            );
+        }
         response
     }
 }

@@ -6,6 +6,7 @@
 )]
 
 mod api;
+mod auth;
 mod openapi;
 mod refusals;
 mod samples;

@@ -192,10 +192,16 @@ where
 /// The committed OpenAPI document.
 pub const OPENAPI_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
 
+/// The e-mail address of the owner every [`ApiHarness`] creates.
+pub const OWNER_EMAIL: &str = "owner@tether.test";
+/// That owner's password.
+pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+
 /// A server over the service layer, for `/api/v1` tests: a fresh SQLite store, the connectors'
-/// registry, an empty flow set, and `http`, a client that is signed in (it sends the
-/// credentials of the harness's owner with every request). Use `reqwest::Client::new()` for an
-/// anonymous caller.
+/// registry, an empty flow set, an owner ([`OWNER_EMAIL`], [`OWNER_PASSWORD`]) with an API
+/// token, and `http`, a client that sends that token (`Authorization: Bearer …`) with every
+/// request. [`ApiHarness::browser`] signs in like a browser instead. Use `reqwest::Client::new()`
+/// for an anonymous caller.
 pub struct ApiHarness {
     /// The server (`None` once stopped).
     pub server: Option<RunningServer>,
@@ -203,8 +209,12 @@ pub struct ApiHarness {
     pub service: tether_service::Service,
     /// `http://127.0.0.1:port`.
     pub base: String,
-    /// A signed-in client.
+    /// A client sending the owner's API token with every request.
     pub http: reqwest::Client,
+    /// The owner's API token (`tth_…`).
+    pub token: String,
+    /// The owner (`None` for [`ApiHarness::start_unowned`]).
+    pub owner: Option<tether_service::accounts::UserInfo>,
     path: PathBuf,
 }
 
@@ -216,6 +226,16 @@ impl ApiHarness {
 
     /// Starts a server whose service has `settings`.
     pub async fn start_with(settings: tether_service::Settings) -> ApiHarness {
+        ApiHarness::launch(settings, true).await
+    }
+
+    /// Starts a server on a store with no user at all (first start: setup is needed); `http`
+    /// then sends no credentials.
+    pub async fn start_unowned() -> ApiHarness {
+        ApiHarness::launch(tether_service::Settings::default(), false).await
+    }
+
+    async fn launch(settings: tether_service::Settings, with_owner: bool) -> ApiHarness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let path = std::env::temp_dir().join(format!(
             "tether_api_test_{}_{}.sqlite",
@@ -233,6 +253,34 @@ impl ApiHarness {
             tether_engine::executor::FlowSet::new(),
             settings,
         );
+        let mut headers = reqwest::header::HeaderMap::new();
+        let (owner, token) = if with_owner {
+            let owner = service
+                .create_account(tether_service::accounts::NewAccount {
+                    email: OWNER_EMAIL.to_owned(),
+                    password: OWNER_PASSWORD.to_owned(),
+                    display_name: Some("Owner".to_owned()),
+                    role: tether_store::Role::Owner,
+                })
+                .await
+                .unwrap();
+            let token = service
+                .create_token(&owner.id, "harness")
+                .await
+                .unwrap()
+                .token;
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            );
+            (Some(owner), token)
+        } else {
+            (None, String::new())
+        };
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
         let server = tether_server::serve_with(
             config(),
             service.clone(),
@@ -246,9 +294,39 @@ impl ApiHarness {
             server: Some(server),
             service,
             base,
-            http: reqwest::Client::new(),
+            http,
+            token,
+            owner,
             path,
         }
+    }
+
+    /// A client that behaves like a browser on this server's own page: it keeps cookies, sends
+    /// `Origin` and `Sec-Fetch-Site: same-origin`, and is signed in as the owner through
+    /// `POST /auth/login`.
+    pub async fn browser(&self) -> reqwest::Client {
+        let browser = self.browser_with(&self.base, "same-origin");
+        let answer = browser
+            .post(self.url("/auth/login"))
+            .json(&serde_json::json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+        browser
+    }
+
+    /// A cookie-keeping client sending `Origin: origin` and `Sec-Fetch-Site: site`, not signed
+    /// in.
+    pub fn browser_with(&self, origin: &str, site: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ORIGIN, origin.parse().unwrap());
+        headers.insert("sec-fetch-site", site.parse().unwrap());
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .build()
+            .unwrap()
     }
 
     /// The full URL of `path` under `/api/v1` (`url("/flows")`).

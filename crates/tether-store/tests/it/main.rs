@@ -6,6 +6,7 @@
     reason = "a test that cannot set up should fail loudly"
 )]
 
+mod accounts;
 mod connections;
 mod cursors;
 mod dlq;

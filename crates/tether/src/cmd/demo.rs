@@ -229,6 +229,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  Tether server             {}  (webhooks: /hooks/ghl, runs: /api/runs)",
         server.base_url
     );
+    let login = super::accounts::demo_login(
+        &tether_service::Service::for_store(store.clone()),
+        server.addr,
+    )
+    .await?;
+    say!("  sign in (one click, once, 15 min) {login}");
     say!(
         "  flows                     {}",
         FLOWS

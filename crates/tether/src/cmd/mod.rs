@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod accounts;
+pub mod admin;
 pub mod call;
 pub mod catalog;
 pub mod completions;
@@ -14,3 +16,4 @@ pub mod run;
 pub mod runs;
 pub mod serve;
 pub mod sim;
+pub mod token;

@@ -108,7 +108,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tether_service::Settings::default(),
     );
     let server =
-        tether_server::serve_with(config, service, Arc::new(matcher), shutdown.clone()).await?;
+        tether_server::serve_with(config, service.clone(), Arc::new(matcher), shutdown.clone())
+            .await?;
     say!(
         "Tether serving on {} ({} flows from {})",
         server.base_url,
@@ -121,6 +122,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         server.base_url,
         server.base_url
     );
+    super::accounts::announce(&service, server.addr).await?;
     stop_signal().await?;
     say!("Stopping: finishing the runs in flight.");
     // Cancelling stops the intake of webhooks, the pollers, the scheduler and the leasing of new

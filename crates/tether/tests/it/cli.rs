@@ -183,6 +183,11 @@ fn the_demo_syncs_every_contact_and_a_live_change_then_exits() {
         stdout.contains("initial sync [##############################]"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("sign in (one click, once, 15 min) http://127.0.0.1:")
+            && stdout.contains("/login?token="),
+        "the demo prints a one-time login link: {stdout}"
+    );
     let numbers_of = |needle: &str| -> Vec<usize> {
         let line = stdout.lines().find(|line| line.contains(needle)).unwrap();
         line.split(|c: char| !c.is_ascii_digit())

@@ -10,6 +10,7 @@
     reason = "a test that cannot set up should fail loudly"
 )]
 
+mod accounts;
 mod cli;
 mod compat;
 mod compat_flickr;
