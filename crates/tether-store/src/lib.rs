@@ -4,7 +4,7 @@
 //! where a backend needs its own statement the code says so next to it.
 //!
 //! What it holds: connections with sealed credentials ([`connections`]), cross-process leases
-//! ([`leases`]), polling cursors ([`cursors`]), and the durable-run tables: trigger events
+//! ([`leases`]), polling cursors ([`cursors`]), flows with their drafts and published versions ([`flows`]), and the durable-run tables: trigger events
 //! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
 //! dead-letter queue ([`dlq`]).
 //!
@@ -15,6 +15,7 @@ pub mod connections;
 pub mod cursors;
 pub mod dlq;
 pub mod events;
+pub mod flows;
 pub mod leases;
 pub mod links;
 pub mod runs;
@@ -29,6 +30,7 @@ use sqlx::{AnyPool, ConnectOptions};
 pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
 pub use dlq::{DeadLetter, DeadLetterId};
 pub use events::{Event, EventId, EventInsert};
+pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepResult, StepStatus};
 pub use vault::Vault;

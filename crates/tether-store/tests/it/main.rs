@@ -10,6 +10,7 @@ mod connections;
 mod cursors;
 mod dlq;
 mod events;
+mod flows;
 mod leases;
 mod links;
 mod runs;
