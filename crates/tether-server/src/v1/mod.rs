@@ -7,6 +7,7 @@
 //! [`routes`] with `routes!`, which records them in the document too. Handlers stay thin: they
 //! decode the request, call [`tether_service::Service`], and encode the answer.
 
+mod flows;
 mod health;
 pub mod problem;
 
@@ -44,7 +45,16 @@ struct ApiDoc;
 /// The API's routes, relative to [`PREFIX`], with their OpenAPI entries. Add an area's
 /// handlers here.
 fn api() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(health::health))
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(flows::list_flows, flows::create_flow))
+        .routes(routes!(flows::get_flow))
+        .routes(routes!(flows::save_draft))
+        .routes(routes!(flows::publish))
+        .routes(routes!(flows::list_versions))
+        .routes(routes!(flows::get_version))
+        .routes(routes!(flows::enable))
+        .routes(routes!(flows::disable))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.

@@ -6,6 +6,7 @@
 )]
 
 mod api;
+mod flows;
 mod openapi;
 mod refusals;
 mod simulator;
