@@ -14,5 +14,6 @@ mod cli;
 mod compat;
 mod compat_flickr;
 mod crash;
+mod flows;
 mod robust;
 mod tidy;
