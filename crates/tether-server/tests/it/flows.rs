@@ -372,3 +372,75 @@ async fn a_disabled_flow_starts_no_runs_and_lists_page_by_id() {
 
     api.cleanup().await;
 }
+
+#[tokio::test]
+async fn another_process_picks_up_publishes_and_skips_a_flow_that_no_longer_loads() {
+    let api = ApiHarness::start().await;
+    // A second process over the same store: its own flow set, filled from the store.
+    let other = tether_service::Service::new(
+        api.service.store().clone(),
+        Arc::clone(api.service.ops()),
+        FlowSet::new(),
+        tether_service::Settings::default(),
+    );
+    let counter = other.reload_flows_since(0).await.unwrap();
+    assert!(other.flows().current().is_empty());
+
+    let checks = tether_service::flows::Checks::Full;
+    api.service
+        .apply_flow(&flow_yaml("hello"), "first", checks)
+        .await
+        .unwrap();
+    let counter = other.reload_flows_since(counter).await.unwrap();
+    let current = other.flows().current();
+    assert_eq!(current.len(), 1);
+    let v1 = current[0].0;
+
+    api.service
+        .apply_flow(&flow_yaml("goodbye"), "second", checks)
+        .await
+        .unwrap();
+    let counter = other.reload_flows_since(counter).await.unwrap();
+    let v2 = other.flows().current()[0].0;
+    assert_ne!(v1, v2, "the new version runs new events");
+    assert!(other.flows().get("greeter", v1).is_some(), "v1 stays for its runs");
+
+    api.service.set_flow_enabled("greeter", false).await.unwrap();
+    let counter = other.reload_flows_since(counter).await.unwrap();
+    assert!(other.flows().current().is_empty(), "disabled elsewhere");
+    api.service.set_flow_enabled("greeter", true).await.unwrap();
+    let counter = other.reload_flows_since(counter).await.unwrap();
+    assert_eq!(other.flows().current().len(), 1);
+
+    // A version stored by an older Tether whose operation this catalog no longer has: logged
+    // and skipped, while the other flows load.
+    let gone = "id: legacy\ntrigger:\n  schedule: { cron: \"0 * * * *\" }\nsteps:\n  - id: call\n    \
+                action:\n      operation: retired_app.thing.create\n      connection: old\n      input: {}\n";
+    let store = api.service.store();
+    store
+        .create_flow("legacy", "legacy", gone, tether_store::now_ms())
+        .await
+        .unwrap();
+    store
+        .publish_flow("legacy", gone, "00000000000000aa", 0xa, "old", 0)
+        .await
+        .unwrap();
+    let fresh = tether_service::Service::new(
+        store.clone(),
+        Arc::clone(api.service.ops()),
+        FlowSet::new(),
+        tether_service::Settings::default(),
+    );
+    fresh.reload_flows_since(0).await.unwrap();
+    let running: Vec<String> = fresh
+        .flows()
+        .current()
+        .into_iter()
+        .map(|(_, flow)| flow.id.clone())
+        .collect();
+    assert_eq!(running, ["greeter"]);
+    other.reload_flows_since(counter).await.unwrap();
+    assert_eq!(other.flows().current().len(), 1);
+
+    api.cleanup().await;
+}
