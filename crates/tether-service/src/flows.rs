@@ -337,7 +337,7 @@ impl Service {
                 .save_flow_draft(&flow.id, &flow.name, yaml, None, now)
                 .await?
             {
-                DraftSave::Saved(stored) => stored,
+                DraftSave::Saved(stored) => *stored,
                 DraftSave::Stale { .. } => {
                     return Err(Error::internal("an unconditional draft save was refused"));
                 }
@@ -604,7 +604,7 @@ fn encode_cursor(key: &str) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<String> {
-    if cursor.len() % 2 != 0 {
+    if !cursor.len().is_multiple_of(2) {
         return Err(bad_cursor());
     }
     let bytes = (0..cursor.len())

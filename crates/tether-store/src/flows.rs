@@ -58,7 +58,7 @@ pub struct FlowVersion {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DraftSave {
     /// Saved; the flow as it is now.
-    Saved(StoredFlow),
+    Saved(Box<StoredFlow>),
     /// Not saved: the draft's revision is no longer the expected one; this is the current one.
     Stale {
         /// The draft's current revision.
@@ -204,7 +204,7 @@ impl Store {
                 current_revision: flow.draft_revision,
             });
         }
-        Ok(DraftSave::Saved(flow))
+        Ok(DraftSave::Saved(Box::new(flow)))
     }
 
     /// Publishes `yaml` as the current version of flow `id` with its content `hash` and run
