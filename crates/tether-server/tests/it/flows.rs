@@ -403,9 +403,15 @@ async fn another_process_picks_up_publishes_and_skips_a_flow_that_no_longer_load
     let counter = other.reload_flows_since(counter).await.unwrap();
     let v2 = other.flows().current()[0].0;
     assert_ne!(v1, v2, "the new version runs new events");
-    assert!(other.flows().get("greeter", v1).is_some(), "v1 stays for its runs");
+    assert!(
+        other.flows().get("greeter", v1).is_some(),
+        "v1 stays for its runs"
+    );
 
-    api.service.set_flow_enabled("greeter", false).await.unwrap();
+    api.service
+        .set_flow_enabled("greeter", false)
+        .await
+        .unwrap();
     let counter = other.reload_flows_since(counter).await.unwrap();
     assert!(other.flows().current().is_empty(), "disabled elsewhere");
     api.service.set_flow_enabled("greeter", true).await.unwrap();
