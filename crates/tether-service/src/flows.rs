@@ -414,6 +414,22 @@ impl Service {
         })
     }
 
+    /// The published version of `id` whose run number is `number` (what a run records as its
+    /// `flow_version`), to show people its number and hash instead; `None` when none is stored
+    /// (a flow loaded from files before flows lived in the store).
+    pub async fn version_of_run_number(
+        &self,
+        id: &str,
+        number: i64,
+    ) -> Result<Option<VersionInfo>> {
+        Ok(self
+            .store()
+            .flow_version_by_number(id, number)
+            .await?
+            .as_ref()
+            .map(version_info))
+    }
+
     /// Enables or disables `id`. A disabled flow starts no runs (webhooks, polls, schedules,
     /// GHL's feed); runs already enqueued still finish.
     pub async fn set_flow_enabled(&self, id: &str, enabled: bool) -> Result<FlowSummary> {

@@ -178,7 +178,21 @@ async fn queued_runs_finish_on_their_version_after_a_republish() {
             .iter()
             .find(|step| step.step_id == "greet")
             .unwrap();
-        said.push(step.output["said"].as_str().unwrap().to_owned());
+        let said_now = step.output["said"].as_str().unwrap().to_owned();
+        // A run's recorded number maps back to the version people see.
+        let version = api
+            .service
+            .version_of_run_number("greeter", summary.run.flow_version)
+            .await
+            .unwrap()
+            .unwrap();
+        let expected = if said_now.starts_with("hello") {
+            &hash1
+        } else {
+            &hash2
+        };
+        assert_eq!(&version.version, expected, "{said_now}");
+        said.push(said_now);
     }
     said.sort();
     assert_eq!(

@@ -372,6 +372,17 @@ pub async fn apply_paths(
                             .lines
                             .push(problem(&file_label, diagnostic).to_string());
                     }
+                    let missing_connection = error.diagnostics.iter().any(|diagnostic| {
+                        diagnostic.path.ends_with("connection")
+                            && diagnostic.message.contains("does not exist")
+                    });
+                    if missing_connection {
+                        report.lines.push(
+                            "hint: connect it first (`tether connect APP --name NAME …`); \
+                             `tether serve --flows DIR` applies flows whose connections come later"
+                                .into(),
+                        );
+                    }
                     report.lines.push(format!("refused   {file_label}"));
                     report.refused += 1;
                 }
