@@ -183,9 +183,59 @@ impl FlowSet {
         Ok(number)
     }
 
+    /// Adds `flow` as a version runs may name, without making it the one new events run (a
+    /// version an older queued run needs). Answers the version number.
+    pub fn insert_version(&self, flow: Flow) -> Result<i64, String> {
+        let number = version_number(&flow.version)
+            .ok_or_else(|| format!("version {:?} is not 16 hex digits", flow.version))?;
+        self.inner
+            .write()
+            .versions
+            .entry(flow.id.clone())
+            .or_default()
+            .entry(number)
+            .or_insert_with(|| Arc::new(flow));
+        Ok(number)
+    }
+
+    /// Stops flow `id` from starting runs (disabled, or removed): it leaves [`FlowSet::current`],
+    /// while its versions stay for the runs already enqueued.
+    pub fn retire(&self, id: &str) {
+        self.inner.write().current.remove(id);
+    }
+
     /// The flow `id` at version `version`, when loaded.
     pub fn get(&self, id: &str, version: i64) -> Option<Arc<Flow>> {
         self.inner.read().versions.get(id)?.get(&version).cloned()
+    }
+
+    /// The flow `id` at version `version`: from memory, else from the store's published
+    /// versions (a run enqueued by another process, or before this one started), which is then
+    /// kept in memory. `None` when neither has it, or the stored text no longer parses.
+    pub async fn get_or_load(&self, store: &Store, id: &str, version: i64) -> Option<Arc<Flow>> {
+        if let Some(flow) = self.get(id, version) {
+            return Some(flow);
+        }
+        let stored = match store.flow_version_by_number(id, version).await {
+            Ok(stored) => stored?,
+            Err(error) => {
+                warn!(flow_id = id, %error, "Cannot read a flow version from the store.");
+                return None;
+            }
+        };
+        let label = std::path::PathBuf::from(format!("{id}@v{}", stored.seq));
+        // Parsed without the catalog: it was checked when published, and running it needs only
+        // its structure.
+        match flow::parse_flow(&stored.yaml, &label, None) {
+            Ok(flow) => {
+                let number = self.insert_version(flow).ok()?;
+                (number == version).then(|| self.get(id, version)).flatten()
+            }
+            Err(errors) => {
+                warn!(flow_id = id, version = %stored.hash, problems = %errors, "A stored flow version no longer loads.");
+                None
+            }
+        }
     }
 
     /// The current version of every flow, with its version number, by flow id.
@@ -288,7 +338,10 @@ pub async fn execute_run(
     worker: &str,
     now_ms: i64,
 ) -> Outcome {
-    let Some(flow) = flows.get(&run.flow_id, run.flow_version) else {
+    let Some(flow) = flows
+        .get_or_load(store, &run.flow_id, run.flow_version)
+        .await
+    else {
         let reason = format!(
             "flow {:?} version {:015x} is not loaded (the flow was changed or removed after this \
              run was enqueued); replay the dead letter to run the current version",

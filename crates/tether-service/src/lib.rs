@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod error;
 pub mod samples;
+pub mod flows;
 
 use std::sync::Arc;
 

@@ -3,8 +3,9 @@
 //! accepts), so there is one implementation and the conformance suite runs it on both backends;
 //! where a backend needs its own statement the code says so next to it.
 //!
-//! What it holds: accounts (users, sessions, API tokens: [`accounts`]), connections with sealed credentials ([`connections`]), cross-process leases
-//! ([`leases`]), polling cursors ([`cursors`]), and the durable-run tables: trigger events
+//! What it holds: accounts (users, sessions, API tokens: [`accounts`]), connections with sealed
+//! credentials ([`connections`]), cross-process leases ([`leases`]), polling cursors
+//! ([`cursors`]), flows with their drafts and published versions ([`flows`]), and the durable-run tables: trigger events
 //! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
 //! dead-letter queue ([`dlq`]); and, apart from run history, samples for building flows
 //! ([`samples`]).
@@ -17,6 +18,7 @@ pub mod connections;
 pub mod cursors;
 pub mod dlq;
 pub mod events;
+pub mod flows;
 pub mod leases;
 pub mod links;
 pub mod runs;
@@ -33,6 +35,7 @@ pub use accounts::{ApiToken, NewApiToken, NewUser, OneTimePurpose, Role, User};
 pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
 pub use dlq::{DeadLetter, DeadLetterId};
 pub use events::{Event, EventId, EventInsert};
+pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepResult, StepStatus};
 pub use samples::{Capture, CaptureId, Sample, SampleId, SampleSource};

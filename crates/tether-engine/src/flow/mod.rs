@@ -411,6 +411,38 @@ pub fn parse_flow(
     parse(text, file, catalog, None)
 }
 
+/// Like [`parse_flow`], and, when `connections` are given, checks that each connection a flow
+/// names exists and belongs to the app of what it is used for (as [`validate_flow_file_with`]).
+pub fn parse_flow_with(
+    text: &str,
+    file: &Path,
+    catalog: Option<&[OperationMeta]>,
+    connections: Option<&[KnownConnection]>,
+) -> Result<Flow, FlowErrors> {
+    parse(text, file, catalog, connections)
+}
+
+/// The top-level `id` and `name` of a flow's YAML, read even when the rest of the flow has
+/// problems (a draft being written): `None` when the text is no YAML mapping or has no string
+/// `id`. The name defaults to the id, as in [`Flow::name`].
+pub fn peek_id_and_name(text: &str) -> Option<(String, String)> {
+    let tree = yaml::parse(text).ok()?;
+    let yaml::NodeValue::Map(entries) = &tree.value else {
+        return None;
+    };
+    let string = |wanted: &str| {
+        entries.iter().find_map(|(key, node)| match &node.value {
+            yaml::NodeValue::String(value) if key.name == wanted && !value.trim().is_empty() => {
+                Some(value.clone())
+            }
+            _ => None,
+        })
+    };
+    let id = string("id")?;
+    let name = string("name").unwrap_or_else(|| id.clone());
+    Some((id, name))
+}
+
 fn parse(
     text: &str,
     file: &Path,

@@ -11,6 +11,7 @@
 //! handler finds who is calling as `Extension<tether_service::accounts::Principal>`.
 
 pub mod auth;
+mod flows;
 mod health;
 pub mod problem;
 mod samples;
@@ -95,6 +96,14 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(auth::me))
         .routes(routes!(auth::list_tokens, auth::create_token))
         .routes(routes!(auth::revoke_token))
+        .routes(routes!(flows::list_flows, flows::create_flow))
+        .routes(routes!(flows::get_flow))
+        .routes(routes!(flows::save_draft))
+        .routes(routes!(flows::publish))
+        .routes(routes!(flows::list_versions))
+        .routes(routes!(flows::get_version))
+        .routes(routes!(flows::enable))
+        .routes(routes!(flows::disable))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.

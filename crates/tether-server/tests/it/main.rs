@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod flows;
 mod openapi;
 mod refusals;
 mod samples;

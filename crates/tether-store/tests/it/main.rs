@@ -11,6 +11,7 @@ mod connections;
 mod cursors;
 mod dlq;
 mod events;
+mod flows;
 mod leases;
 mod links;
 mod runs;

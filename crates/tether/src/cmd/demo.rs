@@ -177,7 +177,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .context("cannot start the Flickr simulator")?;
     let flickr_world = flickr.sim.world().clone();
     let flickr_me = connect_flickr(&store, &flickr_world, &flickr.base_url).await?;
-    let flows = super::data::load_flows(&flows_dir)?;
+    // The shipped flows go into the store like any user's (`tether flows apply`), and run from
+    // there; the files in the data folder are for reading.
+    let service = tether_service::Service::for_store(store.clone());
+    let report = super::flows::apply_paths(
+        &service,
+        std::slice::from_ref(&flows_dir),
+        Some("shipped with tether demo"),
+        tether_service::flows::Checks::Full,
+    )
+    .await?;
+    if report.refused > 0 {
+        bail!(
+            "the shipped flows do not apply:\n{}",
+            report.lines.join("\n")
+        );
+    }
+    service.reload_flows_since(0).await?;
+    let flows = service.flows().clone();
 
     // The engine's worker, and the server that turns GHL's signed webhooks into runs.
     let registry = Registry::new(store.clone());

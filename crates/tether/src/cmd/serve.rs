@@ -10,8 +10,10 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 use tether_connectors::registry::Registry;
+use tether_engine::executor::FlowSet;
 use tether_engine::invoke::Operations;
 use tether_engine::worker::{Worker, starts};
+use tether_service::flows::ApplyOutcome;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
@@ -23,9 +25,12 @@ pub struct ServeArgs {
     /// Address of the server (webhooks at `/hooks/ghl`, REST API at `/api`).
     #[arg(long, default_value = "127.0.0.1:8800")]
     listen: SocketAddr,
-    /// Folder of flow files to run.
-    #[arg(long, default_value = "flows")]
-    flows: PathBuf,
+    /// Folder of flow files to apply at start, as `tether flows apply` does (files whose text
+    /// changed are published; a file with problems stops the start). The flows in the store run,
+    /// and a publish, enable or disable made meanwhile (by `tether flows` or the API, from any
+    /// process) is picked up within seconds. Default: `./flows` when that folder exists.
+    #[arg(long)]
+    flows: Option<PathBuf>,
     /// PEM file of the RSA key that verifies webhooks' `x-wh-signature` (default: HighLevel's
     /// published key, built in).
     #[arg(long, env = "TETHER_GHL_WEBHOOK_RSA_KEY")]
@@ -48,7 +53,52 @@ pub struct ServeArgs {
 /// Serves until Ctrl-C.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.data.open_or_create().await?;
-    let flows = super::data::load_flows(&args.flows)?;
+    let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+    let service = tether_service::Service::new(
+        store.clone(),
+        ops.clone(),
+        FlowSet::new(),
+        tether_service::Settings::default(),
+    );
+    let flows_dir = match args.flows {
+        Some(dir) => Some(dir),
+        None => Some(PathBuf::from("flows")).filter(|dir| dir.is_dir()),
+    };
+    let mut applied = String::new();
+    if let Some(dir) = &flows_dir {
+        // Connections are not checked: they may be connected after the flows are applied, as
+        // before flows lived in the store.
+        let report = super::flows::apply_paths(
+            &service,
+            std::slice::from_ref(dir),
+            None,
+            tether_service::flows::Checks::WithoutConnections,
+        )
+        .await?;
+        if report.refused > 0 {
+            anyhow::bail!(
+                "the flows in {} do not apply:\n{}",
+                dir.display(),
+                report.lines.join("\n")
+            );
+        }
+        let count = |outcome| {
+            report
+                .applied
+                .iter()
+                .filter(|applied| applied.outcome == outcome)
+                .count()
+        };
+        applied = format!(
+            "; applied {}: {} created, {} updated, {} unchanged",
+            dir.display(),
+            count(ApplyOutcome::Created),
+            count(ApplyOutcome::Updated),
+            count(ApplyOutcome::Unchanged)
+        );
+    }
+    let mut counter = service.reload_flows_since(0).await?;
+    let flows = service.flows().clone();
     let read = |path: &Option<PathBuf>| -> anyhow::Result<Option<String>> {
         path.as_ref()
             .map(|path| {
@@ -71,7 +121,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let shutdown = CancellationToken::new();
-    let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+    // Publishes, enables and disables made by another process (the CLI, another node's API):
+    // one cheap read of the change counter every two seconds, then the changed flows reload.
+    let reload_task = {
+        let (service, shutdown) = (service.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(RELOAD_EVERY) => {}
+                }
+                match service.reload_flows_since(counter).await {
+                    Ok(next) => counter = next,
+                    Err(error) => warn!(%error, "Cannot read the flows' changes; trying again."),
+                }
+            }
+        })
+    };
     let poller = tether_engine::poller::Poller::new(store.clone(), ops.clone(), flows.clone());
     let poller_task = {
         let shutdown = shutdown.clone();
@@ -90,7 +156,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tether_engine::ghl_sync::run(store, ops, flows, every, shutdown).await
         })
     };
-    let ops_for_api = ops.clone();
     let mut worker = Worker::new(store.clone(), ops, flows.clone());
     worker.concurrency = args.workers.max(1);
     let worker_task = {
@@ -101,20 +166,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let flows = flows.clone();
         move |kind: &str, _payload: &Value| starts(&flows, tether_server::webhooks::SOURCE, kind)
     };
-    let service = tether_service::Service::new(
-        store.clone(),
-        ops_for_api,
-        flows.clone(),
-        tether_service::Settings::default(),
-    );
     let server =
         tether_server::serve_with(config, service.clone(), Arc::new(matcher), shutdown.clone())
             .await?;
     say!(
-        "Tether serving on {} ({} flows from {})",
+        "Tether serving on {} ({} flows running from the store{applied})",
         server.base_url,
         flows.current().len(),
-        args.flows.display()
     );
     say!(
         "  webhooks: {}/hooks/ghl   runs: {}/api/runs   health: {}/healthz",
@@ -131,6 +189,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = poller_task.await;
     let _ = sync_task.await;
     let _ = scheduler_task.await;
+    let _ = reload_task.await;
     let mut worker_task = worker_task;
     if tokio::time::timeout(DRAIN_FOR, &mut worker_task)
         .await
@@ -148,6 +207,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     Ok(())
 }
+
+/// How often the store's flow changes are read.
+const RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long a stopping `tether serve` waits for its runs in flight. Shorter than a lease (30 s):
 /// the worker stops renewing leases once it stops, so a run finished within this time still

@@ -15,6 +15,7 @@ mod cli;
 mod compat;
 mod compat_flickr;
 mod crash;
+mod flows;
 mod robust;
 mod samples;
 mod tidy;
