@@ -6,7 +6,7 @@
 //! What it holds: connections with sealed credentials ([`connections`]), cross-process leases
 //! ([`leases`]), polling cursors ([`cursors`]), and the durable-run tables: trigger events
 //! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
-//! dead-letter queue ([`dlq`]).
+//! dead-letter queue ([`dlq`]), and the sweep of old finished runs ([`retention`]).
 //!
 //! **Invariant:** only this crate writes SQL. Credentials are sealed by the [`Vault`] before they
 //! reach a table and opened only when read back.
@@ -17,6 +17,7 @@ pub mod dlq;
 pub mod events;
 pub mod leases;
 pub mod links;
+pub mod retention;
 pub mod runs;
 pub mod vault;
 

@@ -12,5 +12,6 @@ mod dlq;
 mod events;
 mod leases;
 mod links;
+mod retention;
 mod runs;
 mod support;
