@@ -3,6 +3,7 @@
 pub mod call;
 pub mod catalog;
 pub mod completions;
+pub mod config;
 pub mod connect;
 pub mod connections;
 pub mod data;

@@ -2,7 +2,6 @@
 //! reconciliation feed and the run worker.
 
 use crate::out::say;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,16 +12,13 @@ use tether_connectors::registry::Registry;
 use tether_engine::invoke::Operations;
 use tether_engine::worker::{Worker, starts};
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::data::DataArgs;
 
 /// Options of `tether serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address of the server (webhooks at `/hooks/ghl`, REST API at `/api`).
-    #[arg(long, default_value = "127.0.0.1:8800")]
-    listen: SocketAddr,
     /// Folder of flow files to run.
     #[arg(long, default_value = "flows")]
     flows: PathBuf,
@@ -34,20 +30,16 @@ pub struct ServeArgs {
     /// whenever a webhook carries it (default: HighLevel's published key, built in).
     #[arg(long, env = "TETHER_GHL_WEBHOOK_ED25519_KEY")]
     ghl_ed25519_key: Option<PathBuf>,
-    /// How often GHL's change feed is read to catch webhooks that never arrived (the first read,
-    /// at start, is the initial sync of a new connection, or the catch-up after downtime).
-    #[arg(long, default_value = "5m", value_parser = parse_every)]
-    reconcile_every: std::time::Duration,
-    /// Runs executed at once by this process.
-    #[arg(long, default_value_t = 8)]
-    workers: usize,
+    /// The process settings (also read from `tether.toml` and `TETHER_…` variables).
     #[command(flatten)]
-    data: DataArgs,
+    pub settings: crate::config::SettingsArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Serves until Ctrl-C.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = args.data.open_or_create().await?;
+pub async fn run(args: ServeArgs, settings: crate::config::Config) -> anyhow::Result<()> {
+    let store = settings.data_args().open_or_create().await?;
     let flows = super::data::load_flows(&args.flows)?;
     let read = |path: &Option<PathBuf>| -> anyhow::Result<Option<String>> {
         path.as_ref()
@@ -58,7 +50,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .transpose()
     };
     let mut config = tether_server::ServerConfig {
-        listen: args.listen,
+        listen: settings.listen,
         ..tether_server::ServerConfig::default()
     };
     // Each key given replaces HighLevel's built-in one (after a rotation, or to trust a
@@ -85,14 +77,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let sync_task = {
         let (store, ops, flows) = (store.clone(), ops.clone(), flows.clone());
         let shutdown = shutdown.clone();
-        let every = args.reconcile_every;
+        let every = settings.reconcile_every;
         tokio::spawn(async move {
             tether_engine::ghl_sync::run(store, ops, flows, every, shutdown).await
         })
     };
+    let sweep_task = tokio::spawn(sweep(store.clone(), settings.retention, shutdown.clone()));
     let ops_for_api = ops.clone();
     let mut worker = Worker::new(store.clone(), ops, flows.clone());
-    worker.concurrency = args.workers.max(1);
+    worker.concurrency = settings.workers.max(1);
     let worker_task = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(shutdown).await })
@@ -105,7 +98,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         ops_for_api,
         flows.clone(),
-        tether_service::Settings::default(),
+        tether_service::Settings {
+            public_url: settings.public_url.clone(),
+        },
     );
     let server =
         tether_server::serve_with(config, service, Arc::new(matcher), shutdown.clone()).await?;
@@ -129,6 +124,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = poller_task.await;
     let _ = sync_task.await;
     let _ = scheduler_task.await;
+    let _ = sweep_task.await;
     let mut worker_task = worker_task;
     if tokio::time::timeout(DRAIN_FOR, &mut worker_task)
         .await
@@ -172,6 +168,30 @@ async fn stop_signal() -> anyhow::Result<()> {
     }
 }
 
-fn parse_every(text: &str) -> Result<std::time::Duration, String> {
-    tether_engine::flow::parse_duration(text)
+/// Deletes the finished runs older than `retention` at start, then hourly, until `shutdown`.
+async fn sweep(
+    store: tether_store::Store,
+    retention: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let before = tether_store::now_ms().saturating_sub(retention_ms);
+        match store
+            .sweep_finished_runs(before, tether_store::retention::SWEEP_BATCH)
+            .await
+        {
+            Ok(0) => {}
+            Ok(deleted) => info!(
+                deleted,
+                retention_secs = retention.as_secs(),
+                "Deleted finished runs older than the retention."
+            ),
+            Err(error) => warn!(%error, "Cannot sweep old finished runs; trying again in an hour."),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
+    }
 }
