@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+#[cfg(test)]
+use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
@@ -719,4 +721,181 @@ fn humanize(duration: Duration) -> String {
         }
     }
     if text.is_empty() { "0s".into() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+    use super::*;
+    use figment::Jail;
+
+    fn flags() -> Flags {
+        Flags::default()
+    }
+
+    fn problems(flags: &Flags) -> Vec<Problem> {
+        load(flags).unwrap_err().0
+    }
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_file_which_beats_the_defaults() {
+        Jail::expect_with(|jail| {
+            let defaults = load(&flags()).unwrap();
+            assert_eq!(defaults.workers, 8);
+            assert_eq!(defaults.origin("workers"), Origin::Default);
+            assert_eq!(defaults.public_url.as_str(), "http://127.0.0.1:8800/");
+            assert_eq!(defaults.retention, Duration::from_secs(30 * 86_400));
+
+            jail.create_dir("tether-data")?;
+            jail.create_file(
+                "tether-data/tether.toml",
+                "workers = 2\nlisten = \"0.0.0.0:9000\"\nreconcile_every = \"1m\"\n",
+            )?;
+            let file = load(&flags()).unwrap();
+            assert_eq!(file.workers, 2);
+            let path = PathBuf::from("tether-data").join(FILE_NAME);
+            assert_eq!(file.origin("workers"), Origin::File(path, "workers".into()));
+            assert_eq!(file.file.as_deref(), Some(Path::new("tether-data/tether.toml")));
+            // An unspecified listen address is reached on loopback by default.
+            assert_eq!(file.public_url.as_str(), "http://127.0.0.1:9000/");
+
+            jail.set_env("TETHER_WORKERS", "3");
+            jail.set_env("TETHER_PUBLIC_URL", "https://tether.example.com");
+            let env = load(&flags()).unwrap();
+            assert_eq!(env.workers, 3);
+            assert_eq!(env.origin("workers"), Origin::Env("TETHER_WORKERS"));
+            assert_eq!(env.public_url.as_str(), "https://tether.example.com/");
+            assert_eq!(env.reconcile_every, Duration::from_secs(60), "the file still counts");
+
+            let flagged = load(&Flags {
+                workers: Some("4".into()),
+                log_level: Some("debug".into()),
+                ..flags()
+            })
+            .unwrap();
+            assert_eq!(flagged.workers, 4);
+            assert_eq!(flagged.origin("workers"), Origin::Flag("--workers"));
+            assert_eq!(flagged.log_level, "debug");
+            assert_eq!(flagged.origin("log_level"), Origin::Flag("--log"));
+
+            // A data folder named by the environment has its own tether.toml.
+            jail.create_dir("elsewhere")?;
+            jail.create_file("elsewhere/tether.toml", "workers = 6\n")?;
+            jail.set_env("TETHER_WORKERS", "");
+            jail.set_env("TETHER_DATA_DIR", "elsewhere");
+            let elsewhere = load(&Flags {
+                workers: Some("5".into()),
+                ..flags()
+            });
+            assert_eq!(elsewhere.unwrap().workers, 5);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_named_settings_file_is_read_and_may_move_the_data_folder() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "prod.toml",
+                "data_dir = \"/var/lib/tether\"\nretention = \"7d\"\nlog_format = \"json\"\n",
+            )?;
+            let config = load(&Flags {
+                config: Some("prod.toml".into()),
+                ..flags()
+            })
+            .unwrap();
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/tether"));
+            assert_eq!(config.secret_key_file, PathBuf::from("/var/lib/tether/secret.key"));
+            assert_eq!(config.retention, Duration::from_secs(7 * 86_400));
+            assert_eq!(config.log_format, LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_bad_setting_is_named_with_its_source() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("tether-data")?;
+            jail.create_file(
+                "tether-data/tether.toml",
+                "workers = 0\nlisten = \"localhost\"\nretension = \"7d\"\ndata_dir = \"x\"\n",
+            )?;
+            jail.set_env("TETHER_RETENTION", "10m");
+            jail.set_env("TETHER_PUBLIC_URL", "ftp://files.example.com");
+            jail.set_env("TETHER_DATABASE_URL", "mysql://root:hunter2@db/tether");
+            let problems = problems(&Flags {
+                log_format: Some("xml".into()),
+                reconcile_every: Some("soon".into()),
+                ..flags()
+            });
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            let find = |key: &str| {
+                text.iter()
+                    .find(|line| line.starts_with(&format!("{key} (")))
+                    .unwrap_or_else(|| panic!("no problem for {key}: {text:#?}"))
+                    .clone()
+            };
+            let file = PathBuf::from("tether-data").join(FILE_NAME).display().to_string();
+            assert!(find("workers").contains(&format!("{file}:workers")), "{text:#?}");
+            assert!(find("listen").contains(&format!("{file}:listen")));
+            assert!(find("listen").contains("not an address with a port"));
+            assert!(find("retension").contains("did you mean `retention`?"));
+            assert!(find("data_dir").contains("cannot move the data folder"));
+            assert!(find("retention").contains("environment variable TETHER_RETENTION"));
+            assert!(find("retention").contains("shorter than an hour"));
+            assert!(find("public_url").contains("TETHER_PUBLIC_URL"));
+            assert!(find("public_url").contains("http:// or https://"));
+            assert!(find("database_url").contains("TETHER_DATABASE_URL"));
+            assert!(find("database_url").contains("mysql://root:[redacted]@db/tether"));
+            assert!(!text.concat().contains("hunter2"), "the password stays out");
+            assert!(find("log_format").contains("flag --log-format"));
+            assert!(find("reconcile_every").contains("flag --reconcile-every"));
+            assert_eq!(problems.len(), 9, "{text:#?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_or_broken_settings_file_is_named() {
+        Jail::expect_with(|jail| {
+            let missing = problems(&Flags {
+                config: Some("nope.toml".into()),
+                ..flags()
+            });
+            assert!(missing[0].to_string().contains("nope.toml does not exist"));
+            assert_eq!(missing[0].origin, Origin::Flag("--config"));
+
+            jail.create_file("broken.toml", "workers = [\n")?;
+            let broken = problems(&Flags {
+                config: Some("broken.toml".into()),
+                ..flags()
+            });
+            assert!(broken[0].to_string().contains("broken.toml"), "{broken:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_report_redacts_the_database_password_and_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "TETHER_DATABASE_URL",
+                "postgres://tether:s3cret-pw@db.internal:5432/tether?sslmode=require",
+            );
+            jail.set_env(tether_store::vault::KEY_ENV, "a2V5LW1hdGVyaWFs");
+            let config = load(&flags()).unwrap();
+            let report = format!("{:?}", config.report());
+            assert!(!report.contains("s3cret-pw"), "{report}");
+            assert!(!report.contains("a2V5LW1hdGVyaWFs"), "{report}");
+            assert!(report.contains("postgres://tether:[redacted]@db.internal:5432/tether"));
+            assert!(report.contains("environment variable TETHER_SECRET_KEY"));
+            Ok(())
+        });
+        assert_eq!(
+            redact_database_url("postgres://only-user@db/x"),
+            "postgres://only-user@db/x"
+        );
+        assert_eq!(redact_database_url("sqlite://a.db"), "sqlite://a.db");
+    }
 }
