@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 #[cfg(test)]
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -277,7 +277,10 @@ impl Flags {
             public_url: settings.public_url.clone(),
             data_dir: given("data_dir").then(|| data.data_dir.clone()),
             database_url: data.database.clone().filter(|_| given("database")),
-            secret_key_file: data.secret_key_file.clone().filter(|_| given("secret_key_file")),
+            secret_key_file: data
+                .secret_key_file
+                .clone()
+                .filter(|_| given("secret_key_file")),
             retention: settings.retention.clone(),
             workers: settings.workers.clone(),
             reconcile_every: settings.reconcile_every.clone(),
@@ -370,7 +373,10 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
             Some(near) => message.push_str(&format!(" (did you mean `{near}`?)")),
             None => message.push_str(&format!(
                 "; the settings are {}",
-                KEYS.iter().map(|key| key.key).collect::<Vec<_>>().join(", ")
+                KEYS.iter()
+                    .map(|key| key.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
         problems.push(Problem {
@@ -568,15 +574,18 @@ fn duration(text: &str) -> Result<Duration, String> {
 }
 
 fn public_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text)
-        .map_err(|error| format!("{text:?} is not a URL ({error}); e.g. https://tether.example.com"))?;
+    let url = url::Url::parse(text).map_err(|error| {
+        format!("{text:?} is not a URL ({error}); e.g. https://tether.example.com")
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!(
             "{text:?} is not an http:// or https:// URL with a host"
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("{text:?} has a query or fragment; give the base URL only"));
+        return Err(format!(
+            "{text:?} has a query or fragment; give the base URL only"
+        ));
     }
     Ok(url)
 }
@@ -668,8 +677,7 @@ impl Config {
             };
             rows.push((key.key, value, origin, key.help));
         }
-        let (key_value, key_origin) = if std::env::var_os(tether_store::vault::KEY_ENV).is_some()
-        {
+        let (key_value, key_origin) = if std::env::var_os(tether_store::vault::KEY_ENV).is_some() {
             (
                 "[redacted]".to_owned(),
                 format!(
@@ -756,7 +764,10 @@ mod tests {
             assert_eq!(file.workers, 2);
             let path = PathBuf::from("tether-data").join(FILE_NAME);
             assert_eq!(file.origin("workers"), Origin::File(path, "workers".into()));
-            assert_eq!(file.file.as_deref(), Some(Path::new("tether-data/tether.toml")));
+            assert_eq!(
+                file.file.as_deref(),
+                Some(Path::new("tether-data/tether.toml"))
+            );
             // An unspecified listen address is reached on loopback by default.
             assert_eq!(file.public_url.as_str(), "http://127.0.0.1:9000/");
 
@@ -766,7 +777,11 @@ mod tests {
             assert_eq!(env.workers, 3);
             assert_eq!(env.origin("workers"), Origin::Env("TETHER_WORKERS"));
             assert_eq!(env.public_url.as_str(), "https://tether.example.com/");
-            assert_eq!(env.reconcile_every, Duration::from_secs(60), "the file still counts");
+            assert_eq!(
+                env.reconcile_every,
+                Duration::from_secs(60),
+                "the file still counts"
+            );
 
             let flagged = load(&Flags {
                 workers: Some("4".into()),
@@ -806,7 +821,10 @@ mod tests {
             })
             .unwrap();
             assert_eq!(config.data_dir, PathBuf::from("/var/lib/tether"));
-            assert_eq!(config.secret_key_file, PathBuf::from("/var/lib/tether/secret.key"));
+            assert_eq!(
+                config.secret_key_file,
+                PathBuf::from("/var/lib/tether/secret.key")
+            );
             assert_eq!(config.retention, Duration::from_secs(7 * 86_400));
             assert_eq!(config.log_format, LogFormat::Json);
             Ok(())
@@ -836,8 +854,14 @@ mod tests {
                     .unwrap_or_else(|| panic!("no problem for {key}: {text:#?}"))
                     .clone()
             };
-            let file = PathBuf::from("tether-data").join(FILE_NAME).display().to_string();
-            assert!(find("workers").contains(&format!("{file}:workers")), "{text:#?}");
+            let file = PathBuf::from("tether-data")
+                .join(FILE_NAME)
+                .display()
+                .to_string();
+            assert!(
+                find("workers").contains(&format!("{file}:workers")),
+                "{text:#?}"
+            );
             assert!(find("listen").contains(&format!("{file}:listen")));
             assert!(find("listen").contains("not an address with a port"));
             assert!(find("retension").contains("did you mean `retention`?"));

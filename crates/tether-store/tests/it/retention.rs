@@ -14,7 +14,10 @@ async fn done_run(store: &Store, flow: &str) -> RunId {
         .unwrap()
         .id();
     let run_id = store.enqueue_run(flow, 1, event_id).await.unwrap();
-    let leased = store.lease_run(run_id, "w", now_ms(), 60_000).await.unwrap();
+    let leased = store
+        .lease_run(run_id, "w", now_ms(), 60_000)
+        .await
+        .unwrap();
     assert!(leased.is_some());
     store
         .journal_step(run_id, "map", 1, StepStatus::Ok, &json!({"ok": true}))
@@ -40,7 +43,10 @@ both!(
                 .unwrap()
                 .id();
             let run_id = store.enqueue_run("dead", 1, event_id).await.unwrap();
-            store.lease_run(run_id, "w", now_ms(), 60_000).await.unwrap();
+            store
+                .lease_run(run_id, "w", now_ms(), 60_000)
+                .await
+                .unwrap();
             store
                 .fail_run_to_dlq(run_id, "w", Some("map"), "refused")
                 .await
@@ -48,7 +54,10 @@ both!(
         };
         let dead_run = store.dlq_get(dead).await.unwrap().run_id;
         let replay = store.dlq_replay(dead, None).await.unwrap();
-        store.lease_run(replay, "w", now_ms(), 60_000).await.unwrap();
+        store
+            .lease_run(replay, "w", now_ms(), 60_000)
+            .await
+            .unwrap();
         store.complete_run(replay, "w").await.unwrap();
         // A queued run is work still to do.
         let queued = {

@@ -23,7 +23,12 @@ pub struct DataArgs {
     pub database: Option<String>,
     /// The file of the key that seals credentials (default: `secret.key` in the data folder);
     /// `TETHER_SECRET_KEY` holding the key itself takes its place.
-    #[arg(long, global = true, env = "TETHER_SECRET_KEY_FILE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "TETHER_SECRET_KEY_FILE",
+        value_name = "FILE"
+    )]
     pub secret_key_file: Option<PathBuf>,
 }
 

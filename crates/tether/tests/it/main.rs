@@ -13,6 +13,8 @@
 mod cli;
 mod compat;
 mod compat_flickr;
+mod config;
 mod crash;
+mod logs;
 mod robust;
 mod tidy;
