@@ -211,6 +211,17 @@ fn call_suggests_the_operation_or_connection_meant() {
         "{stderr}"
     );
 
+    let set = tether_in(
+        &dir,
+        &["connections", "set", "details-flower-main", "--rate-limit", "off"],
+        &[],
+    );
+    assert!(
+        text(&set.stderr).contains("did you mean `details-flowers-main`?"),
+        "{}",
+        text(&set.stderr)
+    );
+
     let far_off = tether_in(&dir, &["call", "ghl.contact.get", "-c", "zzz"], &[]);
     let stderr = text(&far_off.stderr);
     assert!(
