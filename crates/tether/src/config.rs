@@ -336,18 +336,21 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
         },
     };
     let file = file.filter(|path| explicit || path.is_file());
-    if let Some(path) = &file {
-        if !path.is_file() {
-            problems.push(Problem {
-                key: "config".into(),
-                origin: if std::env::var_os("TETHER_CONFIG").is_some() && flags.config.is_none() {
-                    Origin::Env("TETHER_CONFIG")
-                } else {
-                    Origin::Flag("--config")
-                },
-                message: format!("the settings file {} does not exist", path.display()),
-            });
-        }
+    if let Some(path) = &file
+        && !path.is_file()
+    {
+        // `--config` and `TETHER_CONFIG` are one clap argument; the value tells them apart.
+        let from_env = std::env::var_os("TETHER_CONFIG")
+            .is_some_and(|value| std::path::Path::new(&value) == path.as_path());
+        problems.push(Problem {
+            key: "config".into(),
+            origin: if from_env {
+                Origin::Env("TETHER_CONFIG")
+            } else {
+                Origin::Flag("--config")
+            },
+            message: format!("the settings file {} does not exist", path.display()),
+        });
     }
     let file_figment = file
         .as_ref()
@@ -734,6 +737,10 @@ fn humanize(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    #![allow(
+        clippy::result_large_err,
+        reason = "figment's Jail closures answer figment's own error type"
+    )]
 
     use super::*;
     use figment::Jail;

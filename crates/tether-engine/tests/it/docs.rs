@@ -75,5 +75,8 @@ fn the_examples_of_the_flow_reference_validate_as_documented() {
             other => panic!("docs/flows.md:{line}: unexpected block kind {other:?}"),
         }
     }
-    assert!(valid >= 7 && invalid >= 2, "{valid} valid, {invalid} invalid");
+    assert!(
+        valid >= 7 && invalid >= 2,
+        "{valid} valid, {invalid} invalid"
+    );
 }

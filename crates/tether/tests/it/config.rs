@@ -213,7 +213,13 @@ fn call_suggests_the_operation_or_connection_meant() {
 
     let set = tether_in(
         &dir,
-        &["connections", "set", "details-flower-main", "--rate-limit", "off"],
+        &[
+            "connections",
+            "set",
+            "details-flower-main",
+            "--rate-limit",
+            "off",
+        ],
         &[],
     );
     assert!(

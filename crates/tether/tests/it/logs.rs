@@ -154,6 +154,11 @@ fn serve_logs_the_initial_syncs_progress_and_no_personal_data() {
         .stderr(log_file)
         .spawn()
         .unwrap();
+    // Waits without blocking a thread the clippy way: the test has no runtime of its own.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let started = Instant::now();
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     while !read_log().contains("GHL sync found changes.") {
@@ -167,10 +172,10 @@ fn serve_logs_the_initial_syncs_progress_and_no_personal_data() {
             "serve exited: {}",
             read_log()
         );
-        std::thread::sleep(Duration::from_millis(200));
+        runtime.block_on(tokio::time::sleep(Duration::from_millis(200)));
     }
     // Let the worker execute runs (and fail some) for a while.
-    std::thread::sleep(Duration::from_secs(5));
+    runtime.block_on(tokio::time::sleep(Duration::from_secs(5)));
     let _ = Running(child);
 
     let log = read_log();
