@@ -49,7 +49,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
     if let Some(ConnectionsAction::Delete { name }) = &args.action {
         // A misspelt name is answered with the nearest stored one.
         let service = tether_service::Service::for_store(store.clone());
-        service.find_connection(name, None).await?;
+        service.check_connection_name(name).await?;
         store.delete_connection(name).await?;
         outln!("Connection {name:?} deleted.")?;
         return Ok(());

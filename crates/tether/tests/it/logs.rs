@@ -172,10 +172,10 @@ fn serve_logs_the_initial_syncs_progress_and_no_personal_data() {
             "serve exited: {}",
             read_log()
         );
-        runtime.block_on(tokio::time::sleep(Duration::from_millis(200)));
+        runtime.block_on(async { tokio::time::sleep(Duration::from_millis(200)).await });
     }
     // Let the worker execute runs (and fail some) for a while.
-    runtime.block_on(tokio::time::sleep(Duration::from_secs(5)));
+    runtime.block_on(async { tokio::time::sleep(Duration::from_secs(5)).await });
     let _ = Running(child);
 
     let log = read_log();
