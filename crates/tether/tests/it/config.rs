@@ -304,3 +304,58 @@ fn call_reads_its_input_from_standard_input_with_at_dash() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn catalog_suggests_the_prefix_meant() {
+    let dir = temp_dir("catalog");
+    let output = tether_in(&dir, &["catalog", "ghl.contct"], &[]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr)
+            .contains("no operation starts with `ghl.contct`; did you mean `ghl.contact`?"),
+        "{}",
+        text(&output.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_takes_its_settings_from_tether_toml() {
+    let dir = temp_dir("serve");
+    let data_dir = dir.join("tether-data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    // Port 0 and JSON logs can only come from the file: the defaults are 8800 and text.
+    std::fs::write(
+        data_dir.join("tether.toml"),
+        "listen = \"127.0.0.1:0\"\nlog_format = \"json\"\nlog_level = \"info\"\nretention = \"2h\"\n",
+    )
+    .unwrap();
+    let log_path = dir.join("serve.log");
+    let mut child = Command::new(TETHER)
+        .current_dir(&dir)
+        .args(["serve", "--flows", "flows"])
+        .env_remove("TETHER_LOG")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let banner = lines.next().unwrap().unwrap();
+    let running = crate::cli::Running(child);
+    assert!(
+        banner.starts_with("Tether serving on http://127.0.0.1:"),
+        "{banner}"
+    );
+    assert!(!banner.contains(":8800"), "{banner}");
+    drop(running);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let first = log
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no log line: {log}"));
+    let line: Value = serde_json::from_str(first).unwrap_or_else(|_| panic!("not JSON: {first}"));
+    assert!(line["fields"]["message"].is_string(), "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
