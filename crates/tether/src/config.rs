@@ -352,7 +352,7 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
             message: format!("the settings file {} does not exist", path.display()),
         });
     }
-    let file_figment = file
+    let mut file_figment = file
         .as_ref()
         .filter(|path| path.is_file())
         .map(|path| Figment::from(Toml::file_exact(path)));
@@ -360,11 +360,15 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
     if let (Some(path), Some(figment)) = (&file, &file_figment) {
         match figment.extract::<figment::value::Dict>() {
             Ok(dict) => file_keys = dict.keys().cloned().collect(),
-            Err(error) => problems.push(Problem {
-                key: "file".into(),
-                origin: Origin::File(path.clone(), "(syntax)".into()),
-                message: error.to_string(),
-            }),
+            Err(error) => {
+                problems.push(Problem {
+                    key: "file".into(),
+                    origin: Origin::File(path.clone(), "(syntax)".into()),
+                    message: error.to_string(),
+                });
+                // Reported once; the other settings are still checked, without the file.
+                file_figment = None;
+            }
         }
     }
     for unknown in file_keys
@@ -903,6 +907,11 @@ mod tests {
                 ..flags()
             });
             assert!(broken[0].to_string().contains("broken.toml"), "{broken:?}");
+            assert_eq!(
+                broken.len(),
+                1,
+                "the syntax error is reported once: {broken:?}"
+            );
             Ok(())
         });
     }
