@@ -44,7 +44,16 @@ pub(crate) fn fields<T: JsonSchema>(input: Value) -> Result<Map<String, Value>, 
         other => {
             return Err(InvalidInput {
                 path: ".".into(),
-                message: format!("expected an object, got {other}"),
+                // The shape only: the value may be a customer's e-mail or phone.
+                message: format!(
+                    "expected an object, got {}",
+                    match other {
+                        Value::Array(_) => "an array",
+                        Value::String(_) => "a string",
+                        Value::Number(_) => "a number",
+                        _ => "true or false",
+                    }
+                ),
             });
         }
     };

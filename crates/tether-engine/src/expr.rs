@@ -734,7 +734,8 @@ fn e164(phone: String, default_country: Option<String>) -> Result<String, miniji
     let invalid = |why: &str| {
         minijinja::Error::new(
             JinjaErrorKind::InvalidOperation,
-            format!("{phone:?} is not a phone number: {why}"),
+            // The number itself stays out: this message becomes a run's stored reason and a log line.
+            format!("the value is not a phone number: {why}"),
         )
     };
     let trimmed = phone.trim();

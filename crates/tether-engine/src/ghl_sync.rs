@@ -33,7 +33,7 @@ use crate::executor::FlowSet;
 use crate::flow::TriggerSpec;
 use crate::invoke::Operations;
 use crate::poller::PollError;
-use crate::worker::{intake, starts};
+use crate::worker::{intake_counted, starts};
 
 /// The events' source: webhook flows of app `ghl` match it like `ghl.webhook`.
 pub const SOURCE: &str = "ghl.sync";
@@ -47,6 +47,13 @@ pub const SYNC_LEASE_MS: i64 = 30 * 1000;
 
 /// How often a working feed renews its lease.
 pub const RENEW_EVERY: Duration = Duration::from_secs(10);
+
+/// A running sync logs its progress at least this often (and after every
+/// [`PROGRESS_RECORDS`] contacts), so a person watching a long initial sync sees it advance.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Contacts read between two progress lines, at most.
+pub const PROGRESS_RECORDS: usize = 1000;
 
 /// Contacts asked for per page.
 pub const DEFAULT_PAGE: usize = 250;
@@ -64,6 +71,8 @@ pub struct SyncReport {
     pub related: usize,
     /// Events stored as new (the others were known already).
     pub new_events: usize,
+    /// Runs those events started.
+    pub runs_started: usize,
     /// The cursor was moved by someone else meanwhile; this pass stopped.
     pub cursor_conflict: bool,
 }
@@ -203,9 +212,9 @@ async fn sync_pages(
             let event_key = format!("contact:{id}@{}", updated.or(added).unwrap_or("-"));
             // The contact read is the event's payload, as its webhook would carry it.
             contact["type"] = json!(kind);
-            if intake(store, flows, SOURCE, &event_key, kind, &contact).await? {
-                report.new_events += 1;
-            }
+            let taken = intake_counted(store, flows, SOURCE, &event_key, kind, &contact).await?;
+            report.new_events += usize::from(taken.new);
+            report.runs_started += taken.runs;
             if !keep_lease().await? {
                 report.lease_held = true;
                 return Ok(());
@@ -220,9 +229,11 @@ async fn sync_pages(
                     report.related += 1;
                     let event_key = format!("{}:{item_id}", related.key);
                     let payload = related.payload(item, &id, &location);
-                    if intake(store, flows, SOURCE, &event_key, related.kind, &payload).await? {
-                        report.new_events += 1;
-                    }
+                    let taken =
+                        intake_counted(store, flows, SOURCE, &event_key, related.kind, &payload)
+                            .await?;
+                    report.new_events += usize::from(taken.new);
+                    report.runs_started += taken.runs;
                 }
             }
         }
@@ -340,15 +351,40 @@ pub async fn run(
     let owner = format!("ghl-sync-{}-{:08x}", std::process::id(), fastrand::u32(..));
     while !shutdown.is_cancelled() {
         for connection in webhook_connections(&flows) {
+            let started = tokio::time::Instant::now();
+            let mut last_line = started;
+            let mut last_contacts = 0;
+            // Progress of a long pass (the initial sync): counts only, never a record's content.
+            let progress = |report: &SyncReport| {
+                if last_line.elapsed() < PROGRESS_EVERY
+                    && report.contacts < last_contacts + PROGRESS_RECORDS
+                {
+                    return;
+                }
+                last_line = tokio::time::Instant::now();
+                last_contacts = report.contacts;
+                info!(
+                    connection,
+                    contacts = report.contacts,
+                    related = report.related,
+                    new_events = report.new_events,
+                    runs_started = report.runs_started,
+                    elapsed_secs = started.elapsed().as_secs(),
+                    "GHL sync in progress."
+                );
+            };
             let synced = tokio::select! {
                 () = shutdown.cancelled() => return,
-                synced = sync_once(&store, ops.as_ref(), &flows, &connection, &owner, DEFAULT_PAGE, |_| {}) => synced,
+                synced = sync_once(&store, ops.as_ref(), &flows, &connection, &owner, DEFAULT_PAGE, progress) => synced,
             };
             match synced {
                 Ok(report) if report.new_events > 0 => info!(
                     connection,
                     contacts = report.contacts,
+                    related = report.related,
                     new_events = report.new_events,
+                    runs_started = report.runs_started,
+                    elapsed_secs = started.elapsed().as_secs(),
                     "GHL sync found changes."
                 ),
                 Ok(report) => debug!(connection, ?report, "GHL sync found nothing new."),

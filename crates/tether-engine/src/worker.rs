@@ -145,6 +145,31 @@ pub async fn intake(
     kind: &str,
     payload: &Value,
 ) -> Result<bool, tether_store::Error> {
+    Ok(
+        intake_counted(store, flows, source, event_key, kind, payload)
+            .await?
+            .new,
+    )
+}
+
+/// What [`intake_counted`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Intake {
+    /// The event is new (not a redelivery).
+    pub new: bool,
+    /// Runs it started (none for a redelivery, or for the echo of Tether's own write).
+    pub runs: usize,
+}
+
+/// [`intake`], answering also how many runs the event started (for progress reports).
+pub async fn intake_counted(
+    store: &Store,
+    flows: &FlowSet,
+    source: &str,
+    event_key: &str,
+    kind: &str,
+    payload: &Value,
+) -> Result<Intake, tether_store::Error> {
     let matching = starts_event(flows, source, event_key, kind);
     let mut runs: Vec<(&str, i64)> = matching
         .iter()
@@ -174,7 +199,11 @@ pub async fn intake(
         runs = run_ids.len(),
         "Event recorded."
     );
-    Ok(matches!(inserted, EventInsert::New(_)))
+    let new = matches!(inserted, EventInsert::New(_));
+    Ok(Intake {
+        new,
+        runs: if new { run_ids.len() } else { 0 },
+    })
 }
 
 /// Records an event and, in the same transaction, enqueues one run of the flow `flow_id` at its

@@ -8,8 +8,9 @@
 
 pub mod accounts;
 pub mod error;
-pub mod samples;
 pub mod flows;
+pub mod names;
+pub mod samples;
 
 use std::sync::Arc;
 

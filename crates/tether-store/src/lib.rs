@@ -7,8 +7,8 @@
 //! credentials ([`connections`]), cross-process leases ([`leases`]), polling cursors
 //! ([`cursors`]), flows with their drafts and published versions ([`flows`]), and the durable-run tables: trigger events
 //! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
-//! dead-letter queue ([`dlq`]); and, apart from run history, samples for building flows
-//! ([`samples`]).
+//! dead-letter queue ([`dlq`]), and the sweep of old finished runs ([`retention`]); and, apart
+//! from run history, samples for building flows ([`samples`]).
 //!
 //! **Invariant:** only this crate writes SQL. Credentials are sealed by the [`Vault`] before they
 //! reach a table and opened only when read back.
@@ -21,6 +21,7 @@ pub mod events;
 pub mod flows;
 pub mod leases;
 pub mod links;
+pub mod retention;
 pub mod runs;
 pub mod samples;
 pub mod vault;

@@ -45,7 +45,7 @@ use tether_core::catalog::OperationMeta;
 pub use schedule::{CronSchedule, check_cron, parse_duration};
 pub use yaml::Pos;
 
-pub(crate) use decode::closest;
+pub use decode::closest;
 
 /// Operation id prefixes accepted without a catalog entry, because their connectors are being
 /// built alongside the engine. Empty now that every shipped app is in the catalog; kept so a new

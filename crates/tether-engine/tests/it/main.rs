@@ -5,6 +5,7 @@
     reason = "a failed setup in a test should fail loudly"
 )]
 
+mod docs;
 mod executor;
 mod expr;
 mod flickr_recipes;

@@ -14,6 +14,7 @@ mod events;
 mod flows;
 mod leases;
 mod links;
+mod retention;
 mod runs;
 mod samples;
 mod support;

@@ -1,7 +1,7 @@
 //! `tether call OP`: run one catalog operation with a JSON input and print its JSON output.
 
 use crate::out::outln;
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use tether_connectors::registry::Registry;
 
@@ -15,7 +15,7 @@ pub struct CallArgs {
     /// The connection to call it with.
     #[arg(long, short)]
     connection: String,
-    /// The input as JSON, or `@file.json` to read it from a file.
+    /// The input as JSON, `@file.json` to read it from a file, or `@-` to read standard input.
     #[arg(long, short, default_value = "{}")]
     input: String,
     #[command(flatten)]
@@ -24,37 +24,32 @@ pub struct CallArgs {
 
 /// Runs the operation.
 pub async fn run(args: CallArgs) -> anyhow::Result<()> {
-    let text = match args.input.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
-        }
-        None => args.input.clone(),
-    };
-    let input: serde_json::Value = serde_json::from_str(&text).with_context(|| {
-        let source = args
-            .input
-            .strip_prefix('@')
-            .map_or("--input".to_owned(), str::to_owned);
-        format!("the input in {source} is not JSON")
-    })?;
+    let (text, place) = super::read_at(&args.input, "--input")?;
+    let input: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("the input in {place} is not JSON"))?;
+    let store = args.data.open_existing().await?;
+    // The names first, each with a "did you mean" when misspelt, before anything is called.
+    let service = tether_service::Service::for_store(store.clone());
+    let operation = service.find_operation(&args.operation)?;
+    let connection = service
+        .find_connection(&args.connection, Some(&operation.app))
+        .await?;
     // Each app's operations are invoked through its own client: GHL's typed one, or the generic
     // client of a manifest-described app.
-    let store = args.data.open_existing().await?;
     let registry = Registry::new(store);
-    let output = if args.operation.starts_with("ghl.") {
-        let client = registry.ghl(&args.connection).await?;
-        tether_connectors::ghl::catalog::invoke(&client, &args.operation, input).await?
-    } else if args.operation.starts_with("flickr.") {
-        let client = registry.flickr(&args.connection).await?;
-        tether_connectors::flickr::catalog::invoke(&client, &args.operation, input).await?
-    } else if args.operation.starts_with("details_flowers.") {
-        let app = registry.rest_app(&args.connection).await?;
-        app.invoke(&args.operation, input).await?
-    } else {
-        bail!(
-            "unknown operation {:?}: `tether catalog` lists the operations",
-            args.operation
-        );
+    let output = match operation.app.as_str() {
+        "ghl" => {
+            let client = registry.ghl(&connection.name).await?;
+            tether_connectors::ghl::catalog::invoke(&client, &args.operation, input).await?
+        }
+        "flickr" => {
+            let client = registry.flickr(&connection.name).await?;
+            tether_connectors::flickr::catalog::invoke(&client, &args.operation, input).await?
+        }
+        _ => {
+            let app = registry.rest_app(&connection.name).await?;
+            app.invoke(&args.operation, input).await?
+        }
     };
     outln!("{}", serde_json::to_string_pretty(&output)?)?;
     Ok(())

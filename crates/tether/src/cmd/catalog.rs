@@ -17,7 +17,25 @@ pub struct CatalogArgs {
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
     let mut operations = tether_connectors::catalog();
     if let Some(prefix) = &args.prefix {
+        let all: Vec<String> = operations
+            .iter()
+            .map(|operation| operation.id.clone())
+            .collect();
         operations.retain(|operation| operation.id.starts_with(prefix.as_str()));
+        if operations.is_empty() {
+            // A misspelt prefix: suggest the nearest one of as many segments (`ghl.contct`).
+            let segments = prefix.split('.').count();
+            let mut prefixes: Vec<String> = all
+                .iter()
+                .map(|id| id.split('.').take(segments).collect::<Vec<_>>().join("."))
+                .collect();
+            prefixes.sort();
+            prefixes.dedup();
+            let hint = tether_engine::flow::closest(prefix, prefixes.iter().map(String::as_str))
+                .map(|near| format!("; did you mean `{near}`?"))
+                .unwrap_or_default();
+            anyhow::bail!("no operation starts with `{prefix}`{hint}");
+        }
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&operations)?)?;

@@ -47,12 +47,16 @@ struct SetArgs {
 pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
     let store = args.data.open_existing().await?;
     if let Some(ConnectionsAction::Delete { name }) = &args.action {
+        // A misspelt name is answered with the nearest stored one.
+        let service = tether_service::Service::for_store(store.clone());
+        service.check_connection_name(name).await?;
         store.delete_connection(name).await?;
         outln!("Connection {name:?} deleted.")?;
         return Ok(());
     }
     if let Some(ConnectionsAction::Set(set)) = args.action {
-        let connection = store.connection(&set.name).await?;
+        let service = tether_service::Service::for_store(store.clone());
+        let connection = service.find_connection(&set.name, None).await?;
         let mut settings = ConnectionSettings::of(&connection)?;
         if let Some(text) = set.rate_limit {
             settings.rate_limit = if text.trim().eq_ignore_ascii_case("default") {

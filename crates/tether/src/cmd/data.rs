@@ -21,6 +21,15 @@ pub struct DataArgs {
     /// A database URL (`postgres://…` for scale-out); default: the SQLite file in the data folder.
     #[arg(long, global = true, env = "TETHER_DATABASE_URL")]
     pub database: Option<String>,
+    /// The file of the key that seals credentials (default: `secret.key` in the data folder);
+    /// `TETHER_SECRET_KEY` holding the key itself takes its place.
+    #[arg(
+        long,
+        global = true,
+        env = "TETHER_SECRET_KEY_FILE",
+        value_name = "FILE"
+    )]
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl DataArgs {
@@ -81,7 +90,9 @@ impl DataArgs {
     }
 
     fn key_file(&self) -> PathBuf {
-        self.data_dir.join("secret.key")
+        self.secret_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secret.key"))
     }
 
     fn sqlite_file(&self) -> PathBuf {

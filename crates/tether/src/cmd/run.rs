@@ -59,7 +59,7 @@ pub struct RunArgs {
     /// Folder of flow files.
     #[arg(long, default_value = "flows")]
     flows: PathBuf,
-    /// The trigger event as JSON, or `@FILE` to read it from a file (default: `{}`; for a
+    /// The trigger event as JSON, `@FILE` to read it from a file, `@-` from standard input (default: `{}`; for a
     /// schedule flow, a tick due now).
     #[arg(long)]
     event: Option<String>,
@@ -161,15 +161,9 @@ fn find_flow(flows: &FlowSet, id: &str, dir: &std::path::Path) -> anyhow::Result
     )
 }
 
-/// `--event`: JSON, or `@FILE`.
+/// `--event`: JSON, `@FILE`, or `@-` (standard input).
 fn read_event(text: &str) -> anyhow::Result<Value> {
-    let (json, place) = match text.strip_prefix('@') {
-        Some(path) => (
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?,
-            path.to_owned(),
-        ),
-        None => (text.to_owned(), "--event".to_owned()),
-    };
+    let (json, place) = super::read_at(text, "--event")?;
     serde_json::from_str(&json).with_context(|| format!("{place} is not valid JSON"))
 }
 

@@ -2,7 +2,6 @@
 //! reconciliation feed and the run worker.
 
 use crate::out::say;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,16 +14,13 @@ use tether_engine::invoke::Operations;
 use tether_engine::worker::{Worker, starts};
 use tether_service::flows::ApplyOutcome;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::data::DataArgs;
 
 /// Options of `tether serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address of the server (webhooks at `/hooks/ghl`, REST API at `/api`).
-    #[arg(long, default_value = "127.0.0.1:8800")]
-    listen: SocketAddr,
     /// Folder of flow files to apply at start, as `tether flows apply` does (files whose text
     /// changed are published; a file with problems stops the start). The flows in the store run,
     /// and a publish, enable or disable made meanwhile (by `tether flows` or the API, from any
@@ -39,32 +35,45 @@ pub struct ServeArgs {
     /// whenever a webhook carries it (default: HighLevel's published key, built in).
     #[arg(long, env = "TETHER_GHL_WEBHOOK_ED25519_KEY")]
     ghl_ed25519_key: Option<PathBuf>,
-    /// How often GHL's change feed is read to catch webhooks that never arrived (the first read,
-    /// at start, is the initial sync of a new connection, or the catch-up after downtime).
-    #[arg(long, default_value = "5m", value_parser = parse_every)]
-    reconcile_every: std::time::Duration,
-    /// Runs executed at once by this process.
-    #[arg(long, default_value_t = 8)]
-    workers: usize,
+    /// The process settings (also read from `tether.toml` and `TETHER_…` variables).
     #[command(flatten)]
-    data: DataArgs,
+    pub settings: crate::config::SettingsArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Serves until Ctrl-C.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = args.data.open_or_create().await?;
+pub async fn run(args: ServeArgs, mut settings: crate::config::Config) -> anyhow::Result<()> {
+    if settings.listen.port() == 0 {
+        // "Any free port" (tests, several servers on one machine): the port is chosen now, so
+        // that the public URL derived from it (setup link, OAuth redirects) is the real one.
+        let probe = std::net::TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = probe.local_addr()?.port();
+        drop(probe);
+        if settings.public_url.port() == Some(0) {
+            let _ = settings.public_url.set_port(Some(port));
+        }
+        settings.listen.set_port(port);
+    }
+    let store = settings.data_args().open_or_create().await?;
     let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
     let service = tether_service::Service::new(
         store.clone(),
         ops.clone(),
         FlowSet::new(),
-        tether_service::Settings::default(),
+        tether_service::Settings {
+            public_url: settings.public_url.clone(),
+        },
     );
     let flows_dir = match args.flows {
         Some(dir) => Some(dir),
         None => Some(PathBuf::from("flows")).filter(|dir| dir.is_dir()),
     };
     let mut applied = String::new();
+    // An empty folder has nothing to apply (a fresh project); the stored flows still run.
+    let flows_dir =
+        flows_dir.filter(|dir| !(dir.is_dir() && super::flows::flow_files(dir).0.is_empty()));
     if let Some(dir) = &flows_dir {
         // Connections are not checked: they may be connected after the flows are applied, as
         // before flows lived in the store.
@@ -108,7 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .transpose()
     };
     let mut config = tether_server::ServerConfig {
-        listen: args.listen,
+        listen: settings.listen,
         ..tether_server::ServerConfig::default()
     };
     // Each key given replaces HighLevel's built-in one (after a rotation, or to trust a
@@ -151,13 +160,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let sync_task = {
         let (store, ops, flows) = (store.clone(), ops.clone(), flows.clone());
         let shutdown = shutdown.clone();
-        let every = args.reconcile_every;
+        let every = settings.reconcile_every;
         tokio::spawn(async move {
             tether_engine::ghl_sync::run(store, ops, flows, every, shutdown).await
         })
     };
+    let sweep_task = tokio::spawn(sweep(store.clone(), settings.retention, shutdown.clone()));
     let mut worker = Worker::new(store.clone(), ops, flows.clone());
-    worker.concurrency = args.workers.max(1);
+    worker.concurrency = settings.workers.max(1);
     let worker_task = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(shutdown).await })
@@ -190,6 +200,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let _ = sync_task.await;
     let _ = scheduler_task.await;
     let _ = reload_task.await;
+    let _ = sweep_task.await;
     let mut worker_task = worker_task;
     if tokio::time::timeout(DRAIN_FOR, &mut worker_task)
         .await
@@ -236,6 +247,30 @@ async fn stop_signal() -> anyhow::Result<()> {
     }
 }
 
-fn parse_every(text: &str) -> Result<std::time::Duration, String> {
-    tether_engine::flow::parse_duration(text)
+/// Deletes the finished runs older than `retention` at start, then hourly, until `shutdown`.
+async fn sweep(
+    store: tether_store::Store,
+    retention: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let before = tether_store::now_ms().saturating_sub(retention_ms);
+        match store
+            .sweep_finished_runs(before, tether_store::retention::SWEEP_BATCH)
+            .await
+        {
+            Ok(0) => {}
+            Ok(deleted) => info!(
+                deleted,
+                retention_secs = retention.as_secs(),
+                "Deleted finished runs older than the retention."
+            ),
+            Err(error) => warn!(%error, "Cannot sweep old finished runs; trying again in an hour."),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
+    }
 }
