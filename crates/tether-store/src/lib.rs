@@ -17,6 +17,7 @@ pub mod dlq;
 pub mod events;
 pub mod leases;
 pub mod links;
+pub mod oauth_states;
 pub mod runs;
 pub mod vault;
 
@@ -30,6 +31,7 @@ pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
 pub use dlq::{DeadLetter, DeadLetterId};
 pub use events::{Event, EventId, EventInsert};
 pub use links::{Link, LinkExpect};
+pub use oauth_states::OAuthState;
 pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepResult, StepStatus};
 pub use vault::Vault;
 
