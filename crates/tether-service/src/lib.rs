@@ -6,6 +6,7 @@
 //! lives in one place. It speaks plain Rust types ([`Page`], [`Error`] with its [`Diagnostic`]s);
 //! the HTTP shapes (status codes, `application/problem+json`, cookies) belong to the server.
 
+pub mod connections;
 pub mod error;
 
 use std::sync::Arc;
