@@ -923,7 +923,9 @@ async fn test_stored(service: &Service, connection: &Connection) -> TestOutcome 
     };
     let outcome = run_probe(probe, &connection.app, connection.account_id.as_deref(), &secrets).await;
     // A connection already marked dead fails fast with "reconnect": keep what it was marked.
-    if connection.status.blocks_use() && outcome.health != Health::Ok {
+    if connection.status.blocks_use()
+        && matches!(outcome.health, Health::Revoked | Health::RefreshFailed)
+    {
         return TestOutcome {
             health: connection.status.into(),
             message: outcome.message,

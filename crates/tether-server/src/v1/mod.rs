@@ -7,6 +7,7 @@
 //! [`routes`] with `routes!`, which records them in the document too. Handlers stay thin: they
 //! decode the request, call [`tether_service::Service`], and encode the answer.
 
+pub mod connections;
 mod health;
 pub mod problem;
 
@@ -44,7 +45,17 @@ struct ApiDoc;
 /// The API's routes, relative to [`PREFIX`], with their OpenAPI entries. Add an area's
 /// handlers here.
 fn api() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(health::health))
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(connections::list, connections::create))
+        .routes(routes!(
+            connections::get,
+            connections::rename,
+            connections::delete
+        ))
+        .routes(routes!(connections::test))
+        .routes(routes!(connections::start_oauth))
+        .routes(routes!(connections::settings))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.
@@ -66,8 +77,10 @@ pub fn openapi_json() -> String {
     text
 }
 
-/// Every `/api/v1` route, with `GET /api/v1/openapi.json`.
+/// Every `/api/v1` route, with `GET /api/v1/openapi.json`, and the OAuth callback
+/// (`/oauth/callback/{app}`, outside the API: browsers land there).
 pub fn routes(service: Service) -> Router {
+    let callback = connections::callback_routes(service.clone());
     let (router, _) = api().split_for_parts();
     let document = openapi_json();
     let api = router
@@ -85,5 +98,5 @@ pub fn routes(service: Service) -> Router {
         )
         .fallback(problem::not_found)
         .with_state(ApiState { service });
-    Router::new().nest(PREFIX, api)
+    Router::new().nest(PREFIX, api).merge(callback)
 }

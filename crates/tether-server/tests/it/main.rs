@@ -6,6 +6,7 @@
 )]
 
 mod api;
+mod connections;
 mod openapi;
 mod refusals;
 mod simulator;
