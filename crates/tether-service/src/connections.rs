@@ -23,7 +23,7 @@ use tether_connectors::auth::ghl::{
 };
 use tether_connectors::flickr::{FlickrClient, FlickrEndpoints, StoredCredentials};
 use tether_connectors::ghl::{GhlClient, LocationId};
-use tether_connectors::registry::{Registry, RegistryError};
+use tether_connectors::registry::Registry;
 use tether_connectors::rest::{ListQuery, RestApp};
 use tether_core::{ErrorKind, Secret};
 use tether_engine::flow::{Flow, StepKind, TriggerSpec};
@@ -394,7 +394,7 @@ impl Service {
                 diagnostics: vec![crate::Diagnostic {
                     line: None,
                     column: None,
-                    path: if new.app == "ghl" && outcome.message.contains("location") {
+                    path: if outcome.message.starts_with("HighLevel refused access to location") {
                         "accountId".into()
                     } else {
                         "token".into()
@@ -908,12 +908,6 @@ async fn test_stored(service: &Service, connection: &Connection) -> TestOutcome 
     };
     let probe = match built {
         Ok(probe) => probe,
-        Err(RegistryError::Store(error)) => {
-            return TestOutcome {
-                health: Health::Revoked,
-                message: redact(&chain(&error), &secrets),
-            };
-        }
         Err(error) => {
             return TestOutcome {
                 health: Health::Revoked,
@@ -952,15 +946,17 @@ async fn run_probe(
                         "HighLevel answered for location {}",
                         client.location_id()
                     )),
-                    Err(error) => Err(classify(
-                        error.kind(),
-                        error.status(),
-                        &error,
-                        &format!(
-                            "HighLevel refused access to location {}",
-                            account.unwrap_or("?")
-                        ),
-                    )),
+                    Err(error) => {
+                        let refused = if error.status() == Some(403) {
+                            format!(
+                                "HighLevel refused access to location {}",
+                                account.unwrap_or("?")
+                            )
+                        } else {
+                            "HighLevel refused the token".to_owned()
+                        };
+                        Err(classify(error.kind(), error.status(), &error, &refused))
+                    }
                 }
             }
             Probe::Flickr(client) => match client.test().login().await {

@@ -12,6 +12,7 @@
 
 mod cli;
 mod compat;
+mod connections;
 mod compat_flickr;
 mod crash;
 mod robust;
