@@ -21,7 +21,8 @@ use tether_connectors::auth::ghl::{
     AuthorizeHost, GhlOAuthApp, StoredOAuth, authorize_url, exchange_code, expires_at_ms,
     token_client,
 };
-use tether_connectors::flickr::{FlickrClient, FlickrEndpoints, StoredCredentials};
+use tether_connectors::auth::oauth1::{self, Consumer, FlowEndpoints, TokenPair};
+use tether_connectors::flickr::{FlickrClient, FlickrEndpoints, Perms, StoredCredentials};
 use tether_connectors::ghl::{GhlClient, LocationId};
 use tether_connectors::registry::Registry;
 use tether_connectors::rest::{ListQuery, RestApp};
@@ -178,21 +179,26 @@ pub struct TestOutcome {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StartOAuth {
-    /// `ghl`.
+    /// `ghl` (OAuth 2.0) or `flickr` (OAuth 1.0a).
     pub app: String,
     /// The connection's name; an existing connection of the same app with this name is
     /// reconnected (its id stays).
     pub name: String,
-    /// The Marketplace app's client id; defaults to `TETHER_GHL_CLIENT_ID`.
+    /// HighLevel: the Marketplace app's client id (default `TETHER_GHL_CLIENT_ID`); Flickr: the
+    /// API key (default `TETHER_FLICKR_KEY`).
     #[serde(default)]
     pub client_id: Option<String>,
-    /// The client secret; defaults to `TETHER_GHL_CLIENT_SECRET`. Stored sealed.
+    /// Its secret (default `TETHER_GHL_CLIENT_SECRET` or `TETHER_FLICKR_SECRET`). Stored sealed.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub client_secret: Option<Secret>,
-    /// The API base URL (a simulator's address); defaults to HighLevel's.
+    /// The API base URL (a simulator's address; for Flickr one base for the OAuth pages, the API
+    /// and uploads); defaults to the app's.
     #[serde(default)]
     pub api_base: Option<String>,
+    /// Flickr: the permission to ask for, `read`, `write` (default) or `delete`.
+    #[serde(default)]
+    pub perms: Option<String>,
     /// Where the consent page lives; defaults to HighLevel's marketplace, or to `apiBase` when
     /// that is on loopback (a simulator).
     #[serde(default)]
@@ -231,6 +237,44 @@ pub struct PublicSettings {
 
 /// The scopes asked for when a request names none.
 pub const DEFAULT_GHL_SCOPES: &str = "contacts.readonly contacts.write calendars.readonly calendars/events.readonly calendars/events.write";
+
+/// What an API-started Flickr authorization keeps, sealed, until the callback (under its
+/// request token, which Flickr echoes to the callback).
+#[derive(Debug, Serialize, Deserialize)]
+struct PendingFlickr {
+    name: String,
+    consumer_key: String,
+    consumer_secret: Secret,
+    base_url: Option<String>,
+    perms: String,
+    request_token: Secret,
+    request_secret: Secret,
+}
+
+impl PendingFlickr {
+    /// The OAuth pages, and the API base URL stored with the connection.
+    fn endpoints(&self) -> Result<(FlowEndpoints, FlickrEndpoints, String)> {
+        use tether_connectors::flickr::{API_BASE, OAUTH_BASE};
+        Ok(match &self.base_url {
+            Some(base) => {
+                let url = Url::parse(base).map_err(|error| field_error("apiBase", error.to_string()))?;
+                (FlowEndpoints::flickr(&url), FlickrEndpoints::single(&url), base.clone())
+            }
+            None => (
+                FlowEndpoints::flickr(&Url::parse(OAUTH_BASE).map_err(Error::internal)?),
+                FlickrEndpoints::flickr(),
+                API_BASE.to_owned(),
+            ),
+        })
+    }
+
+    fn consumer(&self) -> Consumer {
+        Consumer {
+            key: self.consumer_key.clone(),
+            secret: self.consumer_secret.clone(),
+        }
+    }
+}
 
 /// What an API-started GHL authorization keeps, sealed, until the callback.
 #[derive(Debug, Serialize, Deserialize)]
@@ -532,20 +576,23 @@ impl Service {
     /// [`Service::complete_oauth`].
     pub async fn start_oauth(&self, request: StartOAuth) -> Result<OAuthStarted> {
         let app = normalize_app(&request.app)?;
-        if app != "ghl" {
+        if app == "details_flowers" {
             return Err(field_error(
                 "app",
-                format!("OAuth from the API is available for ghl; connect {app} with `tether connect {app}`"),
+                "details_flowers connects with an API key: POST /connections",
             ));
         }
         check_name(&request.name)?;
         if let Ok(existing) = self.store().connection(&request.name).await
-            && existing.app != "ghl"
+            && existing.app != app
         {
             return Err(Error::conflict(format!(
                 "a {} connection named {:?} exists already",
                 existing.app, request.name
             )));
+        }
+        if app == "flickr" {
+            return self.start_flickr_oauth(request).await;
         }
         let client_id = request
             .client_id
@@ -625,8 +672,10 @@ impl Service {
         app: &str,
         query: &std::collections::HashMap<String, String>,
     ) -> Result<ConnectionView> {
-        if app != "ghl" {
-            return Err(Error::not_found(format!("OAuth callback for app {app:?}")));
+        match app {
+            "ghl" => {}
+            "flickr" => return self.complete_flickr_oauth(query).await,
+            _ => return Err(Error::not_found(format!("OAuth callback for app {app:?}"))),
         }
         let state = query
             .get("state")
@@ -681,6 +730,146 @@ impl Service {
             scopes: granted,
             credentials: stored.to_secret(),
             expires_at_ms: expires_at_ms(&tokens),
+        };
+        let (connection, _) = self
+            .connect(
+                new,
+                ConnectOptions {
+                    skip_test: false,
+                    replace: true,
+                },
+            )
+            .await?;
+        Ok(connection)
+    }
+
+    /// Flickr's OAuth 1.0a from the API: a request token with the callback
+    /// `{public_url}/oauth/callback/flickr`, kept (sealed, expiring) under the request token.
+    async fn start_flickr_oauth(&self, request: StartOAuth) -> Result<OAuthStarted> {
+        let consumer_key = request
+            .client_id
+            .clone()
+            .or_else(|| std::env::var("TETHER_FLICKR_KEY").ok())
+            .filter(|key| !key.is_empty())
+            .ok_or_else(|| field_error("clientId", "give the Flickr API key (or set TETHER_FLICKR_KEY)"))?;
+        let consumer_secret = request
+            .client_secret
+            .clone()
+            .or_else(|| std::env::var("TETHER_FLICKR_SECRET").ok().map(Secret::new))
+            .filter(|secret| !secret.expose().is_empty())
+            .ok_or_else(|| {
+                field_error("clientSecret", "give the Flickr API key's secret (or set TETHER_FLICKR_SECRET)")
+            })?;
+        let perms: Perms = request
+            .perms
+            .as_deref()
+            .unwrap_or("write")
+            .parse()
+            .map_err(|_| field_error("perms", "use read, write or delete"))?;
+        let base_url = request
+            .api_base
+            .as_deref()
+            .map(|base| parse_base_url("apiBase", base))
+            .transpose()?;
+        let mut pending = PendingFlickr {
+            name: request.name.clone(),
+            consumer_key,
+            consumer_secret,
+            base_url,
+            perms: perms.to_string(),
+            request_token: Secret::new(String::new()),
+            request_secret: Secret::new(String::new()),
+        };
+        let (flow, _, _) = pending.endpoints()?;
+        let callback = self.redirect_url("flickr");
+        let token = oauth1::request_token(&flow, &pending.consumer(), &callback)
+            .await
+            .map_err(|error| {
+                Error::new(
+                    crate::ErrorCode::Unavailable,
+                    format!("Flickr did not give a request token: {}", redact(&chain(&error), &[])),
+                )
+            })?;
+        pending.request_token = token.pair.token.clone();
+        pending.request_secret = token.pair.secret.clone();
+        let sealed = serde_json::to_string(&pending).map_err(Error::internal)?;
+        let expires_at_ms = tether_store::now_ms() + millis(OAUTH_TTL);
+        self.store()
+            .put_oauth_state(token.pair.token.expose(), "flickr", &Secret::new(sealed), expires_at_ms)
+            .await?;
+        Ok(OAuthStarted {
+            authorize_url: oauth1::authorize_url(&flow, &token, perms).to_string(),
+            redirect_url: callback,
+            expires_at: rfc3339(expires_at_ms),
+        })
+    }
+
+    /// Flickr's callback: the approved request token and its verifier become an access token,
+    /// tested with `flickr.test.login` and stored.
+    async fn complete_flickr_oauth(
+        &self,
+        query: &std::collections::HashMap<String, String>,
+    ) -> Result<ConnectionView> {
+        let token = query
+            .get("oauth_token")
+            .ok_or_else(|| Error::invalid("the callback carries no oauth_token"))?;
+        let pending = self
+            .store()
+            .take_oauth_state("flickr", token)
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "this authorization is unknown, expired or used already; start the connection again",
+                )
+            })?;
+        let pending: PendingFlickr =
+            serde_json::from_str(pending.request.expose()).map_err(Error::internal)?;
+        let verifier = query.get("oauth_verifier").ok_or_else(|| {
+            Error::invalid("the callback carries no oauth_verifier: the access was denied")
+        })?;
+        let (flow, endpoints, base_url) = pending.endpoints()?;
+        let request = oauth1::RequestToken {
+            pair: TokenPair {
+                token: pending.request_token.clone(),
+                secret: pending.request_secret.clone(),
+            },
+        };
+        let access = oauth1::access_token(&flow, &pending.consumer(), &request, verifier)
+            .await
+            .map_err(|error| {
+                Error::invalid(format!(
+                    "Flickr refused the token exchange: {}",
+                    redact(&chain(&error), &[])
+                ))
+            })?;
+        let client =
+            FlickrClient::with_credentials(endpoints, pending.consumer(), access.pair.clone(), None)
+                .map_err(Error::internal)?;
+        let me = client.test().login().await.map_err(|error| {
+            Error::invalid(format!(
+                "flickr.test.login refused the new token: {}",
+                redact(&chain(&error), &[])
+            ))
+        })?;
+        let stored = StoredCredentials {
+            consumer_key: pending.consumer_key.clone(),
+            consumer_secret: pending.consumer_secret.clone(),
+            token: access.pair.token.clone(),
+            token_secret: access.pair.secret.clone(),
+            user_nsid: me.id.to_string(),
+            username: access.username.clone().unwrap_or_else(|| me.username.clone()),
+            fullname: access.fullname.clone().unwrap_or_default(),
+            perms: pending.perms.clone(),
+        };
+        let new = NewConnection {
+            name: pending.name.clone(),
+            app: "flickr".into(),
+            auth_kind: AuthKind::OAuth1,
+            account_id: Some(me.id.to_string()),
+            base_url,
+            scopes: vec![pending.perms.clone()],
+            credentials: stored.to_secret(),
+            expires_at_ms: None,
         };
         let (connection, _) = self
             .connect(

@@ -29,6 +29,20 @@ impl Store {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         let state: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.put_oauth_state(&state, app, request, expires_at_ms)
+            .await?;
+        Ok(state)
+    }
+
+    /// Keeps `request` under a state the caller chose: an OAuth 1.0a request token, which the
+    /// app echoes to the callback and which is random and single use at the app already.
+    pub async fn put_oauth_state(
+        &self,
+        state: &str,
+        app: &str,
+        request: &Secret,
+        expires_at_ms: i64,
+    ) -> Result<(), Error> {
         let now = now_ms();
         sqlx::query("DELETE FROM oauth_states WHERE expires_at_ms <= $1")
             .bind(now)
@@ -39,14 +53,14 @@ impl Store {
             "INSERT INTO oauth_states (state, app, sealed_request, expires_at_ms, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(&state)
+        .bind(state)
         .bind(app)
         .bind(sealed)
         .bind(expires_at_ms)
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(state)
+        Ok(())
     }
 
     /// Takes the pending authorization of `state` for `app`: answers it once, and `None` when
