@@ -412,6 +412,76 @@ async fn ghl_oauth_started_from_the_api_completes_through_the_callback() {
 }
 
 #[tokio::test]
+async fn flickr_oauth_started_from_the_api_completes_through_the_callback() {
+    use tether_sim::flickr::{
+        DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FlickrSim, FlickrSimConfig,
+    };
+    let api = ApiHarness::start().await;
+    let sim = FlickrSim::new(FlickrSimConfig {
+        seed_users: 1,
+        auto_approve: true,
+        ..FlickrSimConfig::default()
+    })
+    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+    .await
+    .unwrap();
+
+    let (status, problem) = send(api.http.post(api.url("/connections/oauth")).json(&json!({
+        "app": "flickr", "name": "flickr-main", "apiBase": sim.base_url,
+        "clientId": DEFAULT_CONSUMER_KEY, "clientSecret": DEFAULT_CONSUMER_SECRET,
+        "perms": "everything",
+    })))
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["diagnostics"][0]["path"], "perms");
+
+    let (status, started) = send(api.http.post(api.url("/connections/oauth")).json(&json!({
+        "app": "flickr", "name": "flickr-main", "apiBase": sim.base_url,
+        "clientId": DEFAULT_CONSUMER_KEY, "clientSecret": DEFAULT_CONSUMER_SECRET,
+    })))
+    .await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(
+        started["redirectUrl"],
+        "http://127.0.0.1:8800/oauth/callback/flickr"
+    );
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let approved = browser
+        .get(started["authorizeUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(approved.status().is_redirection(), "{}", approved.status());
+    let location_header = approved.headers()["location"].to_str().unwrap().to_owned();
+    let rest = location_header
+        .strip_prefix("http://127.0.0.1:8800")
+        .unwrap_or_else(|| panic!("redirected to {location_header}"));
+    assert!(rest.starts_with("/oauth/callback/flickr?"), "{rest}");
+    let page = browser.get(format!("{}{rest}", api.base)).send().await.unwrap();
+    let status = page.status();
+    let html = page.text().await.unwrap();
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("flickr-main"), "{html}");
+
+    let (_, connection) = send(api.http.get(api.url("/connections/flickr-main"))).await;
+    assert_eq!(connection["auth"], "oauth1", "{connection}");
+    assert_eq!(connection["health"], "ok");
+    assert_eq!(connection["scopes"], json!(["write"]));
+    let (_, tested) = send(api.http.post(api.url("/connections/flickr-main/test"))).await;
+    assert_eq!(tested["health"], "ok", "{tested}");
+
+    // Replayed: refused.
+    let replay = browser.get(format!("{}{rest}", api.base)).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+
+    sim.stop().await.unwrap();
+    api.cleanup().await;
+}
+
+#[tokio::test]
 async fn settings_tell_the_addresses_to_register() {
     let mut settings = tether_service::Settings::default();
     settings.public_url = "https://tether.example.com/".parse().unwrap();

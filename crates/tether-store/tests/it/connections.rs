@@ -242,6 +242,18 @@ both!(
             .unwrap();
         assert!(store.take_oauth_state("ghl", &expired).await.unwrap().is_none());
         assert!(store.take_oauth_state("ghl", "unknown").await.unwrap().is_none());
+        // A state the caller chose (an OAuth 1.0a request token).
+        store
+            .put_oauth_state("request-token-1", "flickr", &request, later)
+            .await
+            .unwrap();
+        let taken = store
+            .take_oauth_state("flickr", "request-token-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.request.expose(), request.expose());
+        assert!(store.take_oauth_state("flickr", "request-token-1").await.unwrap().is_none());
     }
 );
 
