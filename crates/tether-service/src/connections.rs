@@ -257,8 +257,13 @@ impl PendingFlickr {
         use tether_connectors::flickr::{API_BASE, OAUTH_BASE};
         Ok(match &self.base_url {
             Some(base) => {
-                let url = Url::parse(base).map_err(|error| field_error("apiBase", error.to_string()))?;
-                (FlowEndpoints::flickr(&url), FlickrEndpoints::single(&url), base.clone())
+                let url =
+                    Url::parse(base).map_err(|error| field_error("apiBase", error.to_string()))?;
+                (
+                    FlowEndpoints::flickr(&url),
+                    FlickrEndpoints::single(&url),
+                    base.clone(),
+                )
             }
             None => (
                 FlowEndpoints::flickr(&Url::parse(OAUTH_BASE).map_err(Error::internal)?),
@@ -308,7 +313,11 @@ impl Service {
         let all = self.store().connections().await?;
         let mut items: Vec<ConnectionView> = all
             .iter()
-            .filter(|connection| after.as_deref().is_none_or(|after| connection.name.as_str() > after))
+            .filter(|connection| {
+                after
+                    .as_deref()
+                    .is_none_or(|after| connection.name.as_str() > after)
+            })
             .take(limit + 1)
             .map(|connection| self.view(connection))
             .collect();
@@ -438,7 +447,10 @@ impl Service {
                 diagnostics: vec![crate::Diagnostic {
                     line: None,
                     column: None,
-                    path: if outcome.message.starts_with("HighLevel refused access to location") {
+                    path: if outcome
+                        .message
+                        .starts_with("HighLevel refused access to location")
+                    {
                         "accountId".into()
                     } else {
                         "token".into()
@@ -456,7 +468,10 @@ impl Service {
             });
         }
         let (status, message) = match &outcome {
-            None => (ConnectionStatus::Untested, Some("stored without a test".to_owned())),
+            None => (
+                ConnectionStatus::Untested,
+                Some("stored without a test".to_owned()),
+            ),
             Some(outcome) if outcome.health == Health::Ok => (ConnectionStatus::Ok, None),
             Some(outcome) => (outcome.health.into(), Some(outcome.message.clone())),
         };
@@ -544,7 +559,11 @@ impl Service {
                 connection.id
             )));
         }
-        match self.store().rename_connection(&connection.id, new_name).await {
+        match self
+            .store()
+            .rename_connection(&connection.id, new_name)
+            .await
+        {
             Ok(renamed) => Ok(self.view(&renamed)),
             Err(tether_store::Error::Conflict { name, .. }) => Err(Error::conflict(format!(
                 "a connection named {name:?} exists already"
@@ -600,12 +619,19 @@ impl Service {
             .or_else(|| std::env::var("TETHER_GHL_CLIENT_ID").ok())
             .filter(|id| !id.is_empty())
             .ok_or_else(|| {
-                field_error("clientId", "give the Marketplace app's client id (or set TETHER_GHL_CLIENT_ID)")
+                field_error(
+                    "clientId",
+                    "give the Marketplace app's client id (or set TETHER_GHL_CLIENT_ID)",
+                )
             })?;
         let client_secret = request
             .client_secret
             .clone()
-            .or_else(|| std::env::var("TETHER_GHL_CLIENT_SECRET").ok().map(Secret::new))
+            .or_else(|| {
+                std::env::var("TETHER_GHL_CLIENT_SECRET")
+                    .ok()
+                    .map(Secret::new)
+            })
             .filter(|secret| !secret.expose().is_empty())
             .ok_or_else(|| {
                 field_error(
@@ -718,9 +744,12 @@ impl Service {
             Error::invalid("the token is not a location token; install the app on a location")
         })?;
         let stored = StoredOAuth::from_response(&tokens, &app_settings, None);
-        let granted = tokens.scope.clone().map_or(pending.scopes.clone(), |scope| {
-            scope.split_whitespace().map(str::to_owned).collect()
-        });
+        let granted = tokens
+            .scope
+            .clone()
+            .map_or(pending.scopes.clone(), |scope| {
+                scope.split_whitespace().map(str::to_owned).collect()
+            });
         let new = NewConnection {
             name: pending.name.clone(),
             app: "ghl".into(),
@@ -751,14 +780,22 @@ impl Service {
             .clone()
             .or_else(|| std::env::var("TETHER_FLICKR_KEY").ok())
             .filter(|key| !key.is_empty())
-            .ok_or_else(|| field_error("clientId", "give the Flickr API key (or set TETHER_FLICKR_KEY)"))?;
+            .ok_or_else(|| {
+                field_error(
+                    "clientId",
+                    "give the Flickr API key (or set TETHER_FLICKR_KEY)",
+                )
+            })?;
         let consumer_secret = request
             .client_secret
             .clone()
             .or_else(|| std::env::var("TETHER_FLICKR_SECRET").ok().map(Secret::new))
             .filter(|secret| !secret.expose().is_empty())
             .ok_or_else(|| {
-                field_error("clientSecret", "give the Flickr API key's secret (or set TETHER_FLICKR_SECRET)")
+                field_error(
+                    "clientSecret",
+                    "give the Flickr API key's secret (or set TETHER_FLICKR_SECRET)",
+                )
             })?;
         let perms: Perms = request
             .perms
@@ -787,7 +824,10 @@ impl Service {
             .map_err(|error| {
                 Error::new(
                     crate::ErrorCode::Unavailable,
-                    format!("Flickr did not give a request token: {}", redact(&chain(&error), &[])),
+                    format!(
+                        "Flickr did not give a request token: {}",
+                        redact(&chain(&error), &[])
+                    ),
                 )
             })?;
         pending.request_token = token.pair.token.clone();
@@ -795,7 +835,12 @@ impl Service {
         let sealed = serde_json::to_string(&pending).map_err(Error::internal)?;
         let expires_at_ms = tether_store::now_ms() + millis(OAUTH_TTL);
         self.store()
-            .put_oauth_state(token.pair.token.expose(), "flickr", &Secret::new(sealed), expires_at_ms)
+            .put_oauth_state(
+                token.pair.token.expose(),
+                "flickr",
+                &Secret::new(sealed),
+                expires_at_ms,
+            )
             .await?;
         Ok(OAuthStarted {
             authorize_url: oauth1::authorize_url(&flow, &token, perms).to_string(),
@@ -842,9 +887,13 @@ impl Service {
                     redact(&chain(&error), &[])
                 ))
             })?;
-        let client =
-            FlickrClient::with_credentials(endpoints, pending.consumer(), access.pair.clone(), None)
-                .map_err(Error::internal)?;
+        let client = FlickrClient::with_credentials(
+            endpoints,
+            pending.consumer(),
+            access.pair.clone(),
+            None,
+        )
+        .map_err(Error::internal)?;
         let me = client.test().login().await.map_err(|error| {
             Error::invalid(format!(
                 "flickr.test.login refused the new token: {}",
@@ -857,7 +906,10 @@ impl Service {
             token: access.pair.token.clone(),
             token_secret: access.pair.secret.clone(),
             user_nsid: me.id.to_string(),
-            username: access.username.clone().unwrap_or_else(|| me.username.clone()),
+            username: access
+                .username
+                .clone()
+                .unwrap_or_else(|| me.username.clone()),
             fullname: access.fullname.clone().unwrap_or_default(),
             perms: pending.perms.clone(),
         };
@@ -899,7 +951,10 @@ impl Service {
 
     /// `{public_url}/oauth/callback/{app}`.
     pub fn redirect_url(&self, app: &str) -> String {
-        join(&self.settings().public_url, &format!("oauth/callback/{app}"))
+        join(
+            &self.settings().public_url,
+            &format!("oauth/callback/{app}"),
+        )
     }
 
     /// The flows that use `connection`, each with whether it names it by id (`true`) or by
@@ -991,10 +1046,14 @@ impl PendingGhl {
         GhlOAuthApp {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
-            authorize_base: Url::parse(&self.authorize_base)
-                .unwrap_or_else(|_| Url::parse(AuthorizeHost::Standard.base_url()).unwrap_or_else(|_| unreachable!("a literal URL parses"))),
-            api_base: Url::parse(&self.api_base)
-                .unwrap_or_else(|_| Url::parse(tether_connectors::ghl::BASE_URL).unwrap_or_else(|_| unreachable!("a literal URL parses"))),
+            authorize_base: Url::parse(&self.authorize_base).unwrap_or_else(|_| {
+                Url::parse(AuthorizeHost::Standard.base_url())
+                    .unwrap_or_else(|_| unreachable!("a literal URL parses"))
+            }),
+            api_base: Url::parse(&self.api_base).unwrap_or_else(|_| {
+                Url::parse(tether_connectors::ghl::BASE_URL)
+                    .unwrap_or_else(|_| unreachable!("a literal URL parses"))
+            }),
             redirect_uri: self.redirect_uri.clone(),
             scopes: self.scopes.clone(),
         }
@@ -1046,9 +1105,11 @@ fn build_new_probe(new: &NewConnection) -> std::result::Result<Probe, TestOutcom
     match new.app.as_str() {
         "ghl" => {
             let token = match new.auth_kind {
-                AuthKind::OAuth2 => StoredOAuth::from_secret(&new.credentials)
-                    .map_err(|error| broken(error.to_string()))?
-                    .access_token,
+                AuthKind::OAuth2 => {
+                    StoredOAuth::from_secret(&new.credentials)
+                        .map_err(|error| broken(error.to_string()))?
+                        .access_token
+                }
                 _ => new.credentials.clone(),
             };
             let location = new
@@ -1104,7 +1165,13 @@ async fn test_stored(service: &Service, connection: &Connection) -> TestOutcome 
             };
         }
     };
-    let outcome = run_probe(probe, &connection.app, connection.account_id.as_deref(), &secrets).await;
+    let outcome = run_probe(
+        probe,
+        &connection.app,
+        connection.account_id.as_deref(),
+        &secrets,
+    )
+    .await;
     // A connection already marked dead fails fast with "reconnect": keep what it was marked.
     if connection.status.blocks_use()
         && matches!(outcome.health, Health::Revoked | Health::RefreshFailed)
@@ -1149,7 +1216,10 @@ async fn run_probe(
                 }
             }
             Probe::Flickr(client) => match client.test().login().await {
-                Ok(user) => Ok(format!("Flickr answered for user {} ({})", user.username, user.id)),
+                Ok(user) => Ok(format!(
+                    "Flickr answered for user {} ({})",
+                    user.username, user.id
+                )),
                 Err(error) => Err(classify(
                     error.kind(),
                     error.code().map_or(error_status(&error), |_| None),
@@ -1232,7 +1302,9 @@ fn classify(
         return (Health::RefreshFailed, text);
     }
     match (kind, status) {
-        (_, Some(401 | 403)) | (ErrorKind::Auth, _) => (Health::Revoked, format!("{refused}: {text}")),
+        (_, Some(401 | 403)) | (ErrorKind::Auth, _) => {
+            (Health::Revoked, format!("{refused}: {text}"))
+        }
         (ErrorKind::Throttled { .. }, _) => (
             Health::Ok,
             format!("the credentials were accepted, but the service is rate limiting: {text}"),
@@ -1324,7 +1396,10 @@ fn app_title(app: &str) -> &str {
 fn check_name(name: &str) -> Result<()> {
     let valid = !name.is_empty()
         && name.len() <= 64
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -1350,7 +1425,10 @@ fn parse_base_url(field: &str, text: &str) -> Result<String> {
             field,
             format!("{text:?} is not an http(s) URL"),
         )),
-        Err(error) => Err(field_error(field, format!("{text:?} is not a URL: {error}"))),
+        Err(error) => Err(field_error(
+            field,
+            format!("{text:?} is not a URL: {error}"),
+        )),
     }
 }
 
@@ -1431,13 +1509,18 @@ mod tests {
         assert!(parse_base_url("baseUrl", "not a url").is_err());
         assert!(parse_base_url("baseUrl", "ftp://x.example").is_err());
         assert!(parse_base_url("baseUrl", "http://127.0.0.1:1").is_ok());
-        let secrets = secret_values(&Secret::new(r#"{"access_token":"abcd1234","user_type":"Location"}"#));
+        let secrets = secret_values(&Secret::new(
+            r#"{"access_token":"abcd1234","user_type":"Location"}"#,
+        ));
         assert_eq!(secrets, ["abcd1234"]);
         assert_eq!(
             redact("token abcd1234 of ann@example.com", &secrets),
             "token [redacted] of [redacted]"
         );
-        assert_eq!(decode_cursor(&encode_cursor("ghl-main")).unwrap(), "ghl-main");
+        assert_eq!(
+            decode_cursor(&encode_cursor("ghl-main")).unwrap(),
+            "ghl-main"
+        );
         assert!(decode_cursor("!!").is_err());
     }
 }

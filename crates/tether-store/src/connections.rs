@@ -345,12 +345,13 @@ impl Store {
         new_name: &str,
     ) -> Result<Connection, Error> {
         let current = self.connection_row_id(name_or_id).await?;
-        let renamed = sqlx::query("UPDATE connections SET name = $1, updated_at_ms = $2 WHERE id = $3")
-            .bind(new_name)
-            .bind(now_ms())
-            .bind(&current)
-            .execute(&self.pool)
-            .await;
+        let renamed =
+            sqlx::query("UPDATE connections SET name = $1, updated_at_ms = $2 WHERE id = $3")
+                .bind(new_name)
+                .bind(now_ms())
+                .bind(&current)
+                .execute(&self.pool)
+                .await;
         match renamed {
             Ok(_) => self.connection(&current).await,
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {

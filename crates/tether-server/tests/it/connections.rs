@@ -59,7 +59,10 @@ async fn token_connections_are_tested_before_they_are_stored() {
     assert_eq!(problem["code"], "unprocessable");
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("refused"), "{detail}");
-    assert!(!detail.contains("wrong-token"), "the token is never echoed: {detail}");
+    assert!(
+        !detail.contains("wrong-token"),
+        "the token is never echoed: {detail}"
+    );
 
     // The right token for another location: refused, naming the location.
     let (status, problem) = send(create(json!({
@@ -68,7 +71,13 @@ async fn token_connections_are_tested_before_they_are_stored() {
     })))
     .await;
     assert_eq!(status, 422, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("location nope"), "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("location nope"),
+        "{problem}"
+    );
     assert_eq!(problem["diagnostics"][0]["path"], "accountId");
 
     // Not a URL: a 400 naming the field.
@@ -95,7 +104,10 @@ async fn token_connections_are_tested_before_they_are_stored() {
     assert_eq!(created["auth"], "private_token");
     assert_eq!(created["accountId"], location.as_str());
     assert!(created["checkedAt"].is_string());
-    assert!(!created.to_string().contains(PIT), "no secret is shown: {created}");
+    assert!(
+        !created.to_string().contains(PIT),
+        "no secret is shown: {created}"
+    );
 
     // The same name again: a conflict.
     let (status, problem) = send(create(json!({
@@ -113,7 +125,13 @@ async fn token_connections_are_tested_before_they_are_stored() {
     .await;
     assert_eq!(status, 201, "{unreachable}");
     assert_eq!(unreachable["health"], "unreachable");
-    assert!(unreachable["lastError"].as_str().unwrap().contains("connect"), "{unreachable}");
+    assert!(
+        unreachable["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("connect"),
+        "{unreachable}"
+    );
 
     // Untested on request.
     let (status, untested) = send(create(json!({
@@ -204,7 +222,10 @@ async fn a_test_on_demand_reports_revocation_and_outage_as_health() {
     assert_eq!(status, 200, "{tested}");
     assert_eq!(tested["health"], "revoked");
     let error = tested["lastError"].as_str().unwrap();
-    assert!(error.contains("401") || error.contains("refused"), "{error}");
+    assert!(
+        error.contains("401") || error.contains("refused"),
+        "{error}"
+    );
     assert!(!error.contains(PIT), "{error}");
     let (_, read) = send(api.http.get(api.url(&format!("/connections/{id}")))).await;
     assert_eq!(read["health"], "revoked", "the outcome is stored");
@@ -217,7 +238,10 @@ async fn a_test_on_demand_reports_revocation_and_outage_as_health() {
     let (status, problem) = send(api.http.post(api.url("/connections/ghl-mian/test"))).await;
     assert_eq!(status, 404);
     assert!(
-        problem["detail"].as_str().unwrap().contains("did you mean \"ghl-main\""),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"ghl-main\""),
         "{problem}"
     );
     api.cleanup().await;
@@ -277,7 +301,13 @@ async fn rename_and_delete_are_refused_while_flows_use_the_connection() {
     )
     .await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("\"contacts-by-name\""), "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"contacts-by-name\""),
+        "{problem}"
+    );
 
     // A flow naming it by id does not mind.
     let (status, renamed) = send(
@@ -311,10 +341,24 @@ async fn rename_and_delete_are_refused_while_flows_use_the_connection() {
     // Deleting: refused while used, by name or by id, listing the flows.
     let (status, problem) = send(api.http.delete(api.url("/connections/ghl-main"))).await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("contacts-by-name"));
-    let (status, problem) = send(api.http.delete(api.url(&format!("/connections/{spare_id}")))).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("contacts-by-name")
+    );
+    let (status, problem) = send(
+        api.http
+            .delete(api.url(&format!("/connections/{spare_id}"))),
+    )
+    .await;
     assert_eq!(status, 409, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().contains("contacts-by-id"));
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("contacts-by-id")
+    );
 
     // An unused connection goes.
     let (status, body) = send(api.http.post(api.url("/connections")).json(&json!({
@@ -343,12 +387,10 @@ async fn ghl_oauth_started_from_the_api_completes_through_the_callback() {
     .await;
     let location = sim.sim.world().config.location_id.clone();
 
-    let (status, problem) = send(
-        api.http
-            .post(api.url("/connections/oauth"))
-            .json(&json!({ "app": "ghl", "name": "ghl-main", "apiBase": sim.base_url,
-                           "clientSecret": "x", "clientId": "" })),
-    )
+    let (status, problem) = send(api.http.post(api.url("/connections/oauth")).json(
+        &json!({ "app": "ghl", "name": "ghl-main", "apiBase": sim.base_url,
+                           "clientSecret": "x", "clientId": "" }),
+    ))
     .await;
     assert_eq!(status, 400, "{problem}");
     assert_eq!(problem["diagnostics"][0]["path"], "clientId");
@@ -385,7 +427,10 @@ async fn ghl_oauth_started_from_the_api_completes_through_the_callback() {
         .unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("Connected") && html.contains("ghl-main"), "{html}");
+    assert!(
+        html.contains("Connected") && html.contains("ghl-main"),
+        "{html}"
+    );
 
     let (_, connection) = send(api.http.get(api.url("/connections/ghl-main"))).await;
     assert_eq!(connection["auth"], "oauth2", "{connection}");
@@ -460,7 +505,11 @@ async fn flickr_oauth_started_from_the_api_completes_through_the_callback() {
         .strip_prefix("http://127.0.0.1:8800")
         .unwrap_or_else(|| panic!("redirected to {location_header}"));
     assert!(rest.starts_with("/oauth/callback/flickr?"), "{rest}");
-    let page = browser.get(format!("{}{rest}", api.base)).send().await.unwrap();
+    let page = browser
+        .get(format!("{}{rest}", api.base))
+        .send()
+        .await
+        .unwrap();
     let status = page.status();
     let html = page.text().await.unwrap();
     assert_eq!(status, 200, "{html}");
@@ -474,7 +523,11 @@ async fn flickr_oauth_started_from_the_api_completes_through_the_callback() {
     assert_eq!(tested["health"], "ok", "{tested}");
 
     // Replayed: refused.
-    let replay = browser.get(format!("{}{rest}", api.base)).send().await.unwrap();
+    let replay = browser
+        .get(format!("{}{rest}", api.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), 400);
 
     sim.stop().await.unwrap();

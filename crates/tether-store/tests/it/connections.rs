@@ -224,24 +224,54 @@ both!(
             .await
             .unwrap();
         assert_ne!(state, other);
-        let taken = store.take_oauth_state("ghl", &state).await.unwrap().unwrap();
+        let taken = store
+            .take_oauth_state("ghl", &state)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(taken.app, "ghl");
         assert_eq!(taken.request.expose(), request.expose());
         assert!(
-            store.take_oauth_state("ghl", &state).await.unwrap().is_none(),
+            store
+                .take_oauth_state("ghl", &state)
+                .await
+                .unwrap()
+                .is_none(),
             "a state is single use"
         );
         assert!(
-            store.take_oauth_state("flickr", &other).await.unwrap().is_none(),
+            store
+                .take_oauth_state("flickr", &other)
+                .await
+                .unwrap()
+                .is_none(),
             "a state is for its app only"
         );
-        assert!(store.take_oauth_state("ghl", &other).await.unwrap().is_none());
+        assert!(
+            store
+                .take_oauth_state("ghl", &other)
+                .await
+                .unwrap()
+                .is_none()
+        );
         let expired = store
             .create_oauth_state("ghl", &request, tether_store::now_ms() - 1)
             .await
             .unwrap();
-        assert!(store.take_oauth_state("ghl", &expired).await.unwrap().is_none());
-        assert!(store.take_oauth_state("ghl", "unknown").await.unwrap().is_none());
+        assert!(
+            store
+                .take_oauth_state("ghl", &expired)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .take_oauth_state("ghl", "unknown")
+                .await
+                .unwrap()
+                .is_none()
+        );
         // A state the caller chose (an OAuth 1.0a request token).
         store
             .put_oauth_state("request-token-1", "flickr", &request, later)
@@ -253,7 +283,13 @@ both!(
             .unwrap()
             .unwrap();
         assert_eq!(taken.request.expose(), request.expose());
-        assert!(store.take_oauth_state("flickr", "request-token-1").await.unwrap().is_none());
+        assert!(
+            store
+                .take_oauth_state("flickr", "request-token-1")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 );
 

@@ -150,8 +150,7 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
         ConnectApp::Flickr(flickr) => connect_flickr(&saver, flickr).await,
         ConnectApp::DetailsFlowers(args) => {
             saver
-                .save(
-                NewConnection {
+                .save(NewConnection {
                     name: args.name.clone(),
                     app: "details_flowers".into(),
                     auth_kind: AuthKind::ApiKey,
@@ -459,7 +458,9 @@ impl Saver {
             )
             .await?;
         match outcome {
-            None => tracing::warn!(connection = %name, "Stored without a test (--skip-test): `tether connections test {name}` tests it."),
+            None => {
+                tracing::warn!(connection = %name, "Stored without a test (--skip-test): `tether connections test {name}` tests it.")
+            }
             Some(outcome) if outcome.health == Health::Ok => {
                 tracing::info!(connection = %name, "Tested: {}.", outcome.message);
             }
@@ -483,7 +484,9 @@ fn http_url(text: &str) -> Result<String, String> {
             Ok(text.to_owned())
         }
         Ok(_) => Err(format!("{text:?} is not an http(s) URL with a host")),
-        Err(error) => Err(format!("{text:?} is not a URL ({error}); e.g. http://127.0.0.1:8801")),
+        Err(error) => Err(format!(
+            "{text:?} is not a URL ({error}); e.g. http://127.0.0.1:8801"
+        )),
     }
 }
 

@@ -34,7 +34,12 @@ fn service(store: Store, flows: Option<&Path>) -> anyhow::Result<Service> {
     };
     let ops: Arc<dyn tether_engine::invoke::Operations> =
         Arc::new(tether_connectors::registry::Registry::new(store.clone()));
-    Ok(Service::new(store, ops, set, tether_service::Settings::default()))
+    Ok(Service::new(
+        store,
+        ops,
+        set,
+        tether_service::Settings::default(),
+    ))
 }
 
 /// Arguments of `tether connections`.
@@ -112,7 +117,11 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
             let renamed = service(store, flows.as_deref())?
                 .rename_connection(old, new)
                 .await?;
-            outln!("Connection {old:?} is now {:?} (id {}).", renamed.name, renamed.id)?;
+            outln!(
+                "Connection {old:?} is now {:?} (id {}).",
+                renamed.name,
+                renamed.id
+            )?;
             return Ok(());
         }
         Some(ConnectionsAction::Test { name }) => {
@@ -125,11 +134,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
                         tested.name,
                         tested.health.as_str()
                     )?;
-                    anyhow::bail!(
-                        "connection {:?} is {}",
-                        tested.name,
-                        tested.health.as_str()
-                    );
+                    anyhow::bail!("connection {:?} is {}", tested.name, tested.health.as_str());
                 }
             }
             return Ok(());

@@ -46,9 +46,25 @@ fn health_of(data_dir: &Path, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no connection {name}"))
 }
 
-fn connect_pit(data_dir: &Path, name: &str, pit: &str, location: &str, base: &str, extra: &[&str]) -> Output {
+fn connect_pit(
+    data_dir: &Path,
+    name: &str,
+    pit: &str,
+    location: &str,
+    base: &str,
+    extra: &[&str],
+) -> Output {
     let mut args = vec![
-        "connect", "ghl", "--name", name, "--pit", pit, "--location", location, "--api-base", base,
+        "connect",
+        "ghl",
+        "--name",
+        name,
+        "--pit",
+        pit,
+        "--location",
+        location,
+        "--api-base",
+        base,
     ];
     args.extend_from_slice(extra);
     tether(data_dir, &args)
@@ -75,7 +91,10 @@ fn connect_tests_credentials_before_storing_them() {
     let wrong = connect_pit(&data_dir, "ghl-main", "wrong-token", LOCATION, &base, &[]);
     assert!(!wrong.status.success());
     let stderr = text(&wrong.stderr);
-    assert!(stderr.contains("refused") && stderr.contains("not stored"), "{stderr}");
+    assert!(
+        stderr.contains("refused") && stderr.contains("not stored"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("wrong-token"), "{stderr}");
     assert!(listed(&data_dir).is_empty());
 
@@ -90,16 +109,30 @@ fn connect_tests_credentials_before_storing_them() {
     let bad_url = connect_pit(&data_dir, "ghl-main", PIT, LOCATION, "not a url", &[]);
     assert_eq!(bad_url.status.code(), Some(2));
     let stderr = text(&bad_url.stderr);
-    assert!(stderr.contains("--api-base") && stderr.contains("not a URL"), "{stderr}");
+    assert!(
+        stderr.contains("--api-base") && stderr.contains("not a URL"),
+        "{stderr}"
+    );
 
     // --skip-test stores it anyway, as untested.
-    let skipped = connect_pit(&data_dir, "ghl-later", "wrong-token", LOCATION, &base, &["--skip-test"]);
+    let skipped = connect_pit(
+        &data_dir,
+        "ghl-later",
+        "wrong-token",
+        LOCATION,
+        &base,
+        &["--skip-test"],
+    );
     assert!(skipped.status.success(), "{}", text(&skipped.stderr));
     assert_eq!(health_of(&data_dir, "ghl-later")["health"], "untested");
     // Testing it now tells the truth, and fails the command.
     let tested = tether(&data_dir, &["connections", "test", "ghl-later"]);
     assert!(!tested.status.success());
-    assert!(text(&tested.stdout).contains("revoked"), "{}", text(&tested.stdout));
+    assert!(
+        text(&tested.stdout).contains("revoked"),
+        "{}",
+        text(&tested.stdout)
+    );
     let later = health_of(&data_dir, "ghl-later");
     assert_eq!(later["health"], "revoked");
     assert!(!later.to_string().contains("wrong-token"), "{later}");
@@ -121,26 +154,55 @@ fn connect_tests_credentials_before_storing_them() {
     let down = connect_pit(&data_dir, "ghl-down", PIT, LOCATION, &closed, &[]);
     assert!(down.status.success(), "{}", text(&down.stderr));
     let stderr = text(&down.stderr);
-    assert!(stderr.contains("warning") && stderr.contains("unreachable"), "{stderr}");
+    assert!(
+        stderr.contains("warning") && stderr.contains("unreachable"),
+        "{stderr}"
+    );
     assert_eq!(health_of(&data_dir, "ghl-down")["health"], "unreachable");
 
     // The shipped flows use ghl-main: renaming or deleting it is refused, naming them.
     let flows = shipped_flows();
     let flows = flows.to_str().unwrap();
-    let rename = tether(&data_dir, &["connections", "rename", "ghl-main", "main", "--flows", flows]);
+    let rename = tether(
+        &data_dir,
+        &[
+            "connections",
+            "rename",
+            "ghl-main",
+            "main",
+            "--flows",
+            flows,
+        ],
+    );
     assert!(!rename.status.success());
     let stderr = text(&rename.stderr);
     assert!(stderr.contains("ghl-contact-to-df-customer"), "{stderr}");
-    let delete = tether(&data_dir, &["connections", "delete", "ghl-main", "--flows", flows]);
+    let delete = tether(
+        &data_dir,
+        &["connections", "delete", "ghl-main", "--flows", flows],
+    );
     assert!(!delete.status.success());
     let stderr = text(&delete.stderr);
-    assert!(stderr.contains("used by") && stderr.contains("ghl-contact-to-df-customer"), "{stderr}");
-    assert_eq!(health_of(&data_dir, "ghl-main")["health"], "ok", "still there");
+    assert!(
+        stderr.contains("used by") && stderr.contains("ghl-contact-to-df-customer"),
+        "{stderr}"
+    );
+    assert_eq!(
+        health_of(&data_dir, "ghl-main")["health"],
+        "ok",
+        "still there"
+    );
 
     // Not used by any loaded flow: rename and delete go through.
-    let rename = tether(&data_dir, &["connections", "rename", "ghl-down", "ghl-spare"]);
+    let rename = tether(
+        &data_dir,
+        &["connections", "rename", "ghl-down", "ghl-spare"],
+    );
     assert!(rename.status.success(), "{}", text(&rename.stderr));
-    let taken = tether(&data_dir, &["connections", "rename", "ghl-spare", "ghl-main"]);
+    let taken = tether(
+        &data_dir,
+        &["connections", "rename", "ghl-spare", "ghl-main"],
+    );
     assert!(!taken.status.success());
     assert!(text(&taken.stderr).contains("exists already"));
     let delete = tether(&data_dir, &["connections", "delete", "ghl-spare"]);

@@ -12,8 +12,8 @@
 
 mod cli;
 mod compat;
-mod connections;
 mod compat_flickr;
+mod connections;
 mod crash;
 mod robust;
 mod tidy;
