@@ -1083,7 +1083,7 @@ pub fn connections_named(flow: &Flow) -> BTreeSet<&str> {
 /// The client a test calls through.
 enum Probe {
     Ghl(GhlClient),
-    Flickr(FlickrClient),
+    Flickr(Box<FlickrClient>),
     Rest(RestApp),
 }
 
@@ -1125,7 +1125,7 @@ fn build_new_probe(new: &NewConnection) -> std::result::Result<Probe, TestOutcom
             let endpoints = FlickrEndpoints::for_base(&new.base_url)
                 .map_err(|error| broken(error.to_string()))?;
             FlickrClient::with_credentials(endpoints, stored.consumer(), stored.token_pair(), None)
-                .map(Probe::Flickr)
+                .map(|client| Probe::Flickr(Box::new(client)))
                 .map_err(|error| broken(error.to_string()))
         }
         "details_flowers" => {
@@ -1147,7 +1147,10 @@ async fn test_stored(service: &Service, connection: &Connection) -> TestOutcome 
     let registry = Registry::new(service.store().clone());
     let built = match connection.app.as_str() {
         "ghl" => registry.ghl(&connection.id).await.map(Probe::Ghl),
-        "flickr" => registry.flickr(&connection.id).await.map(Probe::Flickr),
+        "flickr" => registry
+            .flickr(&connection.id)
+            .await
+            .map(|client| Probe::Flickr(Box::new(client))),
         "details_flowers" => registry.rest_app(&connection.id).await.map(Probe::Rest),
         other => {
             return TestOutcome {

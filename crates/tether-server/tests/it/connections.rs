@@ -535,6 +535,10 @@ async fn flickr_oauth_started_from_the_api_completes_through_the_callback() {
 }
 
 #[tokio::test]
+#[allow(
+    clippy::field_reassign_with_default,
+    reason = "the settings may grow fields this test does not care about"
+)]
 async fn settings_tell_the_addresses_to_register() {
     let mut settings = tether_service::Settings::default();
     settings.public_url = "https://tether.example.com/".parse().unwrap();

@@ -196,7 +196,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     outln!(
-        "{:<16} {:<6} {:<14} {:<22} {:<13} TOKEN",
+        "{:<16} {:<6} {:<14} {:<22} {:<14} TOKEN",
         "NAME",
         "APP",
         "AUTH",
@@ -211,7 +211,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
             Some(at) => format!("expires in {} min", (at - now) / 60_000),
         };
         outln!(
-            "{:<16} {:<6} {:<14} {:<22} {:<13} {}{}{}",
+            "{:<16} {:<6} {:<14} {:<22} {:<14} {}{}{}",
             connection.name,
             connection.app,
             connection.auth_kind.as_str(),
