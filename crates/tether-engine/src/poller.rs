@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_core::ErrorKind;
-use tether_store::Store;
+use tether_store::{ConnectionStatus, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -94,6 +94,47 @@ impl PollError {
             PollError::Store(error) => error.kind(),
             PollError::Invoke { source, .. } => source.kind(),
         }
+    }
+}
+
+impl PollError {
+    /// The error with every cause, joined with ": " (`polling details_flowers.customer.new
+    /// failed: the service refused the API key: GET /customers answered 401 …`), for one log
+    /// field.
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+}
+
+/// Logs a failed poll of `flow_id` with its cause and, when the cause is the connection's
+/// credentials (an auth error), marks `connection` `revoked` with the cause, unless it is
+/// marked unusable already (a refused refresh says more).
+pub async fn poll_failed(store: &Store, flow_id: &str, connection: &str, error: &PollError) {
+    let cause = error.describe();
+    warn!(flow = %flow_id, %connection, error = %cause, kind = ?error.kind(), "A poll failed.");
+    if error.kind() != ErrorKind::Auth {
+        return;
+    }
+    match store.connection(connection).await {
+        Ok(stored) if !stored.status.blocks_use() => {
+            if let Err(error) = store
+                .set_connection_status(&stored.id, ConnectionStatus::Revoked, Some(&cause))
+                .await
+            {
+                warn!(%connection, %error, "Cannot mark the connection revoked.");
+            } else {
+                warn!(%connection, "The service refused the connection's credentials; it is marked revoked: fix or reconnect it, then `tether connections test`.");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => debug!(%connection, %error, "Cannot read the connection to mark its health."),
     }
 }
 
@@ -377,9 +418,13 @@ impl Poller {
         while !shutdown.is_cancelled() {
             let now = tether_store::now_ms();
             for (_, flow) in self.flows.current() {
-                let TriggerSpec::Poll { every, .. } = &flow.trigger else {
+                let TriggerSpec::Poll {
+                    every, connection, ..
+                } = &flow.trigger
+                else {
                     continue;
                 };
+                let connection = connection.clone();
                 if in_flight.values().any(|id| *id == flow.id)
                     || due.get(&flow.id).is_some_and(|at| *at > now)
                 {
@@ -402,7 +447,7 @@ impl Poller {
                     match polled {
                         Ok(report) => debug!(flow = %flow_id, ?report, "Polled."),
                         Err(error) => {
-                            warn!(flow = %flow_id, %error, kind = ?error.kind(), "A poll failed.")
+                            poll_failed(&poller.store, &flow_id, &connection, &error).await;
                         }
                     }
                 });

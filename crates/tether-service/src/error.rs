@@ -143,6 +143,7 @@ impl From<tether_store::Error> for Error {
                 source: None,
                 ..Error::new(ErrorCode::NotFound, error.to_string())
             },
+            tether_store::Error::Conflict { .. } => Error::conflict(error.to_string()),
             _ if error.kind().is_retryable() => Error {
                 source: Some(Box::new(error)),
                 ..Error::new(

@@ -47,32 +47,61 @@ impl AuthKind {
     }
 }
 
-/// Whether a connection can be used.
+/// A connection's health: whether it can be used and, when not, what went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionStatus {
-    /// Working as far as we know.
+    /// Working as far as we know (the last test or call succeeded).
     Ok,
-    /// The service refused the credentials for good; a person must reconnect.
-    NeedsReauth,
-    /// The app was uninstalled or the connection revoked.
+    /// The service refused the refresh token for good; a person must reconnect.
+    RefreshFailed,
+    /// The service refused the credentials (401/403): the app was uninstalled, the token
+    /// revoked, or it has no access to the account.
     Revoked,
+    /// The service could not be reached (connection refused, timeout, 5xx) at the last check.
+    Unreachable,
+    /// Stored without a test.
+    Untested,
 }
 
 impl ConnectionStatus {
+    /// Every health state, in the order people read them.
+    pub const ALL: [ConnectionStatus; 5] = [
+        ConnectionStatus::Ok,
+        ConnectionStatus::RefreshFailed,
+        ConnectionStatus::Revoked,
+        ConnectionStatus::Unreachable,
+        ConnectionStatus::Untested,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionStatus::Ok => "ok",
-            ConnectionStatus::NeedsReauth => "needs_reauth",
+            ConnectionStatus::RefreshFailed => "refresh_failed",
             ConnectionStatus::Revoked => "revoked",
+            ConnectionStatus::Unreachable => "unreachable",
+            ConnectionStatus::Untested => "untested",
         }
     }
 
-    fn parse(text: &str) -> Result<Self, Error> {
+    /// Whether calls must fail fast until a person reconnects (the credentials are known dead).
+    /// An unreachable or untested connection is still tried.
+    pub fn blocks_use(self) -> bool {
+        matches!(
+            self,
+            ConnectionStatus::RefreshFailed | ConnectionStatus::Revoked
+        )
+    }
+
+    /// The state stored as `text`.
+    pub fn parse(text: &str) -> Result<Self, Error> {
         Ok(match text {
             "ok" => ConnectionStatus::Ok,
-            "needs_reauth" => ConnectionStatus::NeedsReauth,
+            // The name before migration 0010.
+            "refresh_failed" | "needs_reauth" => ConnectionStatus::RefreshFailed,
             "revoked" => ConnectionStatus::Revoked,
+            "unreachable" => ConnectionStatus::Unreachable,
+            "untested" => ConnectionStatus::Untested,
             other => {
                 return Err(Error::Corrupt {
                     field: "connections.status",
@@ -80,6 +109,12 @@ impl ConnectionStatus {
                 });
             }
         })
+    }
+}
+
+impl std::fmt::Display for ConnectionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -123,8 +158,11 @@ pub struct Connection {
     pub scopes: Vec<String>,
     /// Health.
     pub status: ConnectionStatus,
-    /// Why it is not ok, in words for a person.
+    /// Why it is not ok, in words for a person (the last error, redacted by its writer).
     pub status_message: Option<String>,
+    /// When the health was last learned (a test, a failed refresh, a refused call), ms since
+    /// epoch; `None` when never.
+    pub checked_at_ms: Option<i64>,
     /// The credentials JSON.
     pub credentials: Secret,
     /// When the access credentials expire.
@@ -144,13 +182,26 @@ pub struct Connection {
 macro_rules! columns {
     () => {
         "id, name, app, auth_kind, account_id, base_url, scopes, status, status_message, \
-         sealed_secret, expires_at_ms, version, settings, created_at_ms, updated_at_ms"
+         sealed_secret, expires_at_ms, version, settings, created_at_ms, updated_at_ms, \
+         checked_at_ms"
     };
 }
 
 impl Store {
-    /// Stores a new connection.
+    /// Stores a new connection, healthy (`ok`).
     pub async fn create_connection(&self, new: NewConnection) -> Result<Connection, Error> {
+        self.create_connection_with_status(new, ConnectionStatus::Ok, None)
+            .await
+    }
+
+    /// Stores a new connection with its health as just learned (`untested` when stored without
+    /// a test, `unreachable` when the test could not reach the service), in one statement.
+    pub async fn create_connection_with_status(
+        &self,
+        new: NewConnection,
+        status: ConnectionStatus,
+        message: Option<&str>,
+    ) -> Result<Connection, Error> {
         let mut id_bytes = [0u8; 8];
         OsRng.fill_bytes(&mut id_bytes);
         let id = format!(
@@ -165,7 +216,7 @@ impl Store {
         let inserted = sqlx::query(concat!(
             "INSERT INTO connections (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, 1, '{}', $11, $11)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, '{}', $12, $12, $13)"
         ))
         .bind(&id)
         .bind(&new.name)
@@ -174,10 +225,12 @@ impl Store {
         .bind(new.account_id.as_deref())
         .bind(&new.base_url)
         .bind(new.scopes.join(" "))
-        .bind(ConnectionStatus::Ok.as_str())
+        .bind(status.as_str())
+        .bind(message)
         .bind(sealed)
         .bind(new.expires_at_ms)
         .bind(now)
+        .bind((status != ConnectionStatus::Untested).then_some(now))
         .execute(&self.pool)
         .await;
         match inserted {
@@ -256,21 +309,72 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Records the connection's health and, when not ok, why, for a person.
+    /// Records the connection's health as learned now and, when not ok, why, for a person.
+    /// The caller redacts `message` (no tokens, no e-mail addresses).
     pub async fn set_connection_status(
         &self,
         id: &str,
         status: ConnectionStatus,
         message: Option<&str>,
     ) -> Result<(), Error> {
-        sqlx::query("UPDATE connections SET status = $1, status_message = $2, updated_at_ms = $3 WHERE id = $4")
-            .bind(status.as_str())
-            .bind(message)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let now = now_ms();
+        let result = sqlx::query(
+            "UPDATE connections SET status = $1, status_message = $2, checked_at_ms = $3, \
+             updated_at_ms = $3 WHERE id = $4 OR name = $4",
+        )
+        .bind(status.as_str())
+        .bind(message)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(Error::NotFound {
+                what: "connection",
+                name: id.to_owned(),
+            });
+        }
         Ok(())
+    }
+
+    /// Gives the connection `name_or_id` the name `new_name`, unique among connections; its id,
+    /// credentials and their version stay.
+    pub async fn rename_connection(
+        &self,
+        name_or_id: &str,
+        new_name: &str,
+    ) -> Result<Connection, Error> {
+        let current = self.connection_row_id(name_or_id).await?;
+        let renamed =
+            sqlx::query("UPDATE connections SET name = $1, updated_at_ms = $2 WHERE id = $3")
+                .bind(new_name)
+                .bind(now_ms())
+                .bind(&current)
+                .execute(&self.pool)
+                .await;
+        match renamed {
+            Ok(_) => self.connection(&current).await,
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                Err(Error::Conflict {
+                    what: "connection",
+                    name: new_name.to_owned(),
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// The id of the connection `name_or_id`, without opening its credentials.
+    async fn connection_row_id(&self, name_or_id: &str) -> Result<String, Error> {
+        let row = sqlx::query("SELECT id FROM connections WHERE id = $1 OR name = $1")
+            .bind(name_or_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: "connection",
+                name: name_or_id.to_owned(),
+            })?;
+        Ok(row.try_get("id")?)
     }
 
     /// Deletes a connection and its credentials.
@@ -345,6 +449,7 @@ impl Store {
             scopes: scopes.split_whitespace().map(str::to_owned).collect(),
             status: ConnectionStatus::parse(&row.try_get::<String, _>("status")?)?,
             status_message: row.try_get("status_message")?,
+            checked_at_ms: row.try_get("checked_at_ms")?,
             expires_at_ms: row.try_get("expires_at_ms")?,
             version: row.try_get("version")?,
             created_at_ms: row.try_get("created_at_ms")?,

@@ -135,7 +135,7 @@ impl RefreshingBearer {
     }
 
     fn cached_from(&self, connection: &Connection) -> Result<Cached, HttpError> {
-        if connection.status != ConnectionStatus::Ok {
+        if connection.status.blocks_use() {
             let why = connection
                 .status_message
                 .clone()
@@ -227,7 +227,7 @@ impl RefreshingBearer {
             *cache = Some(self.cached_from(&connection)?);
             return Ok(());
         }
-        if connection.status != ConnectionStatus::Ok {
+        if connection.status.blocks_use() {
             return Err(self
                 .cached_from(&connection)
                 .err()
@@ -265,7 +265,7 @@ impl RefreshingBearer {
                 self.store
                     .set_connection_status(
                         &connection.id,
-                        ConnectionStatus::NeedsReauth,
+                        ConnectionStatus::RefreshFailed,
                         Some(&reason),
                     )
                     .await

@@ -288,7 +288,7 @@ async fn a_revoked_connection_needs_reauthorization_and_says_so() {
         "{message}"
     );
     let stored = setup.store.connection("main").await.unwrap();
-    assert_eq!(stored.status, ConnectionStatus::NeedsReauth);
+    assert_eq!(stored.status, ConnectionStatus::RefreshFailed);
     assert!(stored.status_message.unwrap().contains("refresh token"));
     // Later calls fail fast, without spending anything at the token endpoint.
     let n_refreshes = refreshes_seen(&setup);

@@ -388,6 +388,56 @@ async fn the_poller_takes_in_every_customer_until_shut_down() {
     assert!(cursor.is_some());
 }
 
+#[tokio::test]
+async fn a_poll_refused_for_its_credentials_names_the_cause_and_marks_the_connection_revoked() {
+    let setup = setup(3).await;
+    // The key is replaced by one the service does not know.
+    let stored = setup.store.connection("df").await.unwrap();
+    assert!(
+        setup
+            .store
+            .update_credentials(&stored.id, stored.version, &Secret::new("wrong-key"), None)
+            .await
+            .unwrap()
+    );
+    let error = poll_once(&setup.store, setup.ops.as_ref(), &setup.flows, "df-poll", 0)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Auth);
+    let described = error.describe();
+    assert!(
+        described.starts_with("polling details_flowers.customer.new failed: ")
+            && described.contains("401"),
+        "the cause is in the line: {described}"
+    );
+    assert!(!described.contains("wrong-key"), "{described}");
+
+    // The running poller marks the connection.
+    let poller = Poller::new(setup.store.clone(), setup.ops.clone(), setup.flows.clone());
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { poller.run(shutdown).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let marked = loop {
+        let connection = setup.store.connection("df").await.unwrap();
+        if connection.status == tether_store::ConnectionStatus::Revoked {
+            break connection;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never marked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let message = marked.status_message.unwrap();
+    assert!(message.contains("401"), "{message}");
+    assert!(marked.checked_at_ms.is_some());
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
 /// Two-way sync with the shipped recipes does no damage: a GHL contact becomes a Details Flowers
 /// customer; the poll that reads that customer back recognises Tether's own write and writes
 /// nothing to GHL, cycle after cycle; a person's edit in Details Flowers reaches GHL with only

@@ -11,6 +11,7 @@
 //! handler finds who is calling as `Extension<tether_service::accounts::Principal>`.
 
 pub mod auth;
+pub mod connections;
 mod flows;
 mod health;
 pub mod problem;
@@ -104,6 +105,15 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(flows::get_version))
         .routes(routes!(flows::enable))
         .routes(routes!(flows::disable))
+        .routes(routes!(connections::list, connections::create))
+        .routes(routes!(
+            connections::get,
+            connections::rename,
+            connections::delete
+        ))
+        .routes(routes!(connections::test))
+        .routes(routes!(connections::start_oauth))
+        .routes(routes!(connections::settings))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.
@@ -125,8 +135,10 @@ pub fn openapi_json() -> String {
     text
 }
 
-/// Every `/api/v1` route, with `GET /api/v1/openapi.json`.
+/// Every `/api/v1` route, with `GET /api/v1/openapi.json`, and the OAuth callback
+/// (`/oauth/callback/{app}`, outside the API: browsers land there).
 pub fn routes(service: Service) -> Router {
+    let callback = connections::callback_routes(service.clone());
     let (router, _) = api().split_for_parts();
     let document = openapi_json();
     let api = router
@@ -152,5 +164,8 @@ pub fn routes(service: Service) -> Router {
             auth::authenticate,
         ))
         .with_state(state);
-    Router::new().nest(PREFIX, api).merge(auth::pages(service))
+    Router::new()
+        .nest(PREFIX, api)
+        .merge(auth::pages(service))
+        .merge(callback)
 }

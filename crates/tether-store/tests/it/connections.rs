@@ -96,7 +96,7 @@ both!(
         store
             .set_connection_status(
                 &created.id,
-                ConnectionStatus::NeedsReauth,
+                ConnectionStatus::RefreshFailed,
                 Some("reconnect"),
             )
             .await
@@ -129,6 +129,167 @@ both!(
             store.delete_connection("main").await,
             Err(Error::NotFound { .. })
         ));
+    }
+);
+
+both!(
+    health_states_round_trip_with_their_message_and_checked_time,
+    |store: Store| async move {
+        let created = store
+            .create_connection(new_connection("main"))
+            .await
+            .unwrap();
+        assert_eq!(created.checked_at_ms, Some(created.created_at_ms));
+        for status in ConnectionStatus::ALL {
+            let before = tether_store::now_ms();
+            let message = format!("because {status}");
+            store
+                .set_connection_status("main", status, Some(&message))
+                .await
+                .unwrap();
+            let stored = store.connection(&created.id).await.unwrap();
+            assert_eq!(stored.status, status);
+            assert_eq!(stored.status_message.as_deref(), Some(message.as_str()));
+            assert!(stored.checked_at_ms.unwrap() >= before);
+            assert_eq!(ConnectionStatus::parse(status.as_str()).unwrap(), status);
+        }
+        assert!(matches!(
+            store
+                .set_connection_status("nope", ConnectionStatus::Ok, None)
+                .await,
+            Err(Error::NotFound { .. })
+        ));
+        let untested = store
+            .create_connection_with_status(
+                new_connection("later"),
+                ConnectionStatus::Untested,
+                Some("stored without a test"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(untested.status, ConnectionStatus::Untested);
+        assert_eq!(untested.checked_at_ms, None, "never checked");
+        assert!(ConnectionStatus::RefreshFailed.blocks_use());
+        assert!(ConnectionStatus::Revoked.blocks_use());
+        assert!(!ConnectionStatus::Unreachable.blocks_use());
+        assert!(!ConnectionStatus::Untested.blocks_use());
+    }
+);
+
+both!(
+    a_rename_keeps_id_and_credentials_and_refuses_a_taken_name,
+    |store: Store| async move {
+        let main = store
+            .create_connection(new_connection("main"))
+            .await
+            .unwrap();
+        store
+            .create_connection(new_connection("other"))
+            .await
+            .unwrap();
+        let renamed = store.rename_connection("main", "ghl-main").await.unwrap();
+        assert_eq!(renamed.id, main.id);
+        assert_eq!(renamed.name, "ghl-main");
+        assert_eq!(renamed.version, main.version);
+        assert_eq!(renamed.credentials.expose(), main.credentials.expose());
+        assert!(matches!(
+            store.connection("main").await,
+            Err(Error::NotFound { .. })
+        ));
+        // By id works too, and a taken name is a conflict that changes nothing.
+        assert!(matches!(
+            store.rename_connection(&main.id, "other").await,
+            Err(Error::Conflict { name, .. }) if name == "other"
+        ));
+        assert_eq!(store.connection(&main.id).await.unwrap().name, "ghl-main");
+        assert!(matches!(
+            store.rename_connection("nope", "x").await,
+            Err(Error::NotFound { .. })
+        ));
+    }
+);
+
+both!(
+    oauth_states_are_single_use_expiring_and_bound_to_their_app,
+    |store: Store| async move {
+        let request = Secret::new(r#"{"name":"ghl-main","client_secret":"cs"}"#);
+        let later = tether_store::now_ms() + 600_000;
+        let state = store
+            .create_oauth_state("ghl", &request, later)
+            .await
+            .unwrap();
+        assert_eq!(state.len(), 64);
+        let other = store
+            .create_oauth_state("ghl", &request, later)
+            .await
+            .unwrap();
+        assert_ne!(state, other);
+        let taken = store
+            .take_oauth_state("ghl", &state)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.app, "ghl");
+        assert_eq!(taken.request.expose(), request.expose());
+        assert!(
+            store
+                .take_oauth_state("ghl", &state)
+                .await
+                .unwrap()
+                .is_none(),
+            "a state is single use"
+        );
+        assert!(
+            store
+                .take_oauth_state("flickr", &other)
+                .await
+                .unwrap()
+                .is_none(),
+            "a state is for its app only"
+        );
+        assert!(
+            store
+                .take_oauth_state("ghl", &other)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let expired = store
+            .create_oauth_state("ghl", &request, tether_store::now_ms() - 1)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .take_oauth_state("ghl", &expired)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .take_oauth_state("ghl", "unknown")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A state the caller chose (an OAuth 1.0a request token).
+        store
+            .put_oauth_state("request-token-1", "flickr", &request, later)
+            .await
+            .unwrap();
+        let taken = store
+            .take_oauth_state("flickr", "request-token-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(taken.request.expose(), request.expose());
+        assert!(
+            store
+                .take_oauth_state("flickr", "request-token-1")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 );
 

@@ -14,7 +14,9 @@ use tether_connectors::auth::ghl::{
 };
 use tether_connectors::ghl::BASE_URL;
 use tether_core::Secret;
-use tether_store::{AuthKind, NewConnection, Store};
+use tether_service::Service;
+use tether_service::connections::{ConnectOptions, Health};
+use tether_store::{AuthKind, NewConnection};
 use tokio::sync::mpsc;
 use url::Url;
 
@@ -25,6 +27,11 @@ use super::data::DataArgs;
 pub struct ConnectArgs {
     #[command(subcommand)]
     app: ConnectApp,
+    /// Store the connection without testing it (health `untested`). Without it, Tether makes
+    /// one cheap read first: credentials the app refuses are not stored, and an unreachable
+    /// app is stored as `unreachable` with a warning.
+    #[arg(long, global = true)]
+    skip_test: bool,
     #[command(flatten)]
     data: DataArgs,
 }
@@ -54,7 +61,7 @@ struct FlickrConnectArgs {
     consumer_secret: String,
     /// One base URL for the OAuth pages, the REST API and uploads (a simulator's address, for
     /// `tether sim flickr`). Without it: www.flickr.com, api.flickr.com and up.flickr.com.
-    #[arg(long)]
+    #[arg(long, value_parser = http_url)]
     base_url: Option<String>,
     /// The permission to ask for: read, write or delete (delete only if a flow deletes photos).
     #[arg(long, default_value = "write")]
@@ -80,7 +87,7 @@ struct ApiKeyConnectArgs {
     #[arg(long, env = "TETHER_DETAILS_FLOWERS_API_KEY", hide_env_values = true)]
     api_key: String,
     /// The API base URL (a simulator's address, for `tether sim details-flowers`).
-    #[arg(long)]
+    #[arg(long, value_parser = http_url)]
     base_url: String,
 }
 
@@ -104,11 +111,11 @@ struct GhlConnectArgs {
     #[arg(long, env = "TETHER_GHL_CLIENT_SECRET", hide_env_values = true)]
     client_secret: Option<String>,
     /// The API base URL (a simulator's address, for `tether sim ghl`).
-    #[arg(long, default_value = BASE_URL)]
+    #[arg(long, default_value = BASE_URL, value_parser = http_url)]
     api_base: String,
     /// Where the consent page lives; defaults to HighLevel's marketplace, or to `--api-base` when
     /// that is a simulator on loopback.
-    #[arg(long)]
+    #[arg(long, value_parser = http_url)]
     authorize_base: Option<String>,
     /// Use the white-label consent host (`marketplace.leadconnectorhq.com`).
     #[arg(long)]
@@ -134,15 +141,16 @@ struct GhlConnectArgs {
 /// Runs `tether connect …`.
 pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     let store = args.data.open_or_create().await?;
+    let saver = Saver {
+        service: Service::for_store(store),
+        skip_test: args.skip_test,
+    };
     match args.app {
-        ConnectApp::Ghl(ghl) => connect_ghl(&store, ghl).await,
-        ConnectApp::Flickr(flickr) => connect_flickr(&store, flickr).await,
+        ConnectApp::Ghl(ghl) => connect_ghl(&saver, ghl).await,
+        ConnectApp::Flickr(flickr) => connect_flickr(&saver, flickr).await,
         ConnectApp::DetailsFlowers(args) => {
-            Url::parse(&args.base_url)
-                .with_context(|| format!("--base-url {:?} is not a URL", args.base_url))?;
-            save(
-                &store,
-                NewConnection {
+            saver
+                .save(NewConnection {
                     name: args.name.clone(),
                     app: "details_flowers".into(),
                     auth_kind: AuthKind::ApiKey,
@@ -151,9 +159,8 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
                     scopes: Vec::new(),
                     credentials: Secret::new(args.api_key),
                     expires_at_ms: None,
-                },
-            )
-            .await?;
+                })
+                .await?;
             outln!(
                 "Connected {:?}: Details Flowers at {} with an API key.",
                 args.name,
@@ -164,16 +171,15 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> {
+async fn connect_ghl(saver: &Saver, args: GhlConnectArgs) -> anyhow::Result<()> {
     let scopes: Vec<String> = args.scopes.split_whitespace().map(str::to_owned).collect();
     if let Some(pit) = &args.pit {
         let location = args
             .location
             .clone()
             .context("a private integration token needs --location LOCATION_ID")?;
-        save(
-            store,
-            NewConnection {
+        saver
+            .save(NewConnection {
                 name: args.name.clone(),
                 app: "ghl".into(),
                 auth_kind: AuthKind::PrivateToken,
@@ -182,9 +188,8 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
                 scopes,
                 credentials: Secret::new(pit.clone()),
                 expires_at_ms: None,
-            },
-        )
-        .await?;
+            })
+            .await?;
         outln!(
             "Connected {:?}: HighLevel location {location} with a private integration token.",
             args.name
@@ -285,9 +290,8 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
     let granted = tokens.scope.clone().map_or(scopes, |scope| {
         scope.split_whitespace().map(str::to_owned).collect()
     });
-    save(
-        store,
-        NewConnection {
+    saver
+        .save(NewConnection {
             name: args.name.clone(),
             app: "ghl".into(),
             auth_kind: AuthKind::OAuth2,
@@ -296,9 +300,8 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
             scopes: granted,
             credentials: stored.to_secret(),
             expires_at_ms: expires_at_ms(&tokens),
-        },
-    )
-    .await?;
+        })
+        .await?;
     outln!(
         "Connected {:?}: HighLevel location {location} through OAuth 2.0.",
         args.name
@@ -306,7 +309,7 @@ async fn connect_ghl(store: &Store, args: GhlConnectArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn connect_flickr(store: &Store, args: FlickrConnectArgs) -> anyhow::Result<()> {
+async fn connect_flickr(saver: &Saver, args: FlickrConnectArgs) -> anyhow::Result<()> {
     use tether_connectors::auth::oauth1::{
         Consumer, FlowEndpoints, access_token, authorize_url, request_token,
     };
@@ -403,9 +406,8 @@ async fn connect_flickr(store: &Store, args: FlickrConnectArgs) -> anyhow::Resul
         fullname: access.fullname.unwrap_or_default(),
         perms: perms.clone(),
     };
-    save(
-        store,
-        NewConnection {
+    saver
+        .save(NewConnection {
             name: args.name.clone(),
             app: "flickr".into(),
             auth_kind: AuthKind::OAuth1,
@@ -414,9 +416,8 @@ async fn connect_flickr(store: &Store, args: FlickrConnectArgs) -> anyhow::Resul
             scopes: vec![perms.clone()],
             credentials: stored.to_secret(),
             expires_at_ms: None,
-        },
-    )
-    .await?;
+        })
+        .await?;
     outln!(
         "Connected {:?}: Flickr user {} ({}) with {perms} permission through OAuth 1.0a.",
         args.name,
@@ -434,35 +435,58 @@ async fn callback(
     Html("<p>Tether received the authorization. You can close this tab.</p>")
 }
 
-/// Creates the connection, or replaces the credentials of an existing one with the same name.
-async fn save(store: &Store, new: NewConnection) -> anyhow::Result<()> {
-    match store.connection(&new.name).await {
-        Ok(existing) => {
-            if existing.app != new.app {
-                bail!(
-                    "a {} connection named {:?} exists already",
-                    existing.app,
-                    new.name
+/// Stores connections through the service: tested first unless `--skip-test`.
+struct Saver {
+    service: Service,
+    skip_test: bool,
+}
+
+impl Saver {
+    /// Tests and stores `new`, or replaces the credentials of the connection of that name (a
+    /// reconnect). Refused credentials store nothing; an unreachable app is stored with a
+    /// warning.
+    async fn save(&self, new: NewConnection) -> anyhow::Result<()> {
+        let name = new.name.clone();
+        let (stored, outcome) = self
+            .service
+            .connect(
+                new,
+                ConnectOptions {
+                    skip_test: self.skip_test,
+                    replace: true,
+                },
+            )
+            .await?;
+        match outcome {
+            None => {
+                tracing::warn!(connection = %name, "Stored without a test (--skip-test): `tether connections test {name}` tests it.")
+            }
+            Some(outcome) if outcome.health == Health::Ok => {
+                tracing::info!(connection = %name, "Tested: {}.", outcome.message);
+            }
+            Some(outcome) => {
+                eprintln!(
+                    "warning: connection {name:?} is stored as {}: {}. `tether connections test {name}` tries again.",
+                    stored.health.as_str(),
+                    outcome.message
                 );
             }
-            let written = store
-                .update_credentials(
-                    &existing.id,
-                    existing.version,
-                    &new.credentials,
-                    new.expires_at_ms,
-                )
-                .await?;
-            if !written {
-                bail!("the connection changed while reconnecting; try again");
-            }
-            Ok(())
         }
-        Err(tether_store::Error::NotFound { .. }) => {
-            store.create_connection(new).await?;
-            Ok(())
+        Ok(())
+    }
+}
+
+/// An `http` or `https` URL with a host (clap's value parser, so a bad value is refused before
+/// anything runs).
+fn http_url(text: &str) -> Result<String, String> {
+    match Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(text.to_owned())
         }
-        Err(error) => Err(error.into()),
+        Ok(_) => Err(format!("{text:?} is not an http(s) URL with a host")),
+        Err(error) => Err(format!(
+            "{text:?} is not a URL ({error}); e.g. http://127.0.0.1:8801"
+        )),
     }
 }
 

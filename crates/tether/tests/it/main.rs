@@ -15,6 +15,7 @@ mod cli;
 mod compat;
 mod compat_flickr;
 mod config;
+mod connections;
 mod crash;
 mod flows;
 mod logs;
