@@ -17,6 +17,7 @@ pub mod dlq;
 pub mod events;
 pub mod leases;
 pub mod links;
+pub mod run_search;
 pub mod runs;
 pub mod vault;
 
@@ -27,10 +28,13 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
 pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
-pub use dlq::{DeadLetter, DeadLetterId};
+pub use dlq::{DeadLetter, DeadLetterFilter, DeadLetterId, DeadLetterState, ReplayPlan, Replayed};
 pub use events::{Event, EventId, EventInsert};
 pub use links::{Link, LinkExpect};
-pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepResult, StepStatus};
+pub use run_search::{RunFilter, RunLink, Seed};
+pub use runs::{
+    Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus,
+};
 pub use vault::Vault;
 
 /// A store error.

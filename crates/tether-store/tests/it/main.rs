@@ -12,5 +12,6 @@ mod dlq;
 mod events;
 mod leases;
 mod links;
+mod run_search;
 mod runs;
 mod support;
