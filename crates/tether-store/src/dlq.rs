@@ -217,7 +217,10 @@ impl Store {
             conditions.push(format!("d.id < {}", param(Bind::Int(before.0))));
         }
         if let Some(flow_id) = &filter.flow_id {
-            conditions.push(format!("r.flow_id = {}", param(Bind::Text(flow_id.clone()))));
+            conditions.push(format!(
+                "r.flow_id = {}",
+                param(Bind::Text(flow_id.clone()))
+            ));
         }
         if let Some(since) = filter.since_ms {
             conditions.push(format!("d.created_at_ms >= {}", param(Bind::Int(since))));
@@ -242,7 +245,9 @@ impl Store {
             Some(DeadLetterState::Open) => {
                 conditions.push("d.replay_run_id IS NULL AND d.resolved_at_ms IS NULL".into());
             }
-            Some(DeadLetterState::Replayed) => conditions.push("d.replay_run_id IS NOT NULL".into()),
+            Some(DeadLetterState::Replayed) => {
+                conditions.push("d.replay_run_id IS NOT NULL".into())
+            }
             Some(DeadLetterState::Resolved) => {
                 conditions.push("d.resolved_at_ms IS NOT NULL".into());
             }

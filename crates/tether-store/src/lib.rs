@@ -32,9 +32,7 @@ pub use dlq::{DeadLetter, DeadLetterFilter, DeadLetterId, DeadLetterState, Repla
 pub use events::{Event, EventId, EventInsert};
 pub use links::{Link, LinkExpect};
 pub use run_search::{RunFilter, RunLink, Seed};
-pub use runs::{
-    Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus,
-};
+pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus};
 pub use vault::Vault;
 
 /// A store error.

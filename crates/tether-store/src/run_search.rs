@@ -372,77 +372,83 @@ fn search_query(
     highest: Option<i64>,
     limit: i64,
 ) -> (String, Vec<Bind>) {
-        // Only the conditions given are written, so each planner sees plain equalities and id
-        // ranges on the driving index: the record index, else the flow's, else the status's,
-        // else the primary key, each walked from the newest id down.
-        let record = filter.record.as_deref().map(str::to_lowercase);
-        let mut binds: Vec<Bind> = Vec::new();
-        let mut param = |value: Bind| {
-            binds.push(value);
-            format!("${}", binds.len())
-        };
-        let mut conditions: Vec<String> = Vec::new();
-        let (from, id, order) = if let Some(record) = record {
-            conditions.push(format!("x.record = {}", param(Bind::Text(record))));
-            (
-                "run_records x JOIN runs r ON r.id = x.run_id",
-                "x.run_id",
-                "x.run_id DESC",
-            )
-        } else if filter.flow_id.is_some() {
-            ("runs r", "r.id", "r.flow_id DESC, r.id DESC")
-        } else if filter.status.is_some() {
-            ("runs r", "r.id", "r.status DESC, r.id DESC")
-        } else {
-            ("runs r", "r.id", "r.id DESC")
-        };
-        if let Some(flow_id) = &filter.flow_id {
-            conditions.push(format!("r.flow_id = {}", param(Bind::Text(flow_id.clone()))));
+    // Only the conditions given are written, so each planner sees plain equalities and id
+    // ranges on the driving index: the record index, else the flow's, else the status's,
+    // else the primary key, each walked from the newest id down.
+    let record = filter.record.as_deref().map(str::to_lowercase);
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut param = |value: Bind| {
+        binds.push(value);
+        format!("${}", binds.len())
+    };
+    let mut conditions: Vec<String> = Vec::new();
+    let (from, id, order) = if let Some(record) = record {
+        conditions.push(format!("x.record = {}", param(Bind::Text(record))));
+        (
+            "run_records x JOIN runs r ON r.id = x.run_id",
+            "x.run_id",
+            "x.run_id DESC",
+        )
+    } else if filter.flow_id.is_some() {
+        ("runs r", "r.id", "r.flow_id DESC, r.id DESC")
+    } else if filter.status.is_some() {
+        ("runs r", "r.id", "r.status DESC, r.id DESC")
+    } else {
+        ("runs r", "r.id", "r.id DESC")
+    };
+    if let Some(flow_id) = &filter.flow_id {
+        conditions.push(format!(
+            "r.flow_id = {}",
+            param(Bind::Text(flow_id.clone()))
+        ));
+    }
+    if let Some(status) = filter.status {
+        conditions.push(format!(
+            "r.status = {}",
+            param(Bind::Text(status.as_str().to_owned()))
+        ));
+    }
+    if let Some(lowest) = lowest {
+        conditions.push(format!("{id} >= {}", param(Bind::Int(lowest))));
+    }
+    if let Some(highest) = highest {
+        conditions.push(format!("{id} <= {}", param(Bind::Int(highest))));
+    }
+    if let Some(since) = filter.since_ms {
+        conditions.push(format!("r.created_at_ms >= {}", param(Bind::Int(since))));
+    }
+    if let Some(until) = filter.until_ms {
+        conditions.push(format!("r.created_at_ms < {}", param(Bind::Int(until))));
+    }
+    let limit = param(Bind::Int(limit));
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    // A run touching one record twice (as trigger and target, or in two apps) is one row:
+    // the primary key (record, run_id, app) puts its entries side by side, so both backends
+    // drop the repeats without a sort.
+    let distinct = if from.starts_with("run_records") {
+        match backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "DISTINCT ON (x.run_id) ",
         }
-        if let Some(status) = filter.status {
-            conditions.push(format!(
-                "r.status = {}",
-                param(Bind::Text(status.as_str().to_owned()))
-            ));
-        }
-        if let Some(lowest) = lowest {
-            conditions.push(format!("{id} >= {}", param(Bind::Int(lowest))));
-        }
-        if let Some(highest) = highest {
-            conditions.push(format!("{id} <= {}", param(Bind::Int(highest))));
-        }
-        if let Some(since) = filter.since_ms {
-            conditions.push(format!("r.created_at_ms >= {}", param(Bind::Int(since))));
-        }
-        if let Some(until) = filter.until_ms {
-            conditions.push(format!("r.created_at_ms < {}", param(Bind::Int(until))));
-        }
-        let limit = param(Bind::Int(limit));
-        let filter_sql = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
-        // A run touching one record twice (as trigger and target, or in two apps) is one row:
-        // the primary key (record, run_id, app) puts its entries side by side, so both backends
-        // drop the repeats without a sort.
-        let distinct = if from.starts_with("run_records") {
-            match backend {
-                Backend::Sqlite => "",
-                Backend::Postgres => "DISTINCT ON (x.run_id) ",
-            }
-        } else {
-            ""
-        };
-        let group = if from.starts_with("run_records") && backend == Backend::Sqlite {
-            " GROUP BY x.run_id"
-        } else {
-            ""
-        };
-        (format!(
+    } else {
+        ""
+    };
+    let group = if from.starts_with("run_records") && backend == Backend::Sqlite {
+        " GROUP BY x.run_id"
+    } else {
+        ""
+    };
+    (
+        format!(
             "SELECT {distinct}{RUN_COLUMNS_R} FROM {from}{filter_sql}{group} ORDER BY {order} \
              LIMIT {limit}"
-        ), binds)
+        ),
+        binds,
+    )
 }
 
 /// A value bound to a search's query.
@@ -492,7 +498,12 @@ mod tests {
             (RunFilter::default(), None, Some(900), "PRIMARY KEY"),
             (flow.clone(), None, Some(900), "INDEX runs_by_flow"),
             (status, None, Some(900), "INDEX runs_by_status"),
-            (record, None, Some(900), "INDEX sqlite_autoindex_run_records_1"),
+            (
+                record,
+                None,
+                Some(900),
+                "INDEX sqlite_autoindex_run_records_1",
+            ),
             (timed, Some(10), Some(900), "PRIMARY KEY"),
         ];
         let mut plans = Vec::new();

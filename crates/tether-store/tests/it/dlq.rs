@@ -66,14 +66,19 @@ both!(
             keep_finished_steps: false,
             key: key.map(str::to_owned),
         };
-        let Replayed::Queued(replay_id) =
-            store.dlq_replay(dead_id, &plan(3, Some("k1"))).await.unwrap()
+        let Replayed::Queued(replay_id) = store
+            .dlq_replay(dead_id, &plan(3, Some("k1")))
+            .await
+            .unwrap()
         else {
             panic!("the first replay queues a run")
         };
         assert_ne!(replay_id, run_id);
         assert_eq!(
-            store.dlq_replay(dead_id, &plan(3, Some("k1"))).await.unwrap(),
+            store
+                .dlq_replay(dead_id, &plan(3, Some("k1")))
+                .await
+                .unwrap(),
             Replayed::Again(replay_id),
             "the same request again answers the same run"
         );
@@ -151,7 +156,10 @@ both!(
     |store: Store| async move {
         let mut dead = Vec::new();
         let mut runs = Vec::new();
-        for (key, reason) in [("e1", "HTTP 422: email invalid"), ("e2", "timeout 50%_done")] {
+        for (key, reason) in [
+            ("e1", "HTTP 422: email invalid"),
+            ("e2", "timeout 50%_done"),
+        ] {
             let (_, run_ids) = store
                 .record_event_with_runs(
                     "ghl.webhook",
@@ -170,7 +178,13 @@ both!(
                 .await
                 .unwrap();
             store
-                .journal_step(run_id, "push", 1, StepStatus::Failed, &json!({"error": "x"}))
+                .journal_step(
+                    run_id,
+                    "push",
+                    1,
+                    StepStatus::Failed,
+                    &json!({"error": "x"}),
+                )
                 .await
                 .unwrap();
             dead.push(
@@ -199,7 +213,11 @@ both!(
         };
         assert_eq!(found(reason("EMAIL")).await, [dead[0]]);
         assert_eq!(found(reason("50%_")).await, [dead[1]]);
-        assert_eq!(found(reason("5%")).await, Vec::<DeadLetterId>::new(), "% is literal");
+        assert_eq!(
+            found(reason("5%")).await,
+            Vec::<DeadLetterId>::new(),
+            "% is literal"
+        );
 
         let Replayed::Queued(replay) = store
             .dlq_replay(
@@ -240,8 +258,14 @@ both!(
             "the replay is about the same record"
         );
 
-        let resolved = store.dlq_resolve(dead[1], "customer deleted").await.unwrap();
-        assert_eq!(resolved.resolution_note.as_deref(), Some("customer deleted"));
+        let resolved = store
+            .dlq_resolve(dead[1], "customer deleted")
+            .await
+            .unwrap();
+        assert_eq!(
+            resolved.resolution_note.as_deref(),
+            Some("customer deleted")
+        );
         assert!(resolved.resolved_at_ms.is_some());
         let replay_resolved = store
             .dlq_replay(
@@ -259,7 +283,10 @@ both!(
             state: Some(state),
             ..DeadLetterFilter::default()
         };
-        assert_eq!(found(state(DeadLetterState::Open)).await, Vec::<DeadLetterId>::new());
+        assert_eq!(
+            found(state(DeadLetterState::Open)).await,
+            Vec::<DeadLetterId>::new()
+        );
         assert_eq!(found(state(DeadLetterState::Replayed)).await, [dead[0]]);
         assert_eq!(found(state(DeadLetterState::Resolved)).await, [dead[1]]);
         assert_eq!(

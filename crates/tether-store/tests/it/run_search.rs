@@ -2,9 +2,7 @@
 //! the runs changed since a point.
 
 use serde_json::json;
-use tether_store::{
-    Link, RunFilter, RunId, RunStatus, StepDetail, StepStatus, Store, now_ms,
-};
+use tether_store::{Link, RunFilter, RunId, RunStatus, StepDetail, StepStatus, Store, now_ms};
 
 use crate::both;
 
@@ -82,7 +80,11 @@ both!(
         };
         assert_eq!(ids(&store, by_id, 10).await, [b1, a1]);
 
-        store.lease_run(a1, "w", now_ms(), 60_000).await.unwrap().unwrap();
+        store
+            .lease_run(a1, "w", now_ms(), 60_000)
+            .await
+            .unwrap()
+            .unwrap();
         store.complete_run(a1, "w").await.unwrap();
         let done = RunFilter {
             status: Some(RunStatus::Done),
@@ -181,13 +183,20 @@ both!(
                 .is_empty()
         );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        store.lease_run(runs[2], "w", now_ms(), 60_000).await.unwrap().unwrap();
+        store
+            .lease_run(runs[2], "w", now_ms(), 60_000)
+            .await
+            .unwrap()
+            .unwrap();
         let changed = store
             .runs_changed_since(last.updated_at_ms, last.id.0, 100)
             .await
             .unwrap();
         assert_eq!(
-            changed.iter().map(|run| (run.id, run.status)).collect::<Vec<_>>(),
+            changed
+                .iter()
+                .map(|run| (run.id, run.status))
+                .collect::<Vec<_>>(),
             [(runs[2], RunStatus::Running)]
         );
     }
