@@ -115,6 +115,21 @@ impl Store {
         rows.iter().map(decode_run).collect()
     }
 
+    /// Makes run `run_id`, waiting for its next attempt, due now; answers whether it was
+    /// waiting (a run in any other status is left alone).
+    pub async fn retry_run_now(&self, run_id: RunId) -> Result<bool, Error> {
+        let now = now_ms();
+        let result = sqlx::query(
+            "UPDATE runs SET next_attempt_at_ms = $1, updated_at_ms = $1 \
+             WHERE id = $2 AND status = 'retry'",
+        )
+        .bind(now)
+        .bind(run_id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// The journal row `row` of run `run_id`.
     pub async fn journal_row(&self, run_id: RunId, row: i64) -> Result<StepResult, Error> {
         let found = sqlx::query(

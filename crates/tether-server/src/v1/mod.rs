@@ -9,6 +9,7 @@
 
 mod health;
 pub mod problem;
+mod runs;
 
 use axum::Router;
 use tether_service::Service;
@@ -44,7 +45,17 @@ struct ApiDoc;
 /// The API's routes, relative to [`PREFIX`], with their OpenAPI entries. Add an area's
 /// handlers here.
 fn api() -> OpenApiRouter<ApiState> {
-    OpenApiRouter::new().routes(routes!(health::health))
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(runs::list_runs))
+        .routes(routes!(runs::run_events))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::step_payload))
+        .routes(routes!(runs::retry_run))
+        .routes(routes!(runs::list_dead_letters))
+        .routes(routes!(runs::replay_dead_letters))
+        .routes(routes!(runs::replay_dead_letter))
+        .routes(routes!(runs::resolve_dead_letter))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.
