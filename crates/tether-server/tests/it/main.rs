@@ -8,6 +8,7 @@
 mod api;
 mod openapi;
 mod refusals;
+mod runs;
 mod simulator;
 mod support;
 mod webhooks;
