@@ -882,6 +882,12 @@ fn dead_letter_filter(query: &DeadLetterQuery) -> Result<DeadLetterFilter> {
     })
 }
 
+/// The cursor of the page of runs older than run `id` (what `nextCursor` is after a page whose
+/// last run is `id`), for tools that start deep in the list.
+pub fn run_cursor(id: i64) -> String {
+    encode_cursor("run", id)
+}
+
 fn encode_cursor(kind: &str, id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }

@@ -14,5 +14,6 @@ mod cli;
 mod compat;
 mod compat_flickr;
 mod crash;
+mod dlq;
 mod robust;
 mod tidy;
