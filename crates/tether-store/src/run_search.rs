@@ -270,7 +270,7 @@ impl Store {
                     for record in [format!("contact-{n}"), format!("person{n}@example.com")] {
                         insert_run_record(&mut transaction, last, "ghl", &record).await?;
                     }
-                    if seed.journal_every > 0 && made % seed.journal_every == 0 {
+                    if seed.journal_every > 0 && made.is_multiple_of(seed.journal_every) {
                         for step in ["only-with-email", "customer", "upsert"] {
                             sqlx::query(
                                 "INSERT INTO run_steps (run_id, step_id, attempt, status, \
@@ -304,12 +304,10 @@ const RUN_COLUMNS_R: &str = "r.id AS id, r.flow_id AS flow_id, r.flow_version AS
      r.updated_at_ms AS updated_at_ms";
 
 /// Runs changed after `($1, $2)`, from `runs_by_update`.
-const RUNS_CHANGED_SINCE: &str = concat!(
-    "SELECT id, flow_id, flow_version, event_id, replay_of, status, attempts, \
-     next_attempt_at_ms, lease_owner, lease_expires_at_ms, last_error, created_at_ms, \
-     updated_at_ms FROM runs WHERE updated_at_ms >= $1 \
-     AND (updated_at_ms > $1 OR id > $2) ORDER BY updated_at_ms, id LIMIT $3"
-);
+const RUNS_CHANGED_SINCE: &str = "SELECT id, flow_id, flow_version, event_id, replay_of, \
+     status, attempts, next_attempt_at_ms, lease_owner, lease_expires_at_ms, last_error, \
+     created_at_ms, updated_at_ms FROM runs WHERE updated_at_ms >= $1 \
+     AND (updated_at_ms > $1 OR id > $2) ORDER BY updated_at_ms, id LIMIT $3";
 
 /// Indexes `record` (an id, or an e-mail, lowercased here) of `app` as touched by `run_id`.
 pub(crate) async fn insert_run_record(
