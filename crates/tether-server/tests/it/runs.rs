@@ -247,7 +247,36 @@ async fn a_dead_run_is_read_whole_found_by_email_and_replayed_once_on_the_fixed_
         "{refused}"
     );
 
+    // Retrying the dead run is replaying its dead letter: refused the same way.
+    let (status, refused) = world
+        .post(
+            &format!("/runs/{dead_run}/retry"),
+            json!({"from": "start", "version": "current"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("as run {replay_run}")),
+        "{refused}"
+    );
+
     assert_eq!(world.drain().await.done, 1);
+    let (status, refused) = world
+        .post(
+            &format!("/runs/{replay_run}/retry"),
+            json!({"from": "failed_step", "version": "ran"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("is done"),
+        "{refused}"
+    );
     let (_, detail) = world.get(&format!("/runs/{replay_run}")).await;
     assert_eq!(detail["run"]["status"], "done", "{detail}");
     let steps = detail["steps"].as_array().unwrap();
@@ -490,5 +519,71 @@ async fn live_run_events_deliver_a_runs_status_change() {
     .await;
     assert!(done.is_ok(), "no `done` event for run {run}: {seen}");
     drop(events);
+    world.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_run_waiting_for_its_next_attempt_is_retried_now_as_it_would_be() {
+    let (world, _) = world(FIXED).await;
+    let faults = format!("{}/__sim/faults", world.flowers.base_url);
+    let outage = json!({"error_rate": 1.0, "latency_ms": 0});
+    let put = reqwest::Client::new()
+        .put(&faults)
+        .json(&outage)
+        .send()
+        .await;
+    assert!(put.unwrap().status().is_success());
+    world.deliver("wh-1", "contact-1", "ada@example.com").await;
+    // One attempt, on a clock an hour ahead: its retry is due in an hour and then some.
+    let later = tether_store::now_ms() + 3_600_000;
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let report = world
+        .worker
+        .run_until_idle(|| {
+            if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                later
+            } else {
+                later - 7_200_000
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.retried, 1, "{report:?}");
+    let (_, page) = world.get("/runs?status=retry").await;
+    let run = page["items"][0]["id"].as_i64().unwrap();
+    let due = page["items"][0]["nextAttemptAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let retry = format!("/runs/{run}/retry");
+
+    // Only what the next attempt would do anyway can be asked for.
+    let (status, refused) = world
+        .post(&retry, json!({"from": "start", "version": "current"}), None)
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    let healthy = json!({"error_rate": 0.0, "latency_ms": 0});
+    let put = reqwest::Client::new()
+        .put(&faults)
+        .json(&healthy)
+        .send()
+        .await;
+    assert!(put.unwrap().status().is_success());
+    let (status, answer) = world
+        .post(
+            &retry,
+            json!({"from": "failed_step", "version": "ran"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["runId"], run);
+    let (_, detail) = world.get(&format!("/runs/{run}")).await;
+    let now = tether_service::runs::time(tether_store::now_ms());
+    assert!(
+        detail["run"]["nextAttemptAt"].as_str().unwrap() <= now.as_str(),
+        "due now, not at {due}: {detail}"
+    );
+    assert_eq!(world.drain().await.done, 1);
     world.cleanup().await;
 }
