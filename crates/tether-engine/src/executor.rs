@@ -46,7 +46,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tether_core::ErrorKind;
 use tether_core::catalog::OperationMeta;
-use tether_store::{Link, LinkExpect, Run, StepStatus, Store};
+use tether_store::{Link, LinkExpect, Run, RunId, StepDetail, StepStatus, Store};
 use tracing::{info, warn};
 
 use crate::expr::{self, Context};
@@ -67,12 +67,29 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(300);
 
 /// The number the store records for a flow version.
 ///
-/// A flow's version is 16 hex digits (64 bits of its content hash); the store keeps an `i64`,
-/// so the first 15 digits (60 bits) are used, which always fit without a sign. Two versions of
-/// one flow colliding in 60 bits is not a practical concern. `None` when `version` is not hex.
+/// A flow's version is 16 hex digits (64 bits of its content hash); the store keeps an `i64`
+/// holding those 64 bits as they are (two's complement), so [`version_hex`] gives the same 16
+/// digits back and a version is shown alike everywhere. `None` when `version` is not 16 hex
+/// digits.
 pub fn version_number(version: &str) -> Option<i64> {
-    let prefix = version.get(..15)?;
-    i64::from_str_radix(prefix, 16).ok()
+    if version.len() != 16 {
+        return None;
+    }
+    let bits = u64::from_str_radix(version, 16).ok()?;
+    Some(i64::from_be_bytes(bits.to_be_bytes()))
+}
+
+/// The 16 hex digits of a stored version number: the flow's `version` as its file hashes to.
+pub fn version_hex(number: i64) -> String {
+    format!("{:016x}", u64::from_be_bytes(number.to_be_bytes()))
+}
+
+/// Whether `number` is how Tether before 0.1's run search stored `version`: its first 15 digits
+/// (60 bits). Runs queued then still find their flow.
+fn is_legacy_number(number: i64, version: i64) -> bool {
+    number >= 0
+        && u64::from_be_bytes(version.to_be_bytes()) >> 4
+            == u64::from_be_bytes(number.to_be_bytes())
 }
 
 /// The flows a process knows, each with every version it has loaded, so that a run executes the
@@ -206,7 +223,22 @@ impl FlowSet {
 
     /// The flow `id` at version `version`, when loaded.
     pub fn get(&self, id: &str, version: i64) -> Option<Arc<Flow>> {
-        self.inner.read().versions.get(id)?.get(&version).cloned()
+        let inner = self.inner.read();
+        let versions = inner.versions.get(id)?;
+        versions.get(&version).cloned().or_else(|| {
+            versions
+                .iter()
+                .find(|(number, _)| is_legacy_number(version, **number))
+                .map(|(_, flow)| flow.clone())
+        })
+    }
+
+    /// The version new events of flow `id` run with, when the flow is loaded.
+    pub fn current_version(&self, id: &str) -> Option<(i64, Arc<Flow>)> {
+        let inner = self.inner.read();
+        let number = *inner.current.get(id)?;
+        let flow = inner.versions.get(id)?.get(&number)?.clone();
+        Some((number, flow))
     }
 
     /// The flow `id` at version `version`: from memory, else from the store's published
@@ -343,13 +375,15 @@ pub async fn execute_run(
         .await
     else {
         let reason = format!(
-            "flow {:?} version {:015x} is not loaded (the flow was changed or removed after this \
-             run was enqueued); replay the dead letter to run the current version",
-            run.flow_id, run.flow_version
+            "flow {:?} version {} is not loaded (the flow was changed or removed after this \
+             run was enqueued); replay the dead letter with the current version",
+            run.flow_id,
+            version_hex(run.flow_version)
         );
         return dead_letter(store, run, worker, None, reason).await;
     };
-    match execute_steps(store, ops, &flow, run).await {
+    let mut failed_trace = StepTrace::default();
+    match execute_steps(store, ops, &flow, run, &mut failed_trace).await {
         Ok(()) => match store.complete_run(run.id, worker).await {
             Ok(()) => {
                 info!(run_id = %run.id, flow_id = %flow.id, "Run done.");
@@ -363,7 +397,14 @@ pub async fn execute_run(
                 // runs again on retry. Losing it to a store error loses only history.
                 let output = json!({ "error": failure.reason, "kind": failure.kind.label() });
                 if let Err(error) = store
-                    .journal_step(run.id, step_id, run.attempts, StepStatus::Failed, &output)
+                    .journal_step_with(
+                        run.id,
+                        step_id,
+                        run.attempts,
+                        StepStatus::Failed,
+                        &output,
+                        failed_trace.detail(),
+                    )
                     .await
                 {
                     warn!(run_id = %run.id, error = %describe(&error), "Cannot journal a failed step.");
@@ -454,6 +495,7 @@ async fn execute_steps(
     ops: &dyn Operations,
     flow: &Flow,
     run: &Run,
+    failed_trace: &mut StepTrace,
 ) -> Result<(), (Option<String>, StepFailure)> {
     let event = store
         .event(run.event_id)
@@ -493,96 +535,127 @@ async fn execute_steps(
                 &step.id,
                 StepStatus::Skipped,
                 &json!({"filtered": true}),
+                StepDetail::default(),
             )
             .await
             .map_err(fail)?;
             continue;
         }
-        let (status, output) = match &step.kind {
-            StepKind::Filter { when } => {
-                let value = expr::evaluate(when, &context).map_err(|error| {
-                    fail(StepFailure::permanent(format!(
-                        "filter `{}` cannot be evaluated: {error}",
-                        step.id
-                    )))
-                })?;
-                let passes = expr::truthy(&value);
-                filtered = !passes;
-                (StepStatus::Ok, json!({ "passed": passes }))
-            }
-            StepKind::Map { fields } => {
-                let (record, problems) = expr::map_record(fields, &context);
-                if !problems.is_empty() {
-                    let fields = problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    return Err(fail(StepFailure::permanent(format!(
-                        "map `{}` cannot map {} field(s): {fields}",
-                        step.id,
-                        problems.len()
-                    ))));
-                }
-                (StepStatus::Ok, record)
-            }
-            StepKind::Lookup {
-                operation,
-                connection,
-                input,
-                ..
-            } => {
-                let input = evaluate_input(step.id.as_str(), input, &context).map_err(fail)?;
-                let output = ops
-                    .invoke(connection, operation, input)
-                    .await
-                    .map_err(|error| {
-                        fail(StepFailure {
-                            kind: error.kind(),
-                            reason: format!(
-                                "lookup `{}` ({operation} on {connection}) failed: {}",
-                                step.id, error.message
-                            ),
-                        })
+        let started = std::time::Instant::now();
+        let mut trace = StepTrace::default();
+        let result: Result<(StepStatus, Value), StepFailure> = async {
+            Ok(match &step.kind {
+                StepKind::Filter { when } => {
+                    let value = expr::evaluate(when, &context).map_err(|error| {
+                        StepFailure::permanent(format!(
+                            "filter `{}` cannot be evaluated: {error}",
+                            step.id
+                        ))
                     })?;
-                (StepStatus::Ok, output)
-            }
-            StepKind::Action {
-                operation,
-                connection,
-                input: template,
-                match_on,
-                write,
-                ..
-            } => {
-                let input = evaluate_input(step.id.as_str(), template, &context).map_err(fail)?;
-                let action = ActionCall {
-                    deps: sync::input_dependencies(&flow.steps, index, template),
-                    policies: write,
-                    link_flow: format!("{}/{}", flow.id, step.id),
-                    // On behalf of the run's worker, whose heartbeat keeps it alive.
-                    lease_owner: format!(
-                        "{}/run-{}",
-                        run.lease_owner.as_deref().unwrap_or("-"),
-                        run.id
-                    ),
-                    step_id: &step.id,
+                    let passes = expr::truthy(&value);
+                    filtered = !passes;
+                    (StepStatus::Ok, json!({ "passed": passes }))
+                }
+                StepKind::Map { fields } => {
+                    let (record, problems) = expr::map_record(fields, &context);
+                    if !problems.is_empty() {
+                        let fields = problems
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        return Err(StepFailure::permanent(format!(
+                            "map `{}` cannot map {} field(s): {fields}",
+                            step.id,
+                            problems.len()
+                        )));
+                    }
+                    (StepStatus::Ok, record)
+                }
+                StepKind::Lookup {
                     operation,
                     connection,
-                    match_on: match_on.as_ref(),
-                };
-                action
-                    .execute(store, ops, &context, source.as_ref(), input)
-                    .await
-                    .map_err(fail)?
+                    input,
+                    ..
+                } => {
+                    let input = evaluate_input(step.id.as_str(), input, &context)?;
+                    trace.input = Some(input.clone());
+                    let output =
+                        ops.invoke(connection, operation, input)
+                            .await
+                            .map_err(|error| StepFailure {
+                                kind: error.kind(),
+                                reason: format!(
+                                    "lookup `{}` ({operation} on {connection}) failed: {}",
+                                    step.id, error.message
+                                ),
+                            })?;
+                    (StepStatus::Ok, output)
+                }
+                StepKind::Action {
+                    operation,
+                    connection,
+                    input: template,
+                    match_on,
+                    write,
+                    ..
+                } => {
+                    let input = evaluate_input(step.id.as_str(), template, &context)?;
+                    trace.input = Some(input.clone());
+                    let action = ActionCall {
+                        run_id: run.id,
+                        deps: sync::input_dependencies(&flow.steps, index, template),
+                        policies: write,
+                        link_flow: format!("{}/{}", flow.id, step.id),
+                        // On behalf of the run's worker, whose heartbeat keeps it alive.
+                        lease_owner: format!(
+                            "{}/run-{}",
+                            run.lease_owner.as_deref().unwrap_or("-"),
+                            run.id
+                        ),
+                        step_id: &step.id,
+                        operation,
+                        connection,
+                        match_on: match_on.as_ref(),
+                    };
+                    action
+                        .execute(store, ops, &context, source.as_ref(), input)
+                        .await?
+                }
+            })
+        }
+        .await;
+        trace.duration_ms = Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX));
+        let (status, output) = match result {
+            Ok(done) => done,
+            Err(failure) => {
+                *failed_trace = trace;
+                return Err(fail(failure));
             }
         };
-        let recorded = record_step(store, run, &step.id, status, &output)
+        let recorded = record_step(store, run, &step.id, status, &output, trace.detail())
             .await
             .map_err(fail)?;
         set_output(&mut context, step, recorded);
     }
     Ok(())
+}
+
+/// What a person reading a run sees of a step beside its result: its resolved input (a lookup's
+/// or action's call input) and how long it took.
+#[derive(Debug, Default)]
+struct StepTrace {
+    input: Option<Value>,
+    duration_ms: Option<i64>,
+}
+
+impl StepTrace {
+    fn detail(&self) -> StepDetail<'_> {
+        StepDetail {
+            input: self.input.as_ref(),
+            duration_ms: self.duration_ms,
+        }
+    }
 }
 
 /// Journals a finished step and answers the output that stands (another worker's, when it
@@ -593,9 +666,10 @@ async fn record_step(
     step_id: &str,
     status: StepStatus,
     output: &Value,
+    detail: StepDetail<'_>,
 ) -> Result<Value, StepFailure> {
     store
-        .journal_step(run.id, step_id, run.attempts, status, output)
+        .journal_step_with(run.id, step_id, run.attempts, status, output, detail)
         .await
         .map(|recorded| recorded.output)
         .map_err(|error| StepFailure::store(&error))
@@ -818,6 +892,8 @@ impl<'a> OperationId<'a> {
 
 /// One action step's call, with the link logic of the module docs.
 struct ActionCall<'a> {
+    /// The run executing the action, which links it writes are recorded for.
+    run_id: RunId,
     link_flow: String,
     /// Who holds the record's lease: the run, so its own retry may take it again.
     lease_owner: String,
@@ -1053,6 +1129,14 @@ impl ActionCall<'_> {
             .upsert_link(&link, LinkExpect::Any)
             .await
             .map_err(|error| StepFailure::store(&error))?;
+        // For the run's detail and a search by the target record; the link itself is what
+        // exactly-once rests on, so a failure here is only logged.
+        if let Err(error) = store
+            .record_run_link(self.run_id, self.step_id, &link)
+            .await
+        {
+            warn!(run_id = %self.run_id, error = %describe(&error), "Cannot record a run's link.");
+        }
         Ok(())
     }
 
@@ -1467,14 +1551,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_become_60_bit_numbers() {
-        assert_eq!(version_number("0000000000000001"), Some(0));
-        assert_eq!(
-            version_number("ffffffffffffffff"),
-            Some(0x0fff_ffff_ffff_ffff)
-        );
+    fn versions_become_64_bit_numbers_and_back() {
+        assert_eq!(version_number("0000000000000001"), Some(1));
+        assert_eq!(version_number("ffffffffffffffff"), Some(-1));
+        for version in ["0123456789abcdef", "fedcba9876543210", "0000000000000000"] {
+            assert_eq!(version_hex(version_number(version).unwrap()), version);
+        }
         assert_eq!(version_number("short"), None);
+        assert_eq!(version_number("0123456789abcdef0"), None);
         assert_eq!(version_number("zzzzzzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn a_run_queued_with_a_60_bit_number_finds_its_flow() {
+        let full = version_number("fedcba9876543210").unwrap();
+        assert!(is_legacy_number(0x0fed_cba9_8765_4321, full));
+        assert!(!is_legacy_number(0x0fed_cba9_8765_4322, full));
+        assert!(!is_legacy_number(full, full));
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub fn body(raw: &[u8]) -> String {
     truncate(redacted)
 }
 
+/// A JSON value fit to show a person (a run's step input or output): every [`SECRET_FIELDS`]
+/// value replaced, at any depth; nothing cut.
+pub fn json(value: &mut Value) {
+    redact_json(value);
+}
+
 /// What replaces a redacted value.
 pub const REDACTED: &str = "[redacted]";
 

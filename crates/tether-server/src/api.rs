@@ -71,7 +71,7 @@ fn run_json(summary: &RunSummary) -> Value {
     json!({
         "id": run.id,
         "flowId": run.flow_id,
-        "flowVersion": run.flow_version,
+        "flowVersion": tether_service::Service::version_label(run.flow_version),
         "eventId": run.event_id,
         "replayOf": run.replay_of,
         "status": run.status.as_str(),

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod error;
 pub mod flows;
 pub mod names;
+pub mod runs;
 pub mod samples;
 
 use std::sync::Arc;

@@ -164,8 +164,17 @@ async fn insert_event_and_runs(
         }
     };
     let mut run_ids = Vec::with_capacity(flows.len());
+    let records = if flows.is_empty() {
+        Vec::new()
+    } else {
+        let payload = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
+        crate::run_search::trigger_records(source, &payload)
+    };
     for (flow_id, flow_version) in flows {
-        run_ids.push(insert_run(&mut transaction, flow_id, *flow_version, event.id(), 0).await?);
+        let run_id = insert_run(&mut transaction, flow_id, *flow_version, event.id(), 0).await?;
+        // What the run is about, so a search by contact id or e-mail finds it.
+        crate::run_search::index_trigger(&mut transaction, run_id, &records).await?;
+        run_ids.push(run_id);
     }
     transaction.commit().await?;
     Ok((event, run_ids))

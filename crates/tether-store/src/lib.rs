@@ -23,6 +23,7 @@ pub mod leases;
 pub mod links;
 pub mod oauth_states;
 pub mod retention;
+pub mod run_search;
 pub mod runs;
 pub mod samples;
 pub mod vault;
@@ -35,12 +36,13 @@ use sqlx::{AnyPool, ConnectOptions};
 
 pub use accounts::{ApiToken, NewApiToken, NewUser, OneTimePurpose, Role, User};
 pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
-pub use dlq::{DeadLetter, DeadLetterId};
+pub use dlq::{DeadLetter, DeadLetterFilter, DeadLetterId, DeadLetterState, ReplayPlan, Replayed};
 pub use events::{Event, EventId, EventInsert};
 pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use oauth_states::OAuthState;
-pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepResult, StepStatus};
+pub use run_search::{RunFilter, RunLink, Seed};
+pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus};
 pub use samples::{Capture, CaptureId, Sample, SampleId, SampleSource};
 pub use vault::Vault;
 

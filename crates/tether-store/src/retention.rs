@@ -5,7 +5,8 @@
 //! retrying runs are still work, a dead run stays with its dead letter until a person acts, and a
 //! done run that replayed a dead letter stays while the dead letter points to it. Events stay:
 //! they are what makes a redelivered webhook or a re-read record a duplicate, so sweeping them
-//! would start old work again. Links stay too: they are the id map, not history.
+//! would start old work again. Links stay too: they are the id map, not history (but the
+//! search index of the runs swept, `run_records`, and their record of links written go with them).
 
 use sqlx::Row;
 
@@ -46,7 +47,12 @@ impl Store {
                 .collect::<Vec<_>>()
                 .join(", ");
             let mut transaction = self.pool.begin().await?;
-            for table in ["run_steps WHERE run_id", "runs WHERE id"] {
+            for table in [
+                "run_steps WHERE run_id",
+                "run_records WHERE run_id",
+                "run_links WHERE run_id",
+                "runs WHERE id",
+            ] {
                 let sql = format!("DELETE FROM {table} IN ({list})");
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for id in &ids {

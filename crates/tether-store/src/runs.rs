@@ -46,6 +46,11 @@ impl RunStatus {
         }
     }
 
+    /// The status stored as `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::parse(name).ok()
+    }
+
     fn parse(text: &str) -> Result<Self, Error> {
         Ok(match text {
             "queued" => RunStatus::Queued,
@@ -138,6 +143,8 @@ impl StepStatus {
 /// One journaled step result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepResult {
+    /// The journal row's id (0 for a result not read back from the store).
+    pub row: i64,
     /// The run.
     pub run_id: RunId,
     /// The step's id in the flow.
@@ -150,6 +157,20 @@ pub struct StepResult {
     pub output: serde_json::Value,
     /// When it was journaled, ms since epoch.
     pub recorded_at_ms: i64,
+    /// The step's input as resolved from the flow's expressions (an action's or lookup's call
+    /// input, a map's record), when the step has one.
+    pub input: Option<serde_json::Value>,
+    /// How long the step took, when measured.
+    pub duration_ms: Option<i64>,
+}
+
+/// What [`Store::journal_step_with`] records beside a step's result.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepDetail<'a> {
+    /// The step's resolved input.
+    pub input: Option<&'a serde_json::Value>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: Option<i64>,
 }
 
 /// A run with its journal, for `tether runs`.
@@ -242,7 +263,7 @@ const UNFINISHED_RUN_COUNTS: &str = "SELECT status, COUNT(*) AS n FROM runs \
 
 macro_rules! step_columns {
     () => {
-        "run_id, step_id, attempt, status, output, recorded_at_ms"
+        "id, run_id, step_id, attempt, status, output, recorded_at_ms, input, duration_ms"
     };
 }
 
@@ -438,10 +459,33 @@ impl Store {
         status: StepStatus,
         output: &serde_json::Value,
     ) -> Result<StepResult, Error> {
+        self.journal_step_with(
+            run_id,
+            step_id,
+            attempt,
+            status,
+            output,
+            StepDetail::default(),
+        )
+        .await
+    }
+
+    /// [`Store::journal_step`] with what a person reading the run wants too: the step's resolved
+    /// input and how long it took.
+    pub async fn journal_step_with(
+        &self,
+        run_id: RunId,
+        step_id: &str,
+        attempt: i64,
+        status: StepStatus,
+        output: &serde_json::Value,
+        detail: StepDetail<'_>,
+    ) -> Result<StepResult, Error> {
         let recorded_at_ms = now_ms();
         let inserted = sqlx::query(
-            "INSERT INTO run_steps (run_id, step_id, attempt, status, output, recorded_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            "INSERT INTO run_steps (run_id, step_id, attempt, status, output, recorded_at_ms, \
+             input, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(run_id.0)
         .bind(step_id)
@@ -449,16 +493,21 @@ impl Store {
         .bind(status.as_str())
         .bind(output.to_string())
         .bind(recorded_at_ms)
-        .execute(&self.pool)
+        .bind(detail.input.map(serde_json::Value::to_string))
+        .bind(detail.duration_ms)
+        .fetch_optional(&self.pool)
         .await?;
-        if inserted.rows_affected() == 1 {
+        if let Some(row) = inserted {
             return Ok(StepResult {
+                row: row.try_get("id")?,
                 run_id,
                 step_id: step_id.to_owned(),
                 attempt,
                 status,
                 output: output.clone(),
                 recorded_at_ms,
+                input: detail.input.cloned(),
+                duration_ms: detail.duration_ms,
             });
         }
         let row = sqlx::query(concat!(
@@ -601,14 +650,24 @@ pub(crate) fn decode_run(row: &AnyRow) -> Result<Run, Error> {
     })
 }
 
-fn decode_step(row: &AnyRow) -> Result<StepResult, Error> {
+pub(crate) fn decode_step(row: &AnyRow) -> Result<StepResult, Error> {
     Ok(StepResult {
+        row: row.try_get("id")?,
         run_id: RunId(row.try_get("run_id")?),
         step_id: row.try_get("step_id")?,
         attempt: row.try_get("attempt")?,
         status: StepStatus::parse(&row.try_get::<String, _>("status")?)?,
         output: json_column(row, "output")?,
         recorded_at_ms: row.try_get("recorded_at_ms")?,
+        input: row
+            .try_get::<Option<String>, _>("input")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|error| Error::Corrupt {
+                field: "run_steps.input",
+                reason: error.to_string(),
+            })?,
+        duration_ms: row.try_get("duration_ms")?,
     })
 }
 

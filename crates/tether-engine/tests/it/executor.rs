@@ -254,6 +254,55 @@ async fn a_run_executes_and_journals_every_step() {
         setup.shop.customers(),
         [json!({"id": "cust-1", "email": "ann@x.io", "full_name": "Ann Rose", "tier": "gold"})]
     );
+    // What a person reading the run sees: each call's resolved input, each step's duration,
+    // and the link the action wrote.
+    let run = &setup.store.runs_recent(1).await.unwrap()[0];
+    let inputs: Vec<Option<Value>> = run.steps.iter().map(|step| step.input.clone()).collect();
+    assert_eq!(
+        inputs,
+        [
+            None,
+            None,
+            Some(json!({"email": "ann@x.io"})),
+            Some(json!({"email": "ann@x.io", "full_name": "Ann Rose", "tier": "gold"})),
+        ]
+    );
+    assert!(run.steps.iter().all(|step| step.duration_ms.is_some()));
+    let links = setup.store.run_links(run.run.id).await.unwrap();
+    assert_eq!(
+        links
+            .iter()
+            .map(|link| (
+                link.step_id.as_str(),
+                link.source_id.as_str(),
+                link.target_id.as_str()
+            ))
+            .collect::<Vec<_>>(),
+        [("upsert", "c1", "cust-1")]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_step_is_journaled_with_its_input() {
+    let setup = setup(FLOW).await;
+    setup
+        .shop
+        .fail_once("shop.tier.get", ErrorKind::Transient, "connection reset");
+    setup
+        .deliver("w1", "ContactCreate", contact("c1", "ann@x.io", "Ann"))
+        .await;
+    setup.drain().await;
+    let run = &setup.store.runs_recent(1).await.unwrap()[0];
+    let failed = run
+        .steps
+        .iter()
+        .find(|step| step.status == StepStatus::Failed)
+        .expect("the failed attempt is journaled");
+    assert_eq!(
+        (failed.step_id.as_str(), failed.input.clone()),
+        ("tier", Some(json!({"email": "ann@x.io"})))
+    );
+    assert!(failed.duration_ms.is_some());
 }
 
 #[tokio::test]
@@ -331,7 +380,18 @@ async fn a_permanent_failure_is_dead_lettered_and_a_replay_completes_it() {
     );
 
     setup.shop.state.lock().broken.clear();
-    setup.store.dlq_replay(letters[0].id, None).await.unwrap();
+    setup
+        .store
+        .dlq_replay(
+            letters[0].id,
+            &tether_store::ReplayPlan {
+                flow_version: letters[0].flow_version,
+                keep_finished_steps: false,
+                key: None,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(setup.drain().await.done, 1);
     assert_eq!(setup.shop.customers().len(), 1);
     assert_eq!(setup.store.run_counts().await.unwrap().dead, 1);
@@ -540,7 +600,7 @@ async fn a_run_of_an_unknown_flow_version_is_dead_lettered() {
     assert!(
         letter
             .reason
-            .contains("version 0123456789abcde is not loaded"),
+            .contains("version 0123456789abcdef is not loaded"),
         "{}",
         letter.reason
     );

@@ -15,6 +15,7 @@ pub mod connections;
 mod flows;
 mod health;
 pub mod problem;
+mod runs;
 mod samples;
 
 use axum::Router;
@@ -114,6 +115,15 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(connections::test))
         .routes(routes!(connections::start_oauth))
         .routes(routes!(connections::settings))
+        .routes(routes!(runs::list_runs))
+        .routes(routes!(runs::run_events))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::step_payload))
+        .routes(routes!(runs::retry_run))
+        .routes(routes!(runs::list_dead_letters))
+        .routes(routes!(runs::replay_dead_letters))
+        .routes(routes!(runs::replay_dead_letter))
+        .routes(routes!(runs::resolve_dead_letter))
 }
 
 /// The OpenAPI document of `/api/v1`, as served and committed.

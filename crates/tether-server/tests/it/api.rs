@@ -48,6 +48,8 @@ async fn recent_runs_are_listed_newest_first_with_a_bounded_limit() {
     assert_eq!(listed.len(), 2);
     assert!(listed[0]["id"].as_i64() > listed[1]["id"].as_i64());
     assert_eq!(listed[0]["flowId"], "contact-sync");
+    // The version as its 16 hex digits, as everywhere else (it was the decimal number).
+    assert_eq!(listed[0]["flowVersion"], "0000000000000003");
     assert_eq!(listed[0]["status"], "queued");
     assert_eq!(listed[0]["steps"], serde_json::json!([]));
 

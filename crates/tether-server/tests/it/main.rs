@@ -11,6 +11,7 @@ mod connections;
 mod flows;
 mod openapi;
 mod refusals;
+mod runs;
 mod samples;
 mod simulator;
 mod support;

@@ -1,7 +1,10 @@
 //! The dead-letter queue: failed runs with reason, step and payload; replay enqueues a fresh run.
 
 use serde_json::json;
-use tether_store::{DeadLetterId, Error, RunStatus, Store, now_ms};
+use tether_store::{
+    DeadLetterFilter, DeadLetterId, DeadLetterState, Error, ReplayPlan, Replayed, RunStatus,
+    StepStatus, Store, now_ms,
+};
 
 use crate::both;
 
@@ -58,12 +61,33 @@ both!(
         assert_eq!(entry.replay_run_id, None);
         assert_eq!(store.dlq_list(10).await.unwrap(), [entry]);
 
-        let replay_id = store.dlq_replay(dead_id, Some(3)).await.unwrap();
+        let plan = |version: i64, key: Option<&str>| ReplayPlan {
+            flow_version: version,
+            keep_finished_steps: false,
+            key: key.map(str::to_owned),
+        };
+        let Replayed::Queued(replay_id) = store
+            .dlq_replay(dead_id, &plan(3, Some("k1")))
+            .await
+            .unwrap()
+        else {
+            panic!("the first replay queues a run")
+        };
         assert_ne!(replay_id, run_id);
         assert_eq!(
-            store.dlq_replay(dead_id, None).await.unwrap(),
-            replay_id,
-            "replay is idempotent"
+            store
+                .dlq_replay(dead_id, &plan(3, Some("k1")))
+                .await
+                .unwrap(),
+            Replayed::Again(replay_id),
+            "the same request again answers the same run"
+        );
+        // Before 0011 a second replay with another version answered the first run as if it
+        // had replayed, and the other version was silently ignored.
+        let again = store.dlq_replay(dead_id, &plan(4, None)).await.unwrap();
+        assert!(
+            matches!(again, Replayed::Before { run_id, .. } if run_id == replay_id),
+            "{again:?}"
         );
         let replay = store.run(replay_id).await.unwrap();
         assert_eq!(
@@ -115,9 +139,163 @@ both!(
             store.dlq_get(missing).await,
             Err(Error::NotFound { .. })
         ));
+        let plan = ReplayPlan {
+            flow_version: 1,
+            keep_finished_steps: false,
+            key: None,
+        };
         assert!(matches!(
-            store.dlq_replay(missing, None).await,
+            store.dlq_replay(missing, &plan).await,
             Err(Error::NotFound { .. })
         ));
+    }
+);
+
+both!(
+    a_replay_from_the_failed_step_keeps_the_finished_steps_and_resolving_closes_an_entry,
+    |store: Store| async move {
+        let mut dead = Vec::new();
+        let mut runs = Vec::new();
+        for (key, reason) in [
+            ("e1", "HTTP 422: email invalid"),
+            ("e2", "timeout 50%_done"),
+        ] {
+            let (_, run_ids) = store
+                .record_event_with_runs(
+                    "ghl.webhook",
+                    key,
+                    "ContactCreate",
+                    &json!({"id": key, "email": "Ada@Example.com"}),
+                    1,
+                    &[("sync", 7)],
+                )
+                .await
+                .unwrap();
+            let run_id = run_ids[0];
+            store.lease_runs("w", 10, now_ms(), 60_000).await.unwrap();
+            store
+                .journal_step(run_id, "map", 1, StepStatus::Ok, &json!({"a": 1}))
+                .await
+                .unwrap();
+            store
+                .journal_step(
+                    run_id,
+                    "push",
+                    1,
+                    StepStatus::Failed,
+                    &json!({"error": "x"}),
+                )
+                .await
+                .unwrap();
+            dead.push(
+                store
+                    .fail_run_to_dlq(run_id, "w", Some("push"), reason)
+                    .await
+                    .unwrap(),
+            );
+            runs.push(run_id);
+        }
+        let found = |filter: DeadLetterFilter| {
+            let store = store.clone();
+            async move {
+                store
+                    .dlq_search(&filter, 10)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|entry| entry.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let reason = |text: &str| DeadLetterFilter {
+            reason_contains: Some(text.into()),
+            ..DeadLetterFilter::default()
+        };
+        assert_eq!(found(reason("EMAIL")).await, [dead[0]]);
+        assert_eq!(found(reason("50%_")).await, [dead[1]]);
+        assert_eq!(
+            found(reason("5%")).await,
+            Vec::<DeadLetterId>::new(),
+            "% is literal"
+        );
+
+        let Replayed::Queued(replay) = store
+            .dlq_replay(
+                dead[0],
+                &ReplayPlan {
+                    flow_version: 8,
+                    keep_finished_steps: true,
+                    key: None,
+                },
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("queued")
+        };
+        let journal = store.journal(replay).await.unwrap();
+        assert_eq!(
+            journal
+                .iter()
+                .map(|step| (step.step_id.as_str(), step.status))
+                .collect::<Vec<_>>(),
+            [("map", StepStatus::Ok)],
+            "the finished step is kept, the failed one is not"
+        );
+        let by_email = store
+            .search_runs(
+                &tether_store::RunFilter {
+                    record: Some("ada@example.COM".into()),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            by_email.iter().map(|run| run.id).collect::<Vec<_>>(),
+            [replay, runs[1], runs[0]],
+            "the replay is about the same record"
+        );
+
+        let resolved = store
+            .dlq_resolve(dead[1], "customer deleted")
+            .await
+            .unwrap();
+        assert_eq!(
+            resolved.resolution_note.as_deref(),
+            Some("customer deleted")
+        );
+        assert!(resolved.resolved_at_ms.is_some());
+        let replay_resolved = store
+            .dlq_replay(
+                dead[1],
+                &ReplayPlan {
+                    flow_version: 7,
+                    keep_finished_steps: false,
+                    key: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(replay_resolved, Replayed::Resolved { .. }));
+        let state = |state| DeadLetterFilter {
+            state: Some(state),
+            ..DeadLetterFilter::default()
+        };
+        assert_eq!(
+            found(state(DeadLetterState::Open)).await,
+            Vec::<DeadLetterId>::new()
+        );
+        assert_eq!(found(state(DeadLetterState::Replayed)).await, [dead[0]]);
+        assert_eq!(found(state(DeadLetterState::Resolved)).await, [dead[1]]);
+        assert_eq!(
+            found(DeadLetterFilter {
+                before: Some(dead[1]),
+                ..DeadLetterFilter::default()
+            })
+            .await,
+            [dead[0]]
+        );
     }
 );

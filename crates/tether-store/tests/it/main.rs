@@ -15,6 +15,7 @@ mod flows;
 mod leases;
 mod links;
 mod retention;
+mod run_search;
 mod runs;
 mod samples;
 mod support;

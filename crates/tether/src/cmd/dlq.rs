@@ -1,9 +1,21 @@
-//! `tether dlq list|show|replay`: runs that failed for good, why, and a way to run them again.
+//! `tether dlq list|show|replay|replay-all|resolve`: runs that failed for good, why, and what a
+//! person does about them. The rules are the service's ([`tether_service::runs`]): a replay names
+//! where it starts and which flow version it runs, a dead letter is replayed once, and a version
+//! that is no longer loaded is refused with the versions named.
+
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::out::outln;
 use anyhow::Context;
-use clap::{Args, Subcommand};
-use tether_store::{DeadLetter, DeadLetterId};
+use clap::{Args, Subcommand, ValueEnum};
+use tether_engine::executor::version_hex;
+use tether_engine::invoke::Operations;
+use tether_service::runs::{
+    BulkReplayRequest, DeadLetterQuery, ReplayFrom, ReplayRequest, ReplayVersion,
+};
+use tether_service::{Service, Settings};
+use tether_store::{DeadLetter, DeadLetterId, Store};
 
 use super::data::DataArgs;
 
@@ -12,49 +24,140 @@ use super::data::DataArgs;
 pub struct DlqArgs {
     #[command(subcommand)]
     command: DlqCommand,
-    /// Print JSON instead of text (`list`, `show`).
+    /// Print JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
     #[command(flatten)]
     data: DataArgs,
 }
 
+/// Where a replay starts.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum From {
+    /// At the step that failed; the steps before it keep their journal.
+    FailedStep,
+    /// From the first step.
+    Start,
+}
+
+#[derive(Debug, Args)]
+struct ReplayChoices {
+    /// Where the new run starts.
+    #[arg(long, value_enum)]
+    from: From,
+    /// Which flow version it runs: `ran` (the version that failed; refused when it is no
+    /// longer loaded), `current`, or a loaded version's 16 hex digits.
+    #[arg(long)]
+    version: ReplayVersion,
+    /// Folder of flow files: the versions `tether serve` runs.
+    #[arg(long, default_value = "flows")]
+    flows: PathBuf,
+}
+
+impl ReplayChoices {
+    fn request(&self) -> ReplayRequest {
+        ReplayRequest {
+            from: match self.from {
+                From::FailedStep => ReplayFrom::FailedStep,
+                From::Start => ReplayFrom::Start,
+            },
+            version: self.version.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum DlqCommand {
-    /// The newest dead letters.
+    /// Dead letters, newest first.
     List {
         /// How many.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only of this flow.
+        #[arg(long)]
+        flow: Option<String>,
+        /// Only those whose reason contains this text (any case).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Only those in this state: open, replayed, resolved.
+        #[arg(long)]
+        state: Option<String>,
     },
     /// One dead letter: reason, failing step and the event as received.
     Show {
         /// Its id.
         id: i64,
     },
-    /// Run the dead letter's event again through its flow.
+    /// Run the dead letter's event again through its flow, once.
     Replay {
         /// Its id.
         id: i64,
-        /// Run this flow version instead of the one that failed (after fixing the flow).
-        #[arg(long)]
-        flow_version: Option<i64>,
+        #[command(flatten)]
+        choices: ReplayChoices,
     },
+    /// Replay every open dead letter matching the filters.
+    ReplayAll {
+        /// Only of this flow.
+        #[arg(long)]
+        flow: Option<String>,
+        /// Only those whose reason contains this text (any case).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Only those dead-lettered at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        choices: ReplayChoices,
+    },
+    /// Mark a dead letter resolved: it needs no replay.
+    Resolve {
+        /// Its id.
+        id: i64,
+        /// Why, for the next person.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+/// A service over `store` running the flows in `dir`, for replays.
+fn service_with_flows(store: Store, dir: &std::path::Path) -> anyhow::Result<Service> {
+    let flows = super::data::load_flows(dir)?;
+    let ops: Arc<dyn Operations> =
+        Arc::new(tether_connectors::registry::Registry::new(store.clone()));
+    Ok(Service::new(store, ops, flows, Settings::default()))
 }
 
 /// Runs `tether dlq …`.
 pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
     let store = args.data.open_existing().await?;
     match args.command {
-        DlqCommand::List { limit } => {
-            let entries = store.dlq_list(limit).await?;
+        DlqCommand::List {
+            limit,
+            flow,
+            reason,
+            state,
+        } => {
+            let service = Service::for_store(store.clone());
+            let query = DeadLetterQuery {
+                flow,
+                reason,
+                state,
+                ..DeadLetterQuery::default()
+            };
+            let page = service
+                .dead_letters(&query, Some(limit.clamp(1, 500)), None)
+                .await?;
+            let mut entries = Vec::with_capacity(page.items.len());
+            for item in &page.items {
+                entries.push(store.dlq_get(DeadLetterId(item.id)).await?);
+            }
             if args.json {
                 let listed: Vec<serde_json::Value> = entries.iter().map(entry_json).collect();
                 outln!("{}", serde_json::to_string_pretty(&listed)?)?;
                 return Ok(());
             }
             if entries.is_empty() {
-                outln!("The dead-letter queue is empty.")?;
+                outln!("No dead letters match.")?;
             }
             for entry in entries {
                 outln!(
@@ -64,10 +167,7 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
                     entry.flow_id,
                     entry.failed_step.as_deref().unwrap_or("-"),
                     entry.reason,
-                    entry
-                        .replay_run_id
-                        .map(|run| format!("  (replayed as run {run})"))
-                        .unwrap_or_default()
+                    state_words(&entry)
                 )?;
             }
         }
@@ -81,11 +181,12 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
             outln!(
-                "dead letter {}: run {} of flow {} v{}",
+                "dead letter {}: run {} of flow {} v{}{}",
                 entry.id,
                 entry.run_id,
                 entry.flow_id,
-                entry.flow_version
+                version_hex(entry.flow_version),
+                state_words(&entry)
             )?;
             outln!("reason:  {}", entry.reason)?;
             outln!("step:    {}", entry.failed_step.as_deref().unwrap_or("-"))?;
@@ -97,19 +198,85 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
             )?;
             outln!("{}", serde_json::to_string_pretty(&entry.payload)?)?;
         }
-        DlqCommand::Replay { id, flow_version } => {
-            let run_id = store.dlq_replay(DeadLetterId(id), flow_version).await?;
+        DlqCommand::Replay { id, choices } => {
+            let service = service_with_flows(store, &choices.flows)?;
+            let answer = service
+                .replay_dead_letter(id, &choices.request(), None)
+                .await?;
             if args.json {
-                outln!(
-                    "{}",
-                    serde_json::json!({ "dead_letter": id, "run_id": run_id })
-                )?;
+                outln!("{}", serde_json::to_string_pretty(&answer)?)?;
                 return Ok(());
             }
-            outln!("Dead letter {id} replays as run {run_id}.")?;
+            outln!(
+                "Dead letter {id} replays with version {}: {}.",
+                answer.flow_version,
+                answer.message
+            )?;
+        }
+        DlqCommand::ReplayAll {
+            flow,
+            reason,
+            since,
+            choices,
+        } => {
+            let service = service_with_flows(store, &choices.flows)?;
+            let request = BulkReplayRequest {
+                filter: DeadLetterQuery {
+                    flow,
+                    reason,
+                    since,
+                    ..DeadLetterQuery::default()
+                },
+                from: choices.request().from,
+                version: choices.version.clone(),
+            };
+            let answer = service.replay_dead_letters(&request).await?;
+            if args.json {
+                outln!("{}", serde_json::to_string_pretty(&answer)?)?;
+                return Ok(());
+            }
+            outln!(
+                "{} dead letter(s) queued for replay; a running `tether serve` will execute them.",
+                answer.queued
+            )?;
+            for skipped in &answer.skipped {
+                outln!(
+                    "skipped dead letter {}: {}",
+                    skipped.dead_letter_id,
+                    skipped.reason
+                )?;
+            }
+        }
+        DlqCommand::Resolve { id, note } => {
+            let service = Service::for_store(store);
+            let letter = service.resolve_dead_letter(id, &note).await?;
+            if args.json {
+                outln!("{}", serde_json::to_string_pretty(&letter)?)?;
+                return Ok(());
+            }
+            outln!("Dead letter {id} is resolved.")?;
         }
     }
     Ok(())
+}
+
+/// What a person did about a dead letter, in words (empty when it is open).
+fn state_words(entry: &DeadLetter) -> String {
+    if let Some(run) = entry.replay_run_id {
+        format!("  (replayed as run {run})")
+    } else if entry.resolved_at_ms.is_some() {
+        format!(
+            "  (resolved{})",
+            entry
+                .resolution_note
+                .as_deref()
+                .filter(|note| !note.is_empty())
+                .map(|note| format!(": {note}"))
+                .unwrap_or_default()
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// A dead letter as machine output, the event's payload included.
@@ -118,7 +285,7 @@ fn entry_json(entry: &DeadLetter) -> serde_json::Value {
         "id": entry.id,
         "run_id": entry.run_id,
         "flow_id": entry.flow_id,
-        "flow_version": entry.flow_version,
+        "flow_version": version_hex(entry.flow_version),
         "attempts": entry.attempts,
         "event_id": entry.event_id,
         "event_source": entry.event_source,
@@ -128,6 +295,8 @@ fn entry_json(entry: &DeadLetter) -> serde_json::Value {
         "created_at": super::runs::time(entry.created_at_ms),
         "replay_run_id": entry.replay_run_id,
         "replayed_at": entry.replayed_at_ms.map(super::runs::time),
+        "resolved_at": entry.resolved_at_ms.map(super::runs::time),
+        "resolution_note": entry.resolution_note,
         "payload": entry.payload,
     })
 }

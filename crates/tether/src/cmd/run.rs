@@ -200,10 +200,10 @@ async fn wait_until_attempted(store: &Store, run_id: RunId) -> anyhow::Result<()
 /// lookup answered, whether a filter passed, or why a step failed.
 pub fn print_run(run: &Run, steps: &[StepResult]) -> std::io::Result<()> {
     outln!(
-        "run {:<6} {:<32} v{:<16} {:<10} attempts {}",
+        "run {:<6} {:<32} v{} {:<10} attempts {}",
         run.id.to_string(),
         run.flow_id,
-        run.flow_version,
+        tether_engine::executor::version_hex(run.flow_version),
         run.status.as_str(),
         run.attempts
     )?;

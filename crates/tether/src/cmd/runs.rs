@@ -1,8 +1,16 @@
-//! `tether runs`: recent runs with their steps and outcomes; `tether runs show ID`: one run.
+//! `tether runs`: runs with their steps and outcomes, newest first, filtered by flow, status,
+//! time and the record they touched; `tether runs show ID`: one run whole (its event, every
+//! attempt of every step with input and output, the links it wrote, its dead letter).
+//!
+//! The search and the detail are the service's ([`tether_service::runs`]), as `/api/v1/runs`
+//! answers them; versions are shown as their 16 hex digits.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
+use tether_engine::executor::version_hex;
+use tether_service::Service;
+use tether_service::runs::{RunDetail, RunQuery};
 use tether_store::{Run, RunId, StepResult};
 
 use super::data::DataArgs;
@@ -13,9 +21,24 @@ use crate::out::outln;
 pub struct RunsArgs {
     #[command(subcommand)]
     command: Option<RunsCommand>,
-    /// How many runs to show, newest first.
+    /// How many runs to show, newest first (at most 500).
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// Only runs of this flow.
+    #[arg(long)]
+    flow: Option<String>,
+    /// Only runs in this status: queued, running, retry, done, dead.
+    #[arg(long)]
+    status: Option<String>,
+    /// Only runs created at or after this time (RFC 3339, `2026-01-31T09:00:00Z`).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only runs created before this time (RFC 3339).
+    #[arg(long)]
+    until: Option<String>,
+    /// Only runs that touched this record: a record id or an e-mail address (any case).
+    #[arg(long)]
+    record: Option<String>,
     /// Print JSON (one array of runs, or one run for `show`) instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -25,52 +48,77 @@ pub struct RunsArgs {
 
 #[derive(Debug, Subcommand)]
 enum RunsCommand {
-    /// One run with every step it journaled: status, attempts, last error, each step's output.
+    /// One run whole: its event, every attempt of every step with its input, output or error
+    /// and duration, the links it wrote, and its dead letter.
     Show {
         /// The run's id (the first column of `tether runs`).
         id: i64,
     },
 }
 
-/// Prints recent runs, or one.
+/// Prints runs, or one.
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     let store = args.data.open_existing().await?;
+    let service = Service::for_store(store.clone());
     if let Some(RunsCommand::Show { id }) = args.command {
         let run = store
             .run(RunId(id))
             .await
             .with_context(|| format!("no run {id}"))?;
         let steps = store.journal(run.id).await?;
+        let detail = service.run_detail(id).await?;
         if args.json {
-            outln!("{}", serde_json::to_string_pretty(&run_json(&run, &steps))?)?;
+            let mut shown = run_json(&run, &steps);
+            shown["event"] = json!({
+                "id": detail.event.id,
+                "source": detail.event.source,
+                "kind": detail.event.kind,
+                "received_at": detail.event.received_at,
+                "payload": detail.event.payload.value,
+            });
+            shown["links"] = serde_json::to_value(&detail.links)?;
+            shown["dead_letter"] = serde_json::to_value(&detail.dead_letter)?;
+            outln!("{}", serde_json::to_string_pretty(&shown)?)?;
             return Ok(());
         }
-        super::run::print_run(&run, &steps)?;
-        if let Some(error) = &run.last_error {
-            outln!("last error: {error}")?;
-        }
+        print_detail(&run, &steps, &detail)?;
         return Ok(());
     }
-    let runs = store.runs_recent(args.limit).await?;
+    let query = RunQuery {
+        flow: args.flow,
+        status: args.status,
+        since: args.since,
+        until: args.until,
+        record: args.record,
+    };
+    let page = service
+        .runs(&query, Some(args.limit.clamp(1, 500)), None)
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let mut runs = Vec::with_capacity(page.items.len());
+    for summary in &page.items {
+        let run = store.run(RunId(summary.id)).await?;
+        let steps = store.journal(run.id).await?;
+        runs.push((run, steps));
+    }
     if args.json {
         let runs: Vec<Value> = runs
             .iter()
-            .map(|summary| run_json(&summary.run, &summary.steps))
+            .map(|(run, steps)| run_json(run, steps))
             .collect();
         outln!("{}", serde_json::to_string_pretty(&runs)?)?;
         return Ok(());
     }
     if runs.is_empty() {
-        outln!("No runs yet.")?;
+        outln!("No runs match.")?;
         return Ok(());
     }
-    for summary in runs {
-        let run = &summary.run;
+    for (run, steps) in &runs {
         outln!(
-            "run {:<6} {:<32} v{:<16} {:<10} attempts {}{}",
+            "run {:<6} {:<32} v{} {:<10} attempts {}{}",
             run.id,
             run.flow_id,
-            run.flow_version,
+            version_hex(run.flow_version),
             run.status.as_str(),
             run.attempts,
             run.last_error
@@ -78,7 +126,7 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
                 .map(|error| format!("  — {error}"))
                 .unwrap_or_default()
         )?;
-        for step in &summary.steps {
+        for step in steps {
             outln!(
                 "    {:<24} attempt {} {}",
                 step.step_id,
@@ -87,15 +135,84 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
             )?;
         }
     }
+    if page.next_cursor.is_some() {
+        outln!("(more runs: raise --limit or narrow the filters)")?;
+    }
     Ok(())
 }
 
-/// A run and its steps as machine output; times in RFC 3339.
+/// The detail as text: the run, its event, each step with its input, outcome and duration, the
+/// links, the dead letter.
+fn print_detail(run: &Run, steps: &[StepResult], detail: &RunDetail) -> anyhow::Result<()> {
+    super::run::print_run(run, steps)?;
+    if let Some(error) = &run.last_error {
+        outln!("last error: {error}")?;
+    }
+    outln!(
+        "event {}: {} {} at {}",
+        detail.event.id,
+        detail.event.source,
+        detail.event.kind,
+        detail.event.received_at
+    )?;
+    for step in &detail.steps {
+        let duration = step
+            .duration_ms
+            .map(|ms| format!(" in {ms} ms"))
+            .unwrap_or_default();
+        outln!(
+            "  step {} (row {}, attempt {}) {}{duration}",
+            step.step_id,
+            step.row,
+            step.attempt,
+            step.status
+        )?;
+        if let Some(input) = &step.input {
+            outln!("    input:  {}", one_line(&input.value, input.truncated))?;
+        }
+        if let Some(output) = &step.output {
+            outln!("    output: {}", one_line(&output.value, output.truncated))?;
+        }
+        if let Some(error) = &step.error {
+            outln!("    error:  {error}")?;
+        }
+    }
+    for link in &detail.links {
+        outln!(
+            "  linked {} {} {} → {} {} {} (step {})",
+            link.source_app,
+            link.source_type,
+            link.source_id,
+            link.target_app,
+            link.target_type,
+            link.target_id,
+            link.step_id
+        )?;
+    }
+    if let Some(letter) = &detail.dead_letter {
+        outln!(
+            "dead letter {} ({}): {}",
+            letter.id,
+            letter.state,
+            letter.reason
+        )?;
+    }
+    Ok(())
+}
+
+fn one_line(value: &Value, truncated: bool) -> String {
+    match (value, truncated) {
+        (Value::String(text), true) => format!("{text}… (cut; `--json` or the API has it whole)"),
+        _ => value.to_string(),
+    }
+}
+
+/// A run and its steps as machine output; times in RFC 3339, the version as 16 hex digits.
 fn run_json(run: &Run, steps: &[StepResult]) -> Value {
     json!({
         "id": run.id,
         "flow_id": run.flow_id,
-        "flow_version": run.flow_version,
+        "flow_version": version_hex(run.flow_version),
         "event_id": run.event_id,
         "replay_of": run.replay_of,
         "status": run.status.as_str(),
@@ -105,10 +222,13 @@ fn run_json(run: &Run, steps: &[StepResult]) -> Value {
         "created_at": time(run.created_at_ms),
         "updated_at": time(run.updated_at_ms),
         "steps": steps.iter().map(|step| json!({
+            "row": step.row,
             "step_id": step.step_id,
             "attempt": step.attempt,
             "status": step.status.as_str(),
+            "input": step.input,
             "output": step.output,
+            "duration_ms": step.duration_ms,
             "recorded_at": time(step.recorded_at_ms),
         })).collect::<Vec<_>>(),
     })

@@ -17,6 +17,7 @@ mod compat_flickr;
 mod config;
 mod connections;
 mod crash;
+mod dlq;
 mod flows;
 mod logs;
 mod robust;
