@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod connections;
 mod flows;
+mod journey;
 mod openapi;
 mod refusals;
 mod runs;

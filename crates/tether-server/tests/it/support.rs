@@ -281,10 +281,15 @@ impl ApiHarness {
             .default_headers(headers)
             .build()
             .unwrap();
+        // Webhooks start the flows the service runs, as in `tether serve`.
+        let flows = service.flows().clone();
+        let matcher = move |kind: &str, _payload: &Value| {
+            tether_engine::worker::starts(&flows, tether_server::webhooks::SOURCE, kind)
+        };
         let server = tether_server::serve_with(
             config(),
             service.clone(),
-            Arc::new(tether_server::NoFlows),
+            Arc::new(matcher),
             CancellationToken::new(),
         )
         .await
