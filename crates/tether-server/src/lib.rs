@@ -1,6 +1,6 @@
 //! Tether's HTTP server (axum): GHL webhook intake ([`webhooks`]), its counters (`GET /metrics`)
 //! and the REST API: [`v1`] (`/api/v1`, over the service layer) and the first routes in [`api`]
-//! (`GET /healthz`, `GET /api/runs`, kept for scripts written against them).
+//! (`GET /healthz`).
 //!
 //! The server decides nothing about flows: which flows an event starts is the [`FlowMatcher`]'s
 //! answer, which the binary plugs in from the engine's flow set: it answers from memory on the

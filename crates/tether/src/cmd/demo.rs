@@ -243,7 +243,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         flickr.base_url
     );
     say!(
-        "  Tether server             {}  (webhooks: /hooks/ghl, runs: /api/runs)",
+        "  Tether server             {}  (webhooks: /hooks/ghl, API: /api/v1)",
         server.base_url
     );
     let login = super::accounts::demo_login(
@@ -388,7 +388,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     say!("Look around:");
     say!("  tether runs --data-dir {}", args.data_dir.display());
     say!("  tether dlq list --data-dir {}", args.data_dir.display());
-    say!("  curl -s {}/api/runs?limit=5", server.base_url);
+    say!("  curl -s {}/api/v1/health", server.base_url);
     say!(
         "  curl -s -H 'Authorization: Bearer {DEMO_PIT}' -H 'Version: 2021-07-28' '{}/contacts/?locationId={location_id}&limit=2'",
         ghl.base_url

@@ -85,11 +85,20 @@ pub async fn run(args: ServeArgs, mut settings: crate::config::Config) -> anyhow
         )
         .await?;
         if report.refused > 0 {
-            anyhow::bail!(
-                "the flows in {} do not apply:\n{}",
-                dir.display(),
-                report.lines.join("\n")
+            // A broken file is refused with its problems; it never stops the other flows.
+            let refused: Vec<&String> = report
+                .lines
+                .iter()
+                .filter(|line| !line.starts_with("created") && !line.starts_with("updated") && !line.starts_with("unchanged"))
+                .collect();
+            eprintln!(
+                "warning: {} flow file(s) in {} were refused and do not run; the others do:",
+                report.refused,
+                dir.display()
             );
+            for line in refused {
+                eprintln!("  {line}");
+            }
         }
         let count = |outcome| {
             report
@@ -185,7 +194,7 @@ pub async fn run(args: ServeArgs, mut settings: crate::config::Config) -> anyhow
         flows.current().len(),
     );
     say!(
-        "  webhooks: {}/hooks/ghl   runs: {}/api/runs   health: {}/healthz",
+        "  webhooks: {}/hooks/ghl   API: {}/api/v1   health: {}/healthz",
         server.base_url,
         server.base_url,
         server.base_url

@@ -34,7 +34,7 @@ pub(crate) fn start_process(args: &[&str], extra: &[&str], banner: &str) -> (Run
 }
 
 /// As [`start_process`], with the process's log (stderr) going to `stderr`.
-fn start_process_logging(
+pub(crate) fn start_process_logging(
     args: &[&str],
     extra: &[&str],
     banner: &str,

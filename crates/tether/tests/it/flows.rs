@@ -244,3 +244,44 @@ fn a_running_serve_picks_up_a_flow_applied_by_another_process() {
     }
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_broken_flow_file_is_refused_at_serve_start_and_the_others_run() {
+    let root = temp_dir("serve-broken");
+    let data = root.join("data");
+    let folder = root.join("flows");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("good.yaml"), flow("good", "hello")).unwrap();
+    std::fs::write(
+        folder.join("broken.yaml"),
+        flow("broken", "hello").replace("map:", "mapp:"),
+    )
+    .unwrap();
+    let log = root.join("serve.log");
+    let data_arg = data.display().to_string();
+    let folder_arg = folder.display().to_string();
+    let (_server, banner) = crate::cli::start_process_logging(
+        &[
+            "serve", "--listen", "127.0.0.1:0", "--data-dir", &data_arg, "--flows", &folder_arg,
+        ],
+        &[],
+        "Tether serving on ",
+        std::process::Stdio::from(std::fs::File::create(&log).unwrap()),
+    );
+    assert!(banner.contains("(1 flows running"), "{banner}");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("1 flow file(s)") && logged.contains("broken.yaml:7:"),
+        "{logged}"
+    );
+    let listed = tether(&data, &["flows", "list", "--json"]);
+    let flows: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let ids: Vec<&str> = flows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|flow| flow["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["good"], "{flows}");
+    let _ = std::fs::remove_dir_all(&root);
+}
