@@ -81,7 +81,7 @@ pub(crate) async fn create(
     State(state): State<ApiState>,
     body: Result<Json<CreateConnection>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<ConnectionView>), Problem> {
-    let Json(request) = body.map_err(|rejection| Problem::invalid(rejection.body_text()))?;
+    let Json(request) = body?;
     Ok((
         StatusCode::CREATED,
         Json(state.service.create_connection(request).await?),
@@ -143,7 +143,7 @@ pub(crate) async fn rename(
     Path(id): Path<String>,
     body: Result<Json<RenameConnection>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ConnectionView>, Problem> {
-    let Json(request) = body.map_err(|rejection| Problem::invalid(rejection.body_text()))?;
+    let Json(request) = body?;
     Ok(Json(
         state.service.rename_connection(&id, &request.name).await?,
     ))
@@ -187,7 +187,7 @@ pub(crate) async fn start_oauth(
     State(state): State<ApiState>,
     body: Result<Json<StartOAuth>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<OAuthStarted>, Problem> {
-    let Json(request) = body.map_err(|rejection| Problem::invalid(rejection.body_text()))?;
+    let Json(request) = body?;
     Ok(Json(state.service.start_oauth(request).await?))
 }
 

@@ -69,12 +69,6 @@ pub(crate) struct VersionPage {
     next_cursor: Option<String>,
 }
 
-fn page_query(query: Result<Query<PageQuery>, QueryRejection>) -> Result<PageQuery, Problem> {
-    query
-        .map(|Query(query)| query)
-        .map_err(|rejection| Problem::invalid(format!("bad query: {}", rejection.body_text())))
-}
-
 /// The YAML of a request: the body itself for `application/yaml`, `text/yaml` (or `text/plain`),
 /// the `yaml` field for `application/json`.
 fn yaml_body(headers: &HeaderMap, body: &Bytes) -> Result<String, Problem> {
@@ -152,7 +146,7 @@ pub(crate) async fn list_flows(
     State(state): State<ApiState>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Page<FlowSummary>>, Problem> {
-    let query = page_query(query)?;
+    let Query(query) = query?;
     Ok(Json(
         state
             .service
@@ -303,7 +297,7 @@ pub(crate) async fn list_versions(
     Path(id): Path<String>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Page<VersionInfo>>, Problem> {
-    let query = page_query(query)?;
+    let Query(query) = query?;
     Ok(Json(
         state
             .service

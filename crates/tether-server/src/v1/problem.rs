@@ -24,6 +24,27 @@ impl From<Error> for Problem {
     }
 }
 
+/// A body that is not the JSON expected: 400 naming the field (serde's path and reason).
+impl From<axum::extract::rejection::JsonRejection> for Problem {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        Problem::invalid(format!("body: {}", rejection.body_text()))
+    }
+}
+
+/// A query string that does not decode: 400 naming the parameter.
+impl From<axum::extract::rejection::QueryRejection> for Problem {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Problem::invalid(format!("query: {}", rejection.body_text()))
+    }
+}
+
+/// A path segment of the wrong type (`/runs/abc`): 400.
+impl From<axum::extract::rejection::PathRejection> for Problem {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        Problem::invalid(format!("path: {}", rejection.body_text()))
+    }
+}
+
 impl Problem {
     /// 400 with `message`.
     pub fn invalid(message: impl Into<String>) -> Self {

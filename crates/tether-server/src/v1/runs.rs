@@ -105,18 +105,6 @@ pub(crate) struct DeadLetterPage {
     next_cursor: Option<String>,
 }
 
-fn query<T>(found: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
-    found
-        .map(|Query(value)| value)
-        .map_err(|rejection| Problem::invalid(format!("query: {}", rejection.body_text())))
-}
-
-fn body<T>(found: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
-    found
-        .map(|Json(value)| value)
-        .map_err(|rejection| Problem::invalid(format!("body: {}", rejection.body_text())))
-}
-
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
     match headers.get("idempotency-key") {
         None => Ok(None),
@@ -149,7 +137,7 @@ pub(crate) async fn list_runs(
     State(state): State<ApiState>,
     params: Result<Query<RunsParams>, QueryRejection>,
 ) -> Result<Json<Page<RunSummary>>, Problem> {
-    let params = query(params)?;
+    let Query(params) = params?;
     let filter = RunQuery {
         flow: params.flow,
         status: params.status,
@@ -204,7 +192,7 @@ pub(crate) async fn step_payload(
     Path((id, row)): Path<(i64, i64)>,
     params: Result<Query<PayloadParams>, QueryRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let params = query(params)?;
+    let Query(params) = params?;
     Ok(Json(
         state.service.step_payload(id, row, params.part).await?,
     ))
@@ -234,7 +222,7 @@ pub(crate) async fn retry_run(
     headers: HeaderMap,
     request: Result<Json<ReplayRequest>, JsonRejection>,
 ) -> Result<Json<ReplayAnswer>, Problem> {
-    let request = body(request)?;
+    let Json(request) = request?;
     let key = idempotency_key(&headers)?;
     Ok(Json(
         state
@@ -259,7 +247,7 @@ pub(crate) async fn list_dead_letters(
     State(state): State<ApiState>,
     params: Result<Query<DeadLettersParams>, QueryRejection>,
 ) -> Result<Json<Page<DeadLetterView>>, Problem> {
-    let params = query(params)?;
+    let Query(params) = params?;
     let filter = DeadLetterQuery {
         flow: params.flow,
         since: params.since,
@@ -299,7 +287,7 @@ pub(crate) async fn replay_dead_letter(
     headers: HeaderMap,
     request: Result<Json<ReplayRequest>, JsonRejection>,
 ) -> Result<Json<ReplayAnswer>, Problem> {
-    let request = body(request)?;
+    let Json(request) = request?;
     let key = idempotency_key(&headers)?;
     Ok(Json(
         state
@@ -325,7 +313,7 @@ pub(crate) async fn replay_dead_letters(
     State(state): State<ApiState>,
     request: Result<Json<BulkReplayRequest>, JsonRejection>,
 ) -> Result<Json<BulkReplayAnswer>, Problem> {
-    let request = body(request)?;
+    let Json(request) = request?;
     Ok(Json(state.service.replay_dead_letters(&request).await?))
 }
 
@@ -347,7 +335,7 @@ pub(crate) async fn resolve_dead_letter(
     Path(id): Path<i64>,
     request: Result<Json<ResolveRequest>, JsonRejection>,
 ) -> Result<Json<DeadLetterView>, Problem> {
-    let request = body(request)?;
+    let Json(request) = request?;
     Ok(Json(
         state.service.resolve_dead_letter(id, &request.note).await?,
     ))

@@ -99,7 +99,7 @@ pub(crate) async fn fetch(
     State(state): State<ApiState>,
     body: Result<Json<FetchRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Samples>), Problem> {
-    let Json(request) = body.map_err(json_problem)?;
+    let Json(request) = body?;
     let flow = FlowRef::from_fields(request.yaml, request.flow_id)?;
     let items = state
         .service
@@ -124,7 +124,7 @@ pub(crate) async fn start_capture(
     State(state): State<ApiState>,
     body: Result<Json<CaptureRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CaptureView>), Problem> {
-    let Json(request) = body.map_err(json_problem)?;
+    let Json(request) = body?;
     let flow = FlowRef::from_fields(request.yaml, request.flow_id)?;
     let capture = state
         .service
@@ -149,8 +149,8 @@ pub(crate) async fn capture(
     id: Result<Path<i64>, PathRejection>,
     query: Result<Query<CaptureWait>, QueryRejection>,
 ) -> Result<Json<CaptureView>, Problem> {
-    let Path(id) = id.map_err(|rejection| Problem::invalid(rejection.body_text()))?;
-    let Query(query) = query.map_err(|rejection| Problem::invalid(rejection.body_text()))?;
+    let Path(id) = id?;
+    let Query(query) = query?;
     let wait = query.wait_secs.unwrap_or(0);
     if wait > MAX_CAPTURE_WAIT_SECS {
         return Err(Problem::invalid(format!(
@@ -180,7 +180,7 @@ pub(crate) async fn from_run(
     State(state): State<ApiState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<(StatusCode, Json<SampleView>), Problem> {
-    let Path(id) = id.map_err(|rejection| Problem::invalid(rejection.body_text()))?;
+    let Path(id) = id?;
     let sample = state.service.sample_from_run(id).await?;
     Ok((StatusCode::CREATED, Json(sample)))
 }
@@ -201,7 +201,7 @@ pub(crate) async fn list(
     Path(flow_id): Path<String>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Page<SampleView>>, Problem> {
-    let Query(query) = query.map_err(|rejection| Problem::invalid(rejection.body_text()))?;
+    let Query(query) = query?;
     let page = state
         .service
         .flow_samples(&flow_id, query.limit.unwrap_or(50), query.cursor.as_deref())
@@ -226,7 +226,7 @@ pub(crate) async fn preview(
     State(state): State<ApiState>,
     body: Result<Json<PreviewRequest>, JsonRejection>,
 ) -> Result<Json<PreviewResult>, Problem> {
-    let Json(request) = body.map_err(json_problem)?;
+    let Json(request) = body?;
     Ok(Json(state.service.preview(&request).await?))
 }
 
@@ -247,11 +247,6 @@ pub(crate) async fn test_step(
     State(state): State<ApiState>,
     body: Result<Json<TestStepRequest>, JsonRejection>,
 ) -> Result<Json<StepTest>, Problem> {
-    let Json(request) = body.map_err(json_problem)?;
+    let Json(request) = body?;
     Ok(Json(state.service.test_step(&request).await?))
-}
-
-/// A body that is not the JSON expected: 400 naming the field.
-fn json_problem(rejection: JsonRejection) -> Problem {
-    Problem::invalid(rejection.body_text())
 }
