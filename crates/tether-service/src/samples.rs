@@ -225,8 +225,9 @@ pub struct StepTest {
 
 impl Service {
     /// The flow `flow` names: its YAML checked against the catalog (every problem reported
-    /// with its place), or the current version of a flow the service runs.
-    pub fn resolve_flow(&self, flow: &FlowRef) -> Result<Arc<Flow>> {
+    /// with its place); for a flow id, the stored flow's draft when it loads (what a person is
+    /// building), else its published version, else the version this process runs.
+    pub async fn resolve_flow(&self, flow: &FlowRef) -> Result<Arc<Flow>> {
         match flow {
             FlowRef::Yaml(text) => {
                 flow::parse_flow(text, Path::new("flow.yaml"), Some(self.catalog()))
@@ -238,13 +239,24 @@ impl Service {
                         )
                     })
             }
-            FlowRef::Id(id) => self
-                .flows()
-                .current()
-                .into_iter()
-                .map(|(_, flow)| flow)
-                .find(|flow| &flow.id == id)
-                .ok_or_else(|| Error::not_found(format!("flow {id:?}"))),
+            FlowRef::Id(id) => {
+                if let Some(stored) = self.store().flow(id).await? {
+                    let texts = std::iter::once(stored.draft_yaml.as_str())
+                        .chain(stored.current.iter().map(|version| version.yaml.as_str()));
+                    for text in texts {
+                        let path = Path::new(id.as_str());
+                        if let Ok(flow) = flow::parse_flow(text, path, Some(self.catalog())) {
+                            return Ok(Arc::new(flow));
+                        }
+                    }
+                }
+                self.flows()
+                    .current()
+                    .into_iter()
+                    .map(|(_, flow)| flow)
+                    .find(|flow| &flow.id == id)
+                    .ok_or_else(|| Error::not_found(format!("flow {id:?}")))
+            }
         }
     }
 
@@ -258,7 +270,7 @@ impl Service {
                 "limit: {limit} is out of range; give 1 to {MAX_FETCH_LIMIT}"
             )));
         }
-        let flow = self.resolve_flow(flow)?;
+        let flow = self.resolve_flow(flow).await?;
         let TriggerSpec::Poll {
             source,
             connection,
@@ -347,7 +359,7 @@ impl Service {
                 "expiresInSecs: give 1 to {MAX_CAPTURE_SECS} seconds"
             )));
         }
-        let flow = self.resolve_flow(flow)?;
+        let flow = self.resolve_flow(flow).await?;
         let TriggerSpec::Webhook { app, events, .. } = &flow.trigger else {
             return Err(Error::invalid(format!(
                 "flow {:?} is not triggered by a webhook; fetch samples from its poll instead",
@@ -486,7 +498,7 @@ impl Service {
     /// action writes directly: the flow's links are neither read nor written.
     pub async fn test_step(&self, request: &TestStepRequest) -> Result<StepTest> {
         let flow_ref = FlowRef::from_fields(request.yaml.clone(), request.flow_id.clone())?;
-        let flow = self.resolve_flow(&flow_ref)?;
+        let flow = self.resolve_flow(&flow_ref).await?;
         let trigger = self
             .trigger_record(request.sample.as_ref(), request.sample_id)
             .await?;

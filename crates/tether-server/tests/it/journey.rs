@@ -292,6 +292,17 @@ async fn a_flow_is_built_run_read_and_repaired_through_the_api_alone() {
     )
     .await;
     assert_eq!(status, 200);
+    // A step test runs the draft being built, before it is published.
+    let (status, tested, _) = send(http.post(api.url("/flows/test-step")).json(&json!({
+        "flowId": "contacts-to-customers", "stepId": "customer",
+        "sample": {"id": "c-x", "email": "nope", "firstName": "X", "lastName": "Y"},
+    })))
+    .await;
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(
+        tested["output"]["email"], "c-x@unknown.example.com",
+        "{tested}"
+    );
     let (status, v3, _) = send(
         http.post(api.url("/flows/contacts-to-customers/publish"))
             .json(&json!({"message": "addresses for contacts without one"})),
