@@ -423,6 +423,22 @@ pub async fn execute_run(
                         )
                 })
             });
+            if failure.kind == ErrorKind::Auth
+                && let Some(connection) = step.as_deref().and_then(|step_id| {
+                    flow.steps.iter().find_map(|step| match &step.kind {
+                        StepKind::Action { connection, .. }
+                        | StepKind::Lookup { connection, .. }
+                            if step.id == step_id =>
+                        {
+                            Some(connection.as_str())
+                        }
+                        _ => None,
+                    })
+                })
+            {
+                // A person sees it on the connection (health `revoked`), not only in this run.
+                crate::poller::credentials_refused(store, connection, &failure.reason).await;
+            }
             if !failure.kind.is_retryable() || on_error_dlq {
                 let reason = match failure.kind {
                     ErrorKind::Auth => format!(

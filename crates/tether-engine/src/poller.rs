@@ -114,18 +114,23 @@ impl PollError {
 }
 
 /// Logs a failed poll of `flow_id` with its cause and, when the cause is the connection's
-/// credentials (an auth error), marks `connection` `revoked` with the cause, unless it is
-/// marked unusable already (a refused refresh says more).
+/// credentials (an auth error), marks `connection` `revoked` (see [`credentials_refused`]).
 pub async fn poll_failed(store: &Store, flow_id: &str, connection: &str, error: &PollError) {
     let cause = error.describe();
     warn!(flow = %flow_id, %connection, error = %cause, kind = ?error.kind(), "A poll failed.");
-    if error.kind() != ErrorKind::Auth {
-        return;
+    if error.kind() == ErrorKind::Auth {
+        credentials_refused(store, connection, &cause).await;
     }
+}
+
+/// The service refused `connection`'s credentials (a poll's or a step's call answered 401 or
+/// 403): marks it `revoked` with `cause`, unless it is marked unusable already (a refused
+/// refresh says more), so the connection's health shows it and not only the run or the log.
+pub async fn credentials_refused(store: &Store, connection: &str, cause: &str) {
     match store.connection(connection).await {
         Ok(stored) if !stored.status.blocks_use() => {
             if let Err(error) = store
-                .set_connection_status(&stored.id, ConnectionStatus::Revoked, Some(&cause))
+                .set_connection_status(&stored.id, ConnectionStatus::Revoked, Some(cause))
                 .await
             {
                 warn!(%connection, %error, "Cannot mark the connection revoked.");

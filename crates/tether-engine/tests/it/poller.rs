@@ -854,3 +854,55 @@ steps:
     let problems = format!("{missing:?}");
     assert!(problems.contains("contactId"), "{problems}");
 }
+
+/// A step whose call is refused for the connection's credentials dead-letters its run and marks
+/// the connection `revoked`, as a refused poll does: a person sees it on the connection.
+#[tokio::test]
+async fn a_step_refused_for_its_credentials_marks_the_connection_revoked() {
+    use tether_engine::worker::{Worker, intake};
+    let setup = setup(0).await;
+    setup
+        .flows
+        .insert(
+            parse_flow(
+                "id: writer\ntrigger:\n  webhook: { app: ghl, events: [ContactCreate], connection: ghl-main }\n\
+                 steps:\n  - id: customer\n    action:\n      operation: details_flowers.customer.create\n      \
+                 connection: df\n      input: { email: \"{{ trigger.email }}\", full_name: \"Ada\" }\n",
+                Path::new("writer.yaml"),
+                None,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let stored = setup.store.connection("df").await.unwrap();
+    assert!(
+        setup
+            .store
+            .update_credentials(&stored.id, stored.version, &Secret::new("wrong-key"), None)
+            .await
+            .unwrap()
+    );
+    let payload =
+        serde_json::json!({"type": "ContactCreate", "id": "c1", "email": "ada@example.com"});
+    assert!(
+        intake(
+            &setup.store,
+            &setup.flows,
+            "ghl.webhook",
+            "wh-1",
+            "ContactCreate",
+            &payload
+        )
+        .await
+        .unwrap()
+    );
+    let ops: Arc<dyn tether_engine::invoke::Operations> = Arc::new(setup.registry.clone());
+    let worker = Worker::new(setup.store.clone(), ops, setup.flows.clone());
+    let report = worker.run_until_idle(tether_store::now_ms).await.unwrap();
+    assert_eq!(report.dead, 1, "{report:?}");
+    let marked = setup.store.connection("df").await.unwrap();
+    assert_eq!(marked.status, tether_store::ConnectionStatus::Revoked);
+    let message = marked.status_message.unwrap();
+    assert!(message.contains("401"), "{message}");
+    assert!(!message.contains("wrong-key"), "{message}");
+}
