@@ -29,6 +29,10 @@ pub struct Settings {
     /// The URL people and apps reach this Tether at (`https://tether.example.com`): OAuth
     /// redirect URLs and webhook URLs are derived from it. Default `http://127.0.0.1:8800`.
     pub public_url: url::Url,
+    /// Reverse proxies in front of Tether: a request from one of these addresses is attributed
+    /// to the client its `X-Forwarded-For` names (sign-in throttling counts clients, not the
+    /// proxy). Empty by default: the header is then ignored, since any client can send it.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -36,6 +40,7 @@ impl Default for Settings {
         Settings {
             public_url: url::Url::parse("http://127.0.0.1:8800/")
                 .unwrap_or_else(|_| unreachable!("a literal URL parses")),
+            trusted_proxies: Vec::new(),
         }
     }
 }

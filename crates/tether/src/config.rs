@@ -49,6 +49,12 @@ const KEYS: &[Key] = &[
         help: "URL people and apps reach Tether at",
     },
     Key {
+        key: "trusted_proxies",
+        env: "TETHER_TRUSTED_PROXIES",
+        flag: "--trusted-proxies",
+        help: "reverse proxies whose X-Forwarded-For names the client",
+    },
+    Key {
         key: "data_dir",
         env: "TETHER_DATA_DIR",
         flag: "--data-dir",
@@ -113,6 +119,11 @@ pub struct SettingsArgs {
     /// redirects and the webhook URL derive from it) [default: http:// and the listen address].
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Addresses of the reverse proxies in front of Tether, comma-separated (`127.0.0.1,::1`):
+    /// a request from one of them is attributed to the client its `X-Forwarded-For` names, so
+    /// sign-in throttling counts clients, not the proxy [default: none].
+    #[arg(long)]
+    pub trusted_proxies: Option<String>,
     /// How long finished runs and their journals are kept, e.g. `30d` [default: 30d].
     #[arg(long)]
     pub retention: Option<String>,
@@ -146,6 +157,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The URL people and apps reach Tether at.
     pub public_url: url::Url,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The data folder.
     pub data_dir: PathBuf,
     /// A database URL; `None` is the SQLite file in the data folder.
@@ -237,6 +250,8 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     public_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    trusted_proxies: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     database_url: Option<String>,
@@ -275,6 +290,7 @@ impl Flags {
         Flags {
             listen: settings.listen.clone(),
             public_url: settings.public_url.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
             data_dir: given("data_dir").then(|| data.data_dir.clone()),
             database_url: data.database.clone().filter(|_| given("database")),
             secret_key_file: data
@@ -440,6 +456,20 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
         None => Ok(None),
         Some(text) => public_url(&text).map(Some),
     });
+    let trusted_proxies = check.value("trusted_proxies", |text: Option<String>| {
+        let Some(text) = text else {
+            return Ok(Vec::new());
+        };
+        text.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse::<std::net::IpAddr>().map_err(|_| {
+                    format!("{item:?} is not an IP address (give addresses, comma-separated)")
+                })
+            })
+            .collect()
+    });
     let data_dir = check.required("data_dir", |dir: PathBuf| {
         if dir.as_os_str().is_empty() {
             Err("the data folder is empty".to_owned())
@@ -486,6 +516,7 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
     let (
         Some(listen),
         Some(public_url),
+        Some(trusted_proxies),
         Some(data_dir),
         Some(database_url),
         Some(secret_key_file),
@@ -497,6 +528,7 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
     ) = (
         listen,
         public_url,
+        trusted_proxies,
         data_dir,
         database_url,
         secret_key_file,
@@ -514,6 +546,7 @@ pub fn load(flags: &Flags) -> Result<Config, Problems> {
     Ok(Config {
         listen,
         public_url,
+        trusted_proxies,
         data_dir,
         database_url,
         secret_key_file,
@@ -656,6 +689,13 @@ impl Config {
             let value = match key.key {
                 "listen" => self.listen.to_string(),
                 "public_url" => self.public_url.to_string(),
+                "trusted_proxies" if self.trusted_proxies.is_empty() => "none".to_owned(),
+                "trusted_proxies" => self
+                    .trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 "data_dir" => self.data_dir.display().to_string(),
                 "database_url" => self.database_url.as_deref().map_or_else(
                     || {
@@ -853,6 +893,7 @@ mod tests {
             jail.set_env("TETHER_RETENTION", "10m");
             jail.set_env("TETHER_PUBLIC_URL", "ftp://files.example.com");
             jail.set_env("TETHER_DATABASE_URL", "mysql://root:hunter2@db/tether");
+            jail.set_env("TETHER_TRUSTED_PROXIES", "10.0.0.1, proxy.local");
             let problems = problems(&Flags {
                 log_format: Some("xml".into()),
                 reconcile_every: Some("soon".into()),
@@ -882,11 +923,13 @@ mod tests {
             assert!(find("public_url").contains("TETHER_PUBLIC_URL"));
             assert!(find("public_url").contains("http:// or https://"));
             assert!(find("database_url").contains("TETHER_DATABASE_URL"));
+            assert!(find("trusted_proxies").contains("TETHER_TRUSTED_PROXIES"));
+            assert!(find("trusted_proxies").contains("\"proxy.local\" is not an IP address"));
             assert!(find("database_url").contains("mysql://root:[redacted]@db/tether"));
             assert!(!text.concat().contains("hunter2"), "the password stays out");
             assert!(find("log_format").contains("flag --log-format"));
             assert!(find("reconcile_every").contains("flag --reconcile-every"));
-            assert_eq!(problems.len(), 9, "{text:#?}");
+            assert_eq!(problems.len(), 10, "{text:#?}");
             Ok(())
         });
     }

@@ -47,11 +47,34 @@ fn problem(code: ErrorCode, message: impl Into<String>) -> Response {
     Problem(Error::new(code, message)).into_response()
 }
 
-/// The peer's address, when the server was started with connection info.
-fn client_address(request_extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    request_extensions
+/// The client's address: the peer's, when the server was started with connection info; when
+/// the peer is a trusted reverse proxy (`Settings::trusted_proxies`), the last address of
+/// `X-Forwarded-For` that is not itself a trusted proxy (each proxy appends the address it
+/// received the request from, so that one was written by a proxy we trust).
+fn client_address(service: &Service, request: &Request) -> Option<IpAddr> {
+    let peer = request
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip())
+        .map(|ConnectInfo(address)| address.ip())?;
+    let trusted = &service.settings().trusted_proxies;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| item.trim().parse::<IpAddr>().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|address| !trusted.contains(address))
+            .unwrap_or(peer),
+    )
 }
 
 /// The value of the session cookie, if the request carries one.
@@ -361,7 +384,7 @@ pub(crate) async fn login(
     State(state): State<ApiState>,
     request: Request,
 ) -> Result<Response, Problem> {
-    let client = client_address(request.extensions());
+    let client = client_address(&state.service, &request);
     let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
         .await
         .map_err(|_| Problem::invalid("body: larger than 64 KiB"))?;

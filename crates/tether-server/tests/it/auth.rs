@@ -258,6 +258,64 @@ async fn five_failures_from_one_address_throttle_it_whatever_the_e_mail() {
     api.cleanup().await;
 }
 
+/// Behind a trusted reverse proxy every client arrives from the proxy's address: throttling
+/// counts the client `X-Forwarded-For` names instead. From an untrusted peer the header is
+/// ignored, since anyone can send it.
+#[tokio::test]
+async fn behind_a_trusted_proxy_throttling_counts_the_forwarded_client() {
+    // Each attempt names another e-mail address, so only the per-address count can throttle.
+    let fail = |client: &reqwest::Client, api: &ApiHarness, forwarded: &str| {
+        client
+            .post(api.url("/auth/login"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({
+                "email": format!("nobody-{}@example.com", fastrand::u32(..)),
+                "password": "some password",
+            }))
+            .send()
+    };
+    let client = reqwest::Client::new();
+    let behind_proxy = ApiHarness::start_with(tether_service::Settings {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..tether_service::Settings::default()
+    })
+    .await;
+    for n in 0..5 {
+        // Five clients fail once each (a spoofed first entry is not believed: the proxy's own
+        // entry, the last, names the client).
+        let status = fail(&client, &behind_proxy, &format!("10.9.9.9, 203.0.113.{n}"))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401);
+    }
+    // A sixth client is not throttled: no address failed five times.
+    let status = fail(&client, &behind_proxy, "203.0.113.77")
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401, "clients behind the proxy are counted apart");
+    behind_proxy.cleanup().await;
+
+    let direct = ApiHarness::start().await;
+    for n in 0..5 {
+        let status = fail(&client, &direct, &format!("203.0.113.{n}"))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401);
+    }
+    let status = fail(&client, &direct, "203.0.113.77")
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(
+        status, 429,
+        "an untrusted peer's X-Forwarded-For is ignored"
+    );
+    direct.cleanup().await;
+}
+
 #[tokio::test]
 async fn a_browser_session_reads_and_writes_same_origin_json_and_cross_site_writes_are_refused() {
     let api = ApiHarness::start().await;
@@ -597,6 +655,7 @@ async fn the_session_cookie_is_http_only_lax_and_secure_only_behind_https() {
     api.cleanup().await;
 
     let api = ApiHarness::start_with(tether_service::Settings {
+        trusted_proxies: Vec::new(),
         public_url: "https://tether.example.com/".parse().unwrap(),
     })
     .await;

@@ -64,6 +64,7 @@ pub async fn run(args: ServeArgs, mut settings: crate::config::Config) -> anyhow
         FlowSet::new(),
         tether_service::Settings {
             public_url: settings.public_url.clone(),
+            trusted_proxies: settings.trusted_proxies.clone(),
         },
     );
     let flows_dir = match args.flows {
