@@ -99,7 +99,7 @@ try {
   const page = await context.newPage();
   // A CSP violation or a script error is a failure, whichever page it happens on.
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 40[13]/.test(message.text())) problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && !/status of 40[134]/.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   const shot = async (name) => {
@@ -141,15 +141,19 @@ try {
   });
 
   await step('enabled toggle', async () => {
+    // By keyboard: focus the first switch, Space flips it, the server agrees; then back.
     const toggle = page.getByRole('switch').first();
     const before = await toggle.isChecked();
-    await toggle.focus();
-    await page.keyboard.press('Space');
-    await page.waitForFunction((want) => document.querySelector('input[role=switch]')?.checked === want, !before);
-    const flows = await (await page.request.get(`${base}/api/v1/flows`)).json();
-    if (flows.items[0].enabled === before) fail(`the server still has enabled=${before} after the toggle`);
-    await page.keyboard.press('Space');
-    await page.waitForFunction((want) => document.querySelector('input[role=switch]')?.checked === want, before);
+    for (const want of [!before, before]) {
+      const answered = page.waitForResponse((r) => /\/api\/v1\/flows\/[^/]+\/(enable|disable)$/.test(r.url()));
+      await toggle.focus();
+      await page.keyboard.press('Space');
+      const answer = await answered;
+      if (answer.status() !== 200) fail(`the toggle's ${answer.url()} answered ${answer.status()}`);
+      const flows = await (await page.request.get(`${base}/api/v1/flows`)).json();
+      if (flows.items[0].enabled !== want) fail(`the server has enabled=${flows.items[0].enabled}, wanted ${want}`);
+      await page.waitForFunction((w) => /** @type {HTMLInputElement} */ (document.querySelector('input[role=switch]')).checked === w && !document.querySelector('input[role=switch]:disabled'), want);
+    }
   });
 
   await step('flow page', async () => {
@@ -161,7 +165,7 @@ try {
   });
 
   await step('runs list', async () => {
-    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
     await page.waitForURL(`${base}/runs`);
     await page.getByRole('heading', { name: /Runs/ }).waitFor();
     // The live stream opens (the badge says so) and the list (empty on a fresh server) loads.
@@ -177,7 +181,7 @@ try {
   });
 
   await step('connections list', async () => {
-    await page.getByRole('link', { name: 'Connections' }).click();
+    await page.getByRole('link', { name: 'Connections', exact: true }).click();
     await page.getByRole('heading', { name: 'Connections' }).waitFor();
     await page.getByText(/No connections yet|used by/).first().waitFor();
     await shot('connections');

@@ -43,7 +43,10 @@ async fn runs_are_shown_only_to_a_signed_in_caller() {
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
         assert!(status == 404 || status == 401, "{path}: {status} {text}");
-        assert!(!text.contains("contact-sync"), "{path} showed a run: {text}");
+        assert!(
+            !text.contains("contact-sync"),
+            "{path} showed a run: {text}"
+        );
     }
     server.cleanup().await;
 }

@@ -262,7 +262,13 @@ fn a_broken_flow_file_is_refused_at_serve_start_and_the_others_run() {
     let folder_arg = folder.display().to_string();
     let (_server, banner) = crate::cli::start_process_logging(
         &[
-            "serve", "--listen", "127.0.0.1:0", "--data-dir", &data_arg, "--flows", &folder_arg,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data_arg,
+            "--flows",
+            &folder_arg,
         ],
         &[],
         "Tether serving on ",
