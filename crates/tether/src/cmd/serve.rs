@@ -89,7 +89,11 @@ pub async fn run(args: ServeArgs, mut settings: crate::config::Config) -> anyhow
             let refused: Vec<&String> = report
                 .lines
                 .iter()
-                .filter(|line| !line.starts_with("created") && !line.starts_with("updated") && !line.starts_with("unchanged"))
+                .filter(|line| {
+                    !line.starts_with("created")
+                        && !line.starts_with("updated")
+                        && !line.starts_with("unchanged")
+                })
                 .collect();
             eprintln!(
                 "warning: {} flow file(s) in {} were refused and do not run; the others do:",
