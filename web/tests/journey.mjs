@@ -5,7 +5,8 @@
 // (live) and the connections, and checks that a cross-site write is refused. Screenshots of each
 // page go to target/ui-screenshots/. Exits non-zero with the reason on the first failure.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -35,13 +36,18 @@ try {
   fail(`playwright-core is not installed in web/node_modules: run \`npm ci\` in web/ (${error})`);
 }
 
+// Webhooks signed with a key of our own, which `serve` is told to trust (`--ghl-ed25519-key`).
+const webhookKeys = generateKeyPairSync('ed25519');
+
 /** `tether serve` on a free port over a fresh data folder; resolves with its base and setup URLs. */
 function startServer(dataDir) {
+  const keyFile = join(dataDir, 'webhook-key.pub.pem');
+  writeFileSync(keyFile, webhookKeys.publicKey.export({ type: 'spki', format: 'pem' }));
   const env = { ...process.env };
   delete env.TETHER_SECRET_KEY;
   const child = spawn(
     binary,
-    ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--flows', join(root, 'flows')],
+    ['serve', '--listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data'), '--flows', join(root, 'flows'), '--ghl-ed25519-key', keyFile],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const printed = [];
@@ -62,6 +68,27 @@ function startServer(dataDir) {
       }
     });
   });
+}
+
+/** POSTs a signed GHL `ContactCreate` webhook, as HighLevel would. */
+async function sendWebhook(base) {
+  const body = JSON.stringify({
+    type: 'ContactCreate',
+    webhookId: `ui-${Date.now()}`,
+    timestamp: new Date().toISOString(),
+    locationId: 've9EPM428h8vShlRW1KT',
+    id: 'ui-contact-1',
+    email: 'Live.Run@Example.com',
+    firstName: 'Live',
+    lastName: 'Run',
+  });
+  const signature = sign(null, Buffer.from(body), webhookKeys.privateKey).toString('base64');
+  const answer = await fetch(`${base}/hooks/ghl`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'x-ghl-signature': signature },
+    body,
+  });
+  if (answer.status !== 200) fail(`the webhook got ${answer.status}: ${await answer.text()}`);
 }
 
 /** A page on another origin (another port of 127.0.0.1: same site, other origin) that tries a write. */
@@ -170,9 +197,27 @@ try {
     await page.getByRole('heading', { name: /Runs/ }).waitFor();
     // The live stream opens (the badge says so) and the list (empty on a fresh server) loads.
     await page.locator('h1 .badge', { hasText: 'live' }).waitFor({ timeout: 15_000 });
-    await page.getByText(/No runs yet|#\d+/).first().waitFor();
-    await page.getByLabel('Status').selectOption('dead');
-    await page.waitForURL(`${base}/runs?status=dead`);
+    await page.getByText('No runs yet.').waitFor();
+    // A webhook starts a run; it appears, and its status changes, without reloading the page.
+    await sendWebhook(base);
+    const row = page.locator('tbody tr', { hasText: 'ghl-contact-to-df-customer' });
+    await row.waitFor({ timeout: 15_000 });
+    await row.locator('.badge', { hasText: /^(retry|dead|done)$/ }).waitFor({ timeout: 30_000 });
+    await shot('runs-live');
+    await row.getByRole('link').click();
+    await page.waitForURL(/\/runs\/\d+$/);
+    const steps = page.locator('li.step');
+    await steps.first().waitFor();
+    const text = await page.locator('ol.steps').innerText();
+    for (const want of ['has_email', 'customer', 'upsert', 'live.run@example.com']) {
+      if (!text.includes(want)) fail(`the run page does not show ${want}: ${text.slice(0, 800)}`);
+    }
+    if ((await page.locator('li.step .error').count()) === 0) fail(`the failed step shows no error: ${text.slice(0, 800)}`);
+    await shot('run');
+    await page.getByRole('link', { name: '← Runs' }).click();
+    await page.waitForURL(`${base}/runs`);
+    await page.getByLabel('Status').selectOption('done');
+    await page.waitForURL(`${base}/runs?status=done`);
     await page.getByText('No runs match these filters.').waitFor();
     await shot('runs');
     await page.goto(`${base}/runs/999999`);
