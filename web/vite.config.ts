@@ -19,7 +19,8 @@ export default defineConfig({
       '/api': { target: api, changeOrigin: false },
       '/oauth': { target: api, changeOrigin: false },
       '/hooks': { target: api, changeOrigin: false },
-      '/login?': { target: api, changeOrigin: false },
+      // A login link (`/login?token=…`) is the server's; `/login` alone is the app's page.
+      '^/login\\?token=': { target: api, changeOrigin: false },
     },
   },
   test: {

@@ -183,11 +183,28 @@ try {
     }
   });
 
-  await step('flow page', async () => {
-    await page.locator('tbody tr td a').first().click();
+  await step('a draft with a problem', async () => {
+    // A draft saved through the API (as the editor will) with a misspelt variable: the list
+    // shows its draft badge, the flow page its diagnostic with line, column and field path.
+    const id = 'ghl-note-to-df-note';
+    const flow = await (await page.request.get(`${base}/api/v1/flows/${id}`)).json();
+    const at = flow.draft.yaml.indexOf('{{ trigger.');
+    if (at < 0) fail(`${id} has no trigger expression to misspell`);
+    const yaml = `${flow.draft.yaml.slice(0, at)}{{ triggr.${flow.draft.yaml.slice(at + 11)}`;
+    const saved = await page.request.put(`${base}/api/v1/flows/${id}/draft`, {
+      headers: { 'If-Match': `"${flow.draft.revision}"`, 'Content-Type': 'application/json' },
+      data: { yaml },
+    });
+    if (saved.status() !== 200) fail(`saving the draft answered ${saved.status()}: ${await saved.text()}`);
+    await page.reload();
+    const row = page.locator('tbody tr', { hasText: id });
+    await row.locator('.badge', { hasText: 'draft' }).waitFor();
+    if ((await page.locator('tbody .badge', { hasText: 'draft' }).count()) !== 1) fail('another flow shows a draft badge');
+    await row.getByRole('link').click();
     await page.getByRole('heading', { name: /Draft YAML/ }).waitFor();
-    const yaml = await page.locator('pre.yaml').innerText();
-    if (!yaml.includes('trigger:')) fail(`the flow page shows no YAML: ${yaml.slice(0, 200)}`);
+    await page.locator('.diagnostics').getByText(/^\d+:\d+ steps\[0\]\.lookup\.input\.contactId: unknown variable 'triggr\.contactId'/).waitFor();
+    const shown = await page.locator('pre.yaml').innerText();
+    if (!shown.includes('{{ triggr.')) fail('the flow page does not show the saved draft');
     await shot('flow');
   });
 
