@@ -697,9 +697,9 @@ fn trigger_summary(yaml: &str) -> Option<String> {
 /// `90s`, `5m`, `2h`: a poll interval as flows write it.
 fn every_text(every: std::time::Duration) -> String {
     let secs = every.as_secs();
-    if secs > 0 && secs % 3600 == 0 {
+    if secs > 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs > 0 && secs % 60 == 0 {
+    } else if secs > 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")
@@ -724,6 +724,30 @@ fn detail(stored: &StoredFlow, diagnostics: Vec<Diagnostic>) -> FlowDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trigger_is_summed_up_in_a_few_words() {
+        let flow = |trigger: &str| {
+            format!(
+                "id: f\ntrigger:\n{trigger}steps:\n  - id: s\n    filter:\n      when: \"{{{{ true }}}}\"\n"
+            )
+        };
+        assert_eq!(
+            trigger_summary(&flow("  webhook:\n    app: ghl\n    events: [ContactCreate, ContactUpdate]\n    connection: main\n")).as_deref(),
+            Some("webhook ghl: ContactCreate, ContactUpdate")
+        );
+        assert_eq!(
+            trigger_summary(&flow("  poll:\n    operation: details_flowers.customer.new\n    connection: df\n    every: 90s\n")).as_deref(),
+            Some("poll details_flowers.customer.new every 90s")
+        );
+        assert_eq!(
+            trigger_summary(&flow("  schedule:\n    cron: \"@daily\"\n")).as_deref(),
+            Some("schedule @daily")
+        );
+        assert_eq!(trigger_summary("not: [a flow"), None);
+        assert_eq!(every_text(std::time::Duration::from_secs(7200)), "2h");
+        assert_eq!(every_text(std::time::Duration::from_secs(300)), "5m");
+    }
 
     #[test]
     fn versions_are_named_by_number_or_hash() {

@@ -151,3 +151,22 @@ fn missing_page(why: &str) -> String {
         escape(why)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_missing_ui_page_says_how_to_get_it_and_escapes_the_reason() {
+        let page = missing_page("`node --version` answered \"<v18>\" & failed");
+        assert!(page.contains("Node.js 20 or newer and npm"), "{page}");
+        assert!(page.contains("TETHER_WEB_DIST"), "{page}");
+        assert!(
+            page.contains("answered &quot;&lt;v18&gt;&quot; &amp; failed"),
+            "{page}"
+        );
+        assert!(!page.contains("<v18>"));
+        // Nothing inline that the server's CSP would block.
+        assert!(!page.contains("<script") && !page.contains("style="));
+    }
+}
