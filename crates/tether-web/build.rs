@@ -40,6 +40,13 @@ fn main() {
         );
         let _ = std::fs::remove_dir_all(&out);
         std::fs::create_dir_all(&out).expect("OUT_DIR is writable");
+        // A path that never exists makes cargo run this script again on every build, so installing
+        // Node and npm (which changes no file cargo watches) is enough for the next build to
+        // embed the UI.
+        println!(
+            "cargo:rerun-if-changed={}",
+            out.join("rebuild-until-the-ui-is-built").display()
+        );
         // One line for the page, no HTML: `src/lib.rs` escapes it.
         std::fs::write(out.join("MISSING"), why).expect("OUT_DIR is writable");
     }
