@@ -4,7 +4,7 @@
 // Sets up the owner through the setup page, signs out and in, opens the flows, a flow, the runs
 // (live) and the connections, and checks that a cross-site write is refused. Screenshots of each
 // page go to target/ui-screenshots/. Exits non-zero with the reason on the first failure.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -70,6 +70,41 @@ function startServer(dataDir) {
   });
 }
 
+/** `tether sim details-flowers` on a free port; resolves with the process and its URL. */
+function startDetailsFlowers() {
+  const child = spawn(binary, ['sim', 'details-flowers', '--listen', '127.0.0.1:0', '--api-key', 'ui-key'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolvePromise, reject) => {
+    child.on('exit', (code) => reject(new Error(`the Details Flowers simulator exited (${code})`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const url = line.match(/listening on (http:\/\/\S+)/);
+      if (url) resolvePromise({ child, url: url[1] });
+    });
+  });
+}
+
+/** `tether connect details-flowers …` against serve's data folder, untested. */
+function connect(dataDir, name, baseUrl) {
+  const env = { ...process.env };
+  delete env.TETHER_SECRET_KEY;
+  const done = spawnSync(
+    binary,
+    ['connect', '--skip-test', '--data-dir', join(dataDir, 'data'), 'details-flowers', '--name', name, '--api-key', 'ui-key', '--base-url', baseUrl],
+    { env, encoding: 'utf8' },
+  );
+  if (done.status !== 0) fail(`tether connect ${name} failed: ${done.stdout}${done.stderr}`);
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort() {
+  const probe = createServer();
+  await new Promise((done) => probe.listen(0, '127.0.0.1', () => done(undefined)));
+  const port = /** @type {import('node:net').AddressInfo} */ (probe.address()).port;
+  await new Promise((done) => probe.close(() => done(undefined)));
+  return port;
+}
+
 /** POSTs a signed GHL `ContactCreate` webhook, as HighLevel would. */
 async function sendWebhook(base) {
   const body = JSON.stringify({
@@ -111,6 +146,7 @@ mkdirSync(shots, { recursive: true });
 let server;
 let browser;
 let foreign;
+let flowers;
 const saved = [];
 const problems = [];
 try {
@@ -243,9 +279,22 @@ try {
   });
 
   await step('connections list', async () => {
+    // Two connections made with the CLI, untested: one to a live simulator, one to a closed
+    // port. Testing each from the page gives its real health.
+    flowers = await startDetailsFlowers();
+    connect(dataDir, 'details-flowers-main', flowers.url);
+    connect(dataDir, 'df-down', `http://127.0.0.1:${await closedPort()}`);
     await page.getByRole('link', { name: 'Connections', exact: true }).click();
-    await page.getByRole('heading', { name: 'Connections' }).waitFor();
-    await page.getByText(/No connections yet|used by/).first().waitFor();
+    await page.getByRole('heading', { name: 'Connections', level: 1 }).waitFor();
+    const card = (name) => page.locator('li.card', { has: page.getByRole('heading', { name }) });
+    await card('details-flowers-main').getByText('untested', { exact: true }).waitFor();
+    const used = await card('details-flowers-main').innerText();
+    if (!/used by [1-9]\d* flow\(s\)/.test(used)) fail(`details-flowers-main shows no flow using it: ${used}`);
+    await card('details-flowers-main').getByRole('button', { name: 'Test' }).click();
+    await card('details-flowers-main').locator('.badge', { hasText: /^ok$/ }).waitFor({ timeout: 30_000 });
+    await card('df-down').getByRole('button', { name: 'Test' }).click();
+    await card('df-down').locator('.badge', { hasText: /^unreachable$/ }).waitFor({ timeout: 30_000 });
+    await card('df-down').locator('.error-text').waitFor();
     await shot('connections');
   });
 
@@ -301,6 +350,10 @@ try {
 } finally {
   await browser?.close().catch(() => {});
   foreign?.close();
+  if (flowers) {
+    flowers.child.removeAllListeners('exit');
+    flowers.child.kill('SIGTERM');
+  }
   if (server) {
     server.child.removeAllListeners('exit');
     server.child.kill('SIGTERM');

@@ -1,6 +1,7 @@
 //! The web UI in a real browser: `node web/tests/journey.mjs` drives Debian's Chromium
 //! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
-//! and in, the flows, a flow, the runs (live), the connections, and a refused cross-site write.
+//! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
+//! connections made by `tether connect` tested from the page, and refused cross-site writes.
 //! Screenshots go to `target/ui-screenshots/`.
 
 use std::path::{Path, PathBuf};
