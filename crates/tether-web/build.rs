@@ -84,7 +84,12 @@ fn build(web: &Path, out: &Path) -> Result<(), String> {
     }
     check_node()?;
     if needs_install(web) {
-        run(web, "npm", &["ci", "--no-audit", "--no-fund"], out)?;
+        run(
+            web,
+            "npm",
+            &["ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            out,
+        )?;
     }
     run(web, "npm", &["run", "build", "--silent"], out)?;
     if !out.join("index.html").is_file() {
@@ -96,7 +101,7 @@ fn build(web: &Path, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Node's major version must be at least [`MIN_NODE_MAJOR`] (Vite 7 needs 20.19+).
+/// Node must be one Vite 7 runs on: 20.19+ or 22.12+.
 fn check_node() -> Result<(), String> {
     let output = Command::new("node")
         .arg("--version")
@@ -107,19 +112,23 @@ fn check_node() -> Result<(), String> {
             )
         })?;
     let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let major = version
+    let mut parts = version
         .trim_start_matches('v')
         .split('.')
-        .next()
-        .and_then(|major| major.parse::<u32>().ok());
-    match major {
-        Some(major) if major >= MIN_NODE_MAJOR => Ok(()),
-        Some(_) => Err(format!(
-            "Node.js {version} is too old; the web UI needs Node {MIN_NODE_MAJOR} or newer"
-        )),
-        None => Err(format!(
+        .map(|part| part.parse::<u32>().ok());
+    let (Some(Some(major)), Some(Some(minor))) = (parts.next(), parts.next()) else {
+        return Err(format!(
             "`node --version` answered {version:?}, not a version"
-        )),
+        ));
+    };
+    let supported = (major == 20 && minor >= 19) || (major == 22 && minor >= 12) || major > 22;
+    if supported {
+        Ok(())
+    } else {
+        Err(format!(
+            "Node.js {version} is too old or unsupported; the web UI (Vite 7) needs Node \
+             {MIN_NODE_MAJOR}.19+ or 22.12+"
+        ))
     }
 }
 
