@@ -1,6 +1,6 @@
 //! Tether's HTTP server (axum): GHL webhook intake ([`webhooks`]), its counters (`GET /metrics`)
 //! and the REST API: [`v1`] (`/api/v1`, over the service layer) and the first routes in [`api`]
-//! (`GET /healthz`).
+//! (`GET /healthz`), and the web UI (`tether_web`), which answers every path no route took.
 //!
 //! The server decides nothing about flows: which flows an event starts is the [`FlowMatcher`]'s
 //! answer, which the binary plugs in from the engine's flow set: it answers from memory on the
@@ -134,6 +134,8 @@ pub fn router_with(
         .merge(metrics::routes(counters))
         .merge(api::routes(store))
         .merge(v1::routes(service))
+        // Last: the UI's fallback; it never answers the server's own paths with the app.
+        .merge(tether_web::routes())
         .layer(axum::middleware::map_response(v1::auth::security_headers)))
 }
 

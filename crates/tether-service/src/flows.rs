@@ -73,6 +73,10 @@ pub struct FlowSummary {
     /// The version new events run; absent before the first publish.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published: Option<VersionInfo>,
+    /// What starts it, in a few words (`poll details_flowers.customer.updated every 1m`), read
+    /// from the published version, else from the draft; absent when neither can be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
 }
 
 /// A flow's draft with its problems.
@@ -666,6 +670,39 @@ fn summary(stored: &StoredFlow) -> FlowSummary {
             .as_ref()
             .is_none_or(|version| version.yaml != stored.draft_yaml),
         published: stored.current.as_ref().map(version_info),
+        trigger: trigger_summary(
+            stored
+                .current
+                .as_ref()
+                .map_or(stored.draft_yaml.as_str(), |version| version.yaml.as_str()),
+        ),
+    }
+}
+
+/// A flow's trigger in a few words, for lists; `None` when the text is no readable flow.
+fn trigger_summary(yaml: &str) -> Option<String> {
+    let flow = flow::parse_flow(yaml, Path::new("flow.yaml"), None).ok()?;
+    Some(match &flow.trigger {
+        flow::TriggerSpec::Webhook { app, events, .. } => {
+            format!("webhook {app}: {}", events.join(", "))
+        }
+        flow::TriggerSpec::Poll { source, every, .. } => {
+            let (flow::PollSource::Operation(name) | flow::PollSource::Resource(name)) = source;
+            format!("poll {name} every {}", every_text(*every))
+        }
+        flow::TriggerSpec::Schedule { cron } => format!("schedule {cron}"),
+    })
+}
+
+/// `90s`, `5m`, `2h`: a poll interval as flows write it.
+fn every_text(every: std::time::Duration) -> String {
+    let secs = every.as_secs();
+    if secs > 0 && secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs > 0 && secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
     }
 }
 
@@ -687,6 +724,30 @@ fn detail(stored: &StoredFlow, diagnostics: Vec<Diagnostic>) -> FlowDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trigger_is_summed_up_in_a_few_words() {
+        let flow = |trigger: &str| {
+            format!(
+                "id: f\ntrigger:\n{trigger}steps:\n  - id: s\n    filter:\n      when: \"{{{{ true }}}}\"\n"
+            )
+        };
+        assert_eq!(
+            trigger_summary(&flow("  webhook:\n    app: ghl\n    events: [ContactCreate, ContactUpdate]\n    connection: main\n")).as_deref(),
+            Some("webhook ghl: ContactCreate, ContactUpdate")
+        );
+        assert_eq!(
+            trigger_summary(&flow("  poll:\n    operation: details_flowers.customer.new\n    connection: df\n    every: 90s\n")).as_deref(),
+            Some("poll details_flowers.customer.new every 90s")
+        );
+        assert_eq!(
+            trigger_summary(&flow("  schedule:\n    cron: \"@daily\"\n")).as_deref(),
+            Some("schedule @daily")
+        );
+        assert_eq!(trigger_summary("not: [a flow"), None);
+        assert_eq!(every_text(std::time::Duration::from_secs(7200)), "2h");
+        assert_eq!(every_text(std::time::Duration::from_secs(300)), "5m");
+    }
 
     #[test]
     fn versions_are_named_by_number_or_hash() {

@@ -518,24 +518,27 @@ pub(crate) async fn revoke_token(
 /// `?token=` of a login link.
 #[derive(Debug, Deserialize)]
 pub(crate) struct LinkQuery {
-    token: String,
+    token: Option<String>,
 }
 
 /// `GET /login?token=…`: a one-time login link (`tether demo` prints one) signs its user in,
-/// then goes on to the signed-in person's page.
+/// then goes on to the web UI. Without a token, `/login` is the UI's sign-in page.
 pub(crate) async fn login_link(
     State(state): State<ApiState>,
     Query(query): Query<LinkQuery>,
 ) -> Result<Response, Problem> {
-    let session = state.service.login_with_link(&query.token).await?;
+    let Some(token) = query.token.filter(|token| !token.is_empty()) else {
+        return Ok(tether_web::index());
+    };
+    let session = state.service.login_with_link(&token).await?;
     let cookie = session_cookie_header(&state.service, &session.secret, session.lifetime.as_secs());
-    // Until the web UI lands, the person's own record is the page to land on.
-    let mut response = Redirect::to(&format!("{PREFIX}/auth/me")).into_response();
+    let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(no_store(response))
 }
 
-/// The routes outside `/api/v1` this module serves: `GET /login`.
+/// The routes outside `/api/v1` this module serves: `GET /login` (a login link, else the UI's
+/// sign-in page).
 pub fn pages(service: Service) -> axum::Router {
     axum::Router::new()
         .route("/login", axum::routing::get(login_link))

@@ -45,7 +45,9 @@ pub struct ApiState {
                        `diagnostics`.",
         license(name = "MIT OR Apache-2.0"),
     ),
-    components(schemas(problem::ProblemBody)),
+    // `PayloadPart` is only a query parameter's type, which utoipa does not collect by itself;
+    // without it the document has a dangling `$ref` that generators refuse.
+    components(schemas(problem::ProblemBody, tether_service::runs::PayloadPart)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
 )]

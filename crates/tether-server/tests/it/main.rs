@@ -16,4 +16,5 @@ mod runs;
 mod samples;
 mod simulator;
 mod support;
+mod web;
 mod webhooks;

@@ -2,8 +2,8 @@
 //! connect → connections → call journey against a simulator process, the official HighLevel
 //! clients against `tether sim ghl`, independent Flickr clients against `tether sim flickr`, and
 //! `tether serve` killed with SIGKILL during an initial sync, the command line under rough
-//! handling (closed pipes, a missing data folder or key, SIGTERM, personal data, `--json`), and a
-//! tidy check that no tracked file reads outside the repository.
+//! handling (closed pipes, a missing data folder or key, SIGTERM, personal data, `--json`), a
+//! tidy check that no tracked file reads outside the repository, and the web UI in Chromium.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,3 +23,4 @@ mod logs;
 mod robust;
 mod samples;
 mod tidy;
+mod ui;

@@ -1,0 +1,39 @@
+//! The web UI in a real browser: `node web/tests/journey.mjs` drives Debian's Chromium
+//! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
+//! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
+//! connections made by `tether connect` tested from the page, and refused cross-site writes.
+//! Screenshots go to `target/ui-screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TETHER: &str = env!("CARGO_BIN_EXE_tether");
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+#[test]
+fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let web = root.join("web");
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install it with `apt-get install -y chromium` (.ci/run does)"
+    );
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "web/node_modules has no playwright-core: run `npm ci` in web/ (scripts/test does)"
+    );
+    let output = Command::new("node")
+        .arg(web.join("tests/journey.mjs"))
+        .arg(TETHER)
+        .current_dir(&root)
+        .output()
+        .unwrap_or_else(|error| panic!("`node` did not run ({error}): install Node.js 20+"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "the UI journey failed:\n{text}");
+    assert!(text.contains("screenshot: "), "{text}");
+    println!("{text}");
+}
