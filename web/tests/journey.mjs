@@ -2,8 +2,8 @@
 // Usage: node web/tests/journey.mjs path/to/tether
 //
 // Sets up the owner through the setup page, signs out and in, opens the flows, a flow, the runs
-// (live) and the connections, and checks that a cross-site write is refused. Screenshots of each
-// page go to target/ui-screenshots/. Exits non-zero with the reason on the first failure.
+// (live) and the connections, replays the dead run from the Dead letters page, and checks that a
+// cross-site write is refused. Screenshots of each page go to target/ui-screenshots/. Exits non-zero with the reason on the first failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -162,7 +162,7 @@ try {
   const page = await context.newPage();
   // A CSP violation or a script error is a failure, whichever page it happens on.
   page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 40[134]/.test(message.text())) problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && !/status of 40[1349]/.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   const shot = async (name) => {
@@ -296,6 +296,68 @@ try {
     await card('df-down').locator('.badge', { hasText: /^unreachable$/ }).waitFor({ timeout: 30_000 });
     await card('df-down').locator('.error-text').waitFor();
     await shot('connections');
+  });
+
+  await step('dead letters', async () => {
+    // The webhook's run above died; it is replayed from the Dead letters page, by keyboard,
+    // from the start with the current version (now that its connection exists).
+    await page.getByRole('link', { name: 'Dead letters', exact: true }).click();
+    await page.waitForURL(`${base}/dead-letters`);
+    await page.getByRole('heading', { name: 'Dead letters', level: 1 }).waitFor();
+    const group = page.getByRole('region', { name: /^ghl-contact-to-df-customer: / });
+    await group.waitFor();
+    const count = await group.locator('h2 .badge').innerText();
+    if (count.trim() !== '1') fail(`the group counts ${count} dead letters, not 1`);
+    const row = group.locator('tbody tr').first();
+    const rowText = await row.innerText();
+    if (!/run #\d+/.test(rowText) || !/upsert|customer/.test(rowText)) fail(`the row shows no run link or failed step: ${rowText}`);
+    const deadRunId = Number(rowText.match(/run #(\d+)/)[1]);
+    await row.getByRole('button', { name: 'Replay' }).click();
+    const dialog = page.getByRole('dialog', { name: /Replay dead letter #\d+/ });
+    await dialog.waitFor();
+    if (!(await dialog.getByRole('radio', { name: 'The failed step' }).isChecked())) fail('the replay does not default to the failed step');
+    if (!(await dialog.getByRole('radio', { name: /^The current version/ }).isChecked())) fail('the replay does not default to the current version');
+    await shot('dead-letter-replay');
+    // Focus starts on the checked "from" radio: an arrow moves to "The start", Tab goes to the
+    // version group (current stays), Tab to the button, Enter sends.
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute('value'));
+    if (focused !== 'failed_step') fail(`the dialog opened with focus on ${focused}, not the first choice`);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    const sent = page.waitForRequest((r) => /\/api\/v1\/dead-letters\/\d+\/replay$/.test(r.url()));
+    const answered = page.waitForResponse((r) => /\/api\/v1\/dead-letters\/\d+\/replay$/.test(r.url()));
+    await page.keyboard.press('Enter');
+    const request = await sent;
+    const body = request.postDataJSON();
+    if (body.from !== 'start' || body.version !== 'current') fail(`the replay sent ${JSON.stringify(body)}`);
+    const key = request.headers()['idempotency-key'];
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(key ?? '')) fail(`the replay's Idempotency-Key is ${key}`);
+    const answer = await answered;
+    if (answer.status() !== 200) fail(`the replay answered ${answer.status()}: ${await answer.text()}`);
+    const replayRunId = (await answer.json()).runId;
+    await dialog.waitFor({ state: 'detached' });
+    await row.locator('.badge', { hasText: 'replayed' }).waitFor();
+    await page.getByRole('status').getByRole('link', { name: `run #${replayRunId}` }).waitFor();
+    await shot('dead-letters');
+    // Open letters only: after a reload the replayed one is under "replayed", with its run.
+    await page.reload();
+    await page.getByText('No open dead letters.').waitFor();
+    await page.getByLabel('Show').selectOption('replayed');
+    await page.waitForURL(`${base}/dead-letters?state=replayed`);
+    await page.locator('tbody tr', { hasText: `run #${deadRunId}` }).getByRole('link', { name: `run #${replayRunId}` }).click();
+    await page.waitForURL(`${base}/runs/${replayRunId}`);
+    await page.getByRole('heading', { name: new RegExp(`^Run #${replayRunId}`) }).waitFor();
+    await page.getByText(/replays dead letter \d+/).waitFor();
+    // Retrying the dead run again is refused: its dead letter was replayed; the dialog shows why.
+    await page.goto(`${base}/runs/${deadRunId}`);
+    await page.getByText(`Replayed as run #${replayRunId}`).waitFor();
+    await page.getByRole('button', { name: 'Retry' }).click();
+    const retry = page.getByRole('dialog', { name: `Retry run #${deadRunId}` });
+    await retry.getByRole('button', { name: 'Retry' }).click();
+    await retry.getByRole('alert').getByText(new RegExp(`Retrying run ${deadRunId} failed \\(HTTP 409\\): .*replayed already, as run ${replayRunId}`)).waitFor();
+    await page.keyboard.press('Escape');
+    await retry.waitFor({ state: 'detached' });
   });
 
   await step('sign out', async () => {

@@ -16,6 +16,7 @@ export type RouteName =
   | 'runs'
   | 'run'
   | 'connections'
+  | 'deadLetters'
   | 'notFound';
 
 const patterns: [RouteName, string][] = [
@@ -26,6 +27,7 @@ const patterns: [RouteName, string][] = [
   ['runs', '/runs'],
   ['run', '/runs/:id'],
   ['connections', '/connections'],
+  ['deadLetters', '/dead-letters'],
 ];
 
 /** Pages a signed-out person may see. */

@@ -1,7 +1,8 @@
 //! The web UI in a real browser: `node web/tests/journey.mjs` drives Debian's Chromium
 //! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
 //! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
-//! connections made by `tether connect` tested from the page, and refused cross-site writes.
+//! connections made by `tether connect` tested from the page, the dead run replayed from the Dead
+//! letters page (and a second retry refused with the reason), and refused cross-site writes.
 //! Screenshots go to `target/ui-screenshots/`.
 
 use std::path::{Path, PathBuf};
