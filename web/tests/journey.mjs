@@ -4,127 +4,8 @@
 // Sets up the owner through the setup page, signs out and in, opens the flows, a flow, the runs
 // (live) and the connections, replays the dead run from the Dead letters page, and checks that a
 // cross-site write is refused. Screenshots of each page go to target/ui-screenshots/. Exits non-zero with the reason on the first failure.
-import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-
-const CHROMIUM = '/usr/bin/chromium';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const binary = process.argv[2];
-const shots = join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, 'target'), 'ui-screenshots');
-const EMAIL = 'owner@tether.test';
-const PASSWORD = 'a long enough password';
-
-function fail(message) {
-  throw new Error(message);
-}
-
-if (!binary || !existsSync(binary)) fail(`usage: node web/tests/journey.mjs <tether binary>; got ${binary ?? 'nothing'}`);
-if (!existsSync(CHROMIUM)) {
-  fail(`${CHROMIUM} is missing: install Chromium with \`apt-get install -y chromium\` (the test never downloads a browser)`);
-}
-/** @type {typeof import('playwright-core')} */
-let playwright;
-try {
-  playwright = await import('playwright-core');
-} catch (error) {
-  fail(`playwright-core is not installed in web/node_modules: run \`npm ci\` in web/ (${error})`);
-}
-
-// Webhooks signed with a key of our own, which `serve` is told to trust (`--ghl-ed25519-key`).
-const webhookKeys = generateKeyPairSync('ed25519');
-
-/** `tether serve` on a free port over a fresh data folder; resolves with its base and setup URLs. */
-function startServer(dataDir) {
-  const keyFile = join(dataDir, 'webhook-key.pub.pem');
-  writeFileSync(keyFile, webhookKeys.publicKey.export({ type: 'spki', format: 'pem' }));
-  const env = { ...process.env };
-  delete env.TETHER_SECRET_KEY;
-  const child = spawn(
-    binary,
-    ['serve', '--listen', '127.0.0.1:0', '--data-dir', join(dataDir, 'data'), '--flows', join(root, 'flows'), '--ghl-ed25519-key', keyFile],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const printed = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve printed no setup URL in 60 s: ${printed.join('\n')}\n${stderr}`)), 60_000);
-    child.on('exit', (code) => reject(new Error(`serve exited (${code}): ${printed.join('\n')}\n${stderr}`)));
-    let base;
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      printed.push(line);
-      const serving = line.match(/^Tether serving on (\S+)/);
-      if (serving) base = serving[1];
-      const setup = line.trim().match(/^setup: (\S+)/);
-      if (setup && base) {
-        clearTimeout(timer);
-        resolvePromise({ child, base, setupUrl: setup[1] });
-      }
-    });
-  });
-}
-
-/** `tether sim details-flowers` on a free port; resolves with the process and its URL. */
-function startDetailsFlowers() {
-  const child = spawn(binary, ['sim', 'details-flowers', '--listen', '127.0.0.1:0', '--api-key', 'ui-key'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolvePromise, reject) => {
-    child.on('exit', (code) => reject(new Error(`the Details Flowers simulator exited (${code})`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const url = line.match(/listening on (http:\/\/\S+)/);
-      if (url) resolvePromise({ child, url: url[1] });
-    });
-  });
-}
-
-/** `tether connect details-flowers …` against serve's data folder, untested. */
-function connect(dataDir, name, baseUrl) {
-  const env = { ...process.env };
-  delete env.TETHER_SECRET_KEY;
-  const done = spawnSync(
-    binary,
-    ['connect', '--skip-test', '--data-dir', join(dataDir, 'data'), 'details-flowers', '--name', name, '--api-key', 'ui-key', '--base-url', baseUrl],
-    { env, encoding: 'utf8' },
-  );
-  if (done.status !== 0) fail(`tether connect ${name} failed: ${done.stdout}${done.stderr}`);
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort() {
-  const probe = createServer();
-  await new Promise((done) => probe.listen(0, '127.0.0.1', () => done(undefined)));
-  const port = /** @type {import('node:net').AddressInfo} */ (probe.address()).port;
-  await new Promise((done) => probe.close(() => done(undefined)));
-  return port;
-}
-
-/** POSTs a signed GHL `ContactCreate` webhook, as HighLevel would. */
-async function sendWebhook(base) {
-  const body = JSON.stringify({
-    type: 'ContactCreate',
-    webhookId: `ui-${Date.now()}`,
-    timestamp: new Date().toISOString(),
-    locationId: 've9EPM428h8vShlRW1KT',
-    id: 'ui-contact-1',
-    email: 'Live.Run@Example.com',
-    firstName: 'Live',
-    lastName: 'Run',
-  });
-  const signature = sign(null, Buffer.from(body), webhookKeys.privateKey).toString('base64');
-  const answer = await fetch(`${base}/hooks/ghl`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'x-ghl-signature': signature },
-    body,
-  });
-  if (answer.status !== 200) fail(`the webhook got ${answer.status}: ${await answer.text()}`);
-}
+import { EMAIL, PASSWORD, closedPort, connect, fail, journey, sendWebhook, startDetailsFlowers, startServer } from './support.mjs';
 
 /** A page on another origin (another port of 127.0.0.1: same site, other origin) that tries a write. */
 function startForeignSite(base) {
@@ -141,43 +22,10 @@ function startForeignSite(base) {
   return new Promise((done) => server.listen(0, '127.0.0.1', () => done(server)));
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'tether-ui-'));
-mkdirSync(shots, { recursive: true });
-let server;
-let browser;
-let foreign;
-let flowers;
-const saved = [];
-const problems = [];
-try {
-  server = await startServer(dataDir);
+await journey(async ({ dataDir, context, page, step, shot, track }) => {
+  const server = track(await startServer(dataDir));
   const { base, setupUrl } = server;
   if (!setupUrl.startsWith(`${base}/setup?token=`)) fail(`unexpected setup URL ${setupUrl} for ${base}`);
-  browser = await playwright.chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  // A CSP violation or a script error is a failure, whichever page it happens on.
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 40[1349]/.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  const shot = async (name) => {
-    const path = join(shots, `${name}.png`);
-    await page.screenshot({ path, fullPage: true });
-    saved.push(path);
-  };
-  const step = async (what, action) => {
-    try {
-      await action();
-    } catch (error) {
-      await shot(`failed-${what.replace(/\W+/g, '-')}`).catch(() => {});
-      fail(`${what}: ${error.message}`);
-    }
-  };
 
   await step('setup page', async () => {
     await page.goto(setupUrl);
@@ -281,7 +129,7 @@ try {
   await step('connections list', async () => {
     // Two connections made with the CLI, untested: one to a live simulator, one to a closed
     // port. Testing each from the page gives its real health.
-    flowers = await startDetailsFlowers();
+    const flowers = track(await startDetailsFlowers());
     connect(dataDir, 'details-flowers-main', flowers.url);
     connect(dataDir, 'df-down', `http://127.0.0.1:${await closedPort()}`);
     await page.getByRole('link', { name: 'Connections', exact: true }).click();
@@ -383,7 +231,7 @@ try {
 
   await step('cross-site write refused', async () => {
     // A page on another port of 127.0.0.1 (same site, other origin) posts with the cookie.
-    foreign = await startForeignSite(base);
+    const foreign = track(await startForeignSite(base));
     const foreignUrl = `http://127.0.0.1:${foreign.address().port}/`;
     const other = await context.newPage();
     const refused = other.waitForResponse((response) => response.url() === `${base}/api/v1/tokens`);
@@ -405,20 +253,4 @@ try {
     const tokens = await (await page.request.get(`${base}/api/v1/tokens`)).json();
     if (tokens.items.length !== 0) fail(`a cross-site write created tokens: ${JSON.stringify(tokens.items)}`);
   });
-
-  if (problems.length > 0) fail(`the browser reported errors:\n${problems.join('\n')}`);
-  console.log(`UI journey passed against ${base}.`);
-  for (const path of saved) console.log(`screenshot: ${path}`);
-} finally {
-  await browser?.close().catch(() => {});
-  foreign?.close();
-  if (flowers) {
-    flowers.child.removeAllListeners('exit');
-    flowers.child.kill('SIGTERM');
-  }
-  if (server) {
-    server.child.removeAllListeners('exit');
-    server.child.kill('SIGTERM');
-  }
-  rmSync(dataDir, { recursive: true, force: true });
-}
+});

@@ -1,9 +1,9 @@
-//! The web UI in a real browser: `node web/tests/journey.mjs` drives Debian's Chromium
+//! The web UI in a real browser: each journey `node web/tests/<name>.mjs` (on `support.mjs`) drives Debian's Chromium
 //! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
 //! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
 //! connections made by `tether connect` tested from the page, the dead run replayed from the Dead
 //! letters page (and a second retry refused with the reason), and refused cross-site writes.
-//! Screenshots go to `target/ui-screenshots/`.
+//! Screenshots go to `target/ui-screenshots/<journey>-<page>.png`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,8 +11,9 @@ use std::process::Command;
 const TETHER: &str = env!("CARGO_BIN_EXE_tether");
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-#[test]
-fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
+/// Runs the journey `web/tests/<name>.mjs` against this build's binary and fails with its
+/// output when it fails.
+fn run_journey(name: &str) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let web = root.join("web");
     assert!(
@@ -24,7 +25,7 @@ fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in
         "web/node_modules has no playwright-core: run `npm ci` in web/ (scripts/test does)"
     );
     let output = Command::new("node")
-        .arg(web.join("tests/journey.mjs"))
+        .arg(web.join(format!("tests/{name}.mjs")))
         .arg(TETHER)
         .current_dir(&root)
         .output()
@@ -34,7 +35,15 @@ fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "the UI journey failed:\n{text}");
+    assert!(
+        output.status.success(),
+        "the UI journey {name} failed:\n{text}"
+    );
     assert!(text.contains("screenshot: "), "{text}");
     println!("{text}");
+}
+
+#[test]
+fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
+    run_journey("journey");
 }
