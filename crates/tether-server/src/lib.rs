@@ -129,6 +129,7 @@ pub fn router_with(
         counters: counters.clone(),
         pending: tokio::sync::Mutex::new(None),
     });
+    let csp = v1::auth::content_security_policy(&service);
     Ok(Router::new()
         .merge(webhooks::routes(intake))
         .merge(metrics::routes(counters))
@@ -136,7 +137,10 @@ pub fn router_with(
         .merge(v1::routes(service))
         // Last: the UI's fallback; it never answers the server's own paths with the app.
         .merge(tether_web::routes())
-        .layer(axum::middleware::map_response(v1::auth::security_headers)))
+        .layer(axum::middleware::map_response_with_state(
+            csp,
+            v1::auth::security_headers,
+        )))
 }
 
 /// A server listening on a socket.

@@ -12,6 +12,7 @@
 //! - **Throttling.** After [`MAX_FAILURES`] failed sign-ins within [`FAILURE_WINDOW`] for one
 //!   e-mail address or one client address, sign-in answers `too_many_requests` with a
 //!   [`RetryAfter`] in the error's source until the window has passed; a success clears both.
+//!   A wrong current password given to [`Service::change_password`] counts as a failed sign-in.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -424,35 +425,10 @@ impl Service {
         client: Option<IpAddr>,
     ) -> Result<NewSession> {
         let email = email.trim().to_lowercase();
-        let subjects: Vec<String> = std::iter::once(format!("email:{email}"))
-            .chain(client.map(|address| format!("addr:{address}")))
-            .collect();
+        let subjects = throttle_subjects(&email, client);
         let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
         let now = now_ms();
-        let window = ms(FAILURE_WINDOW);
-        let mut retry_after: Option<i64> = None;
-        for subject in &subjects {
-            let (failures, oldest) = self.store().login_failures(subject, now - window).await?;
-            if failures >= MAX_FAILURES {
-                let wait = oldest
-                    .map_or(window, |oldest| oldest + window - now)
-                    .max(1_000);
-                retry_after = Some(retry_after.map_or(wait, |other| other.max(wait)));
-            }
-        }
-        if let Some(wait) = retry_after {
-            let secs = u64::try_from(wait).unwrap_or(1).div_ceil(1000);
-            return Err(Error {
-                source: Some(Box::new(RetryAfter(Duration::from_secs(secs)))),
-                ..Error::new(
-                    ErrorCode::TooManyRequests,
-                    format!(
-                        "too many failed sign-ins for this e-mail address or from this address; \
-                         try again in {secs} s"
-                    ),
-                )
-            });
-        }
+        self.refuse_when_throttled(&subjects).await?;
         let found = self.store().user_with_password(&email).await?;
         let verified = match found {
             Some((user, hash)) => verify_password(password, hash).await?.then_some(user),
@@ -720,6 +696,86 @@ impl Service {
         }
     }
 
+    /// Changes the password of the person `principal` acts as, given their `current` one, from
+    /// `client` (for throttling). Every session of theirs ends; when the request came with a
+    /// session (`by_session`), a new one is answered for it, so only the *other* sessions end.
+    /// API tokens stay. A wrong current password counts as a failed sign-in of that person and
+    /// address, and is throttled like one (`too_many_requests` with a [`RetryAfter`] source).
+    pub async fn change_password(
+        &self,
+        principal: &Principal,
+        current: &str,
+        new: &str,
+        client: Option<IpAddr>,
+        by_session: bool,
+    ) -> Result<Option<NewSession>> {
+        check_password("new", new)?;
+        if new == current {
+            return Err(Error::invalid(
+                "new: the new password is the current one; choose another",
+            ));
+        }
+        let email = principal.user.email.clone();
+        let subjects = throttle_subjects(&email, client);
+        let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+        self.refuse_when_throttled(&subjects).await?;
+        let (user, hash) = self
+            .store()
+            .user_with_password(&email)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("user {}", principal.user.id)))?;
+        if !verify_password(current, hash).await? {
+            self.store()
+                .record_login_failure(&subjects, now_ms())
+                .await?;
+            tracing::warn!(user = %user.id, client = ?client, "A password change gave a wrong current password.");
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                "current: the current password is wrong",
+            ));
+        }
+        self.store().clear_login_failures(&subjects).await?;
+        let hash = hash_password(new).await?;
+        let user = self.store().set_password(&email, &hash, now_ms()).await?;
+        tracing::info!(user = %user.id, "A password was changed; the other sessions ended.");
+        if by_session {
+            Ok(Some(self.start_session(user).await?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// `too_many_requests` when any of `subjects` failed [`MAX_FAILURES`] times within
+    /// [`FAILURE_WINDOW`], with how long to wait.
+    async fn refuse_when_throttled(&self, subjects: &[&str]) -> Result<()> {
+        let now = now_ms();
+        let window = ms(FAILURE_WINDOW);
+        let mut retry_after: Option<i64> = None;
+        for subject in subjects {
+            let (failures, oldest) = self.store().login_failures(subject, now - window).await?;
+            if failures >= MAX_FAILURES {
+                let wait = oldest
+                    .map_or(window, |oldest| oldest + window - now)
+                    .max(1_000);
+                retry_after = Some(retry_after.map_or(wait, |other| other.max(wait)));
+            }
+        }
+        if let Some(wait) = retry_after {
+            let secs = u64::try_from(wait).unwrap_or(1).div_ceil(1000);
+            return Err(Error {
+                source: Some(Box::new(RetryAfter(Duration::from_secs(secs)))),
+                ..Error::new(
+                    ErrorCode::TooManyRequests,
+                    format!(
+                        "too many failed sign-ins for this e-mail address or from this address; \
+                         try again in {secs} s"
+                    ),
+                )
+            });
+        }
+        Ok(())
+    }
+
     /// Sets a new password for the user with this e-mail address (recovery from the CLI) and
     /// ends their sessions.
     pub async fn reset_password(&self, email: &str, password: &str) -> Result<UserInfo> {
@@ -734,6 +790,13 @@ impl Service {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// What failed sign-ins are counted by: the e-mail address, and the client's address when known.
+fn throttle_subjects(email: &str, client: Option<IpAddr>) -> Vec<String> {
+    std::iter::once(format!("email:{email}"))
+        .chain(client.map(|address| format!("addr:{address}")))
+        .collect()
 }
 
 fn display_name(given: Option<String>, email: &str) -> String {

@@ -234,6 +234,8 @@ pub struct PublicSettings {
     pub oauth_redirect_urls: std::collections::BTreeMap<String, String>,
     /// Where HighLevel sends webhooks.
     pub ghl_webhook_url: String,
+    /// How long finished runs are kept, in seconds.
+    pub retention_seconds: u64,
 }
 
 /// The scopes asked for when a request names none.
@@ -945,6 +947,7 @@ impl Service {
             .collect();
         PublicSettings {
             ghl_webhook_url: join(&self.settings().public_url, "hooks/ghl"),
+            retention_seconds: self.settings().retention.as_secs(),
             public_url,
             oauth_redirect_urls,
         }

@@ -12,13 +12,14 @@
 //! People see a version as its number within the flow (`v2`) and its content hash (16 hex
 //! digits, `Flow.version`), never as the integer runs record.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use tether_engine::executor::version_number;
 use tether_engine::flow::{self, Flow, KnownConnection};
-use tether_store::{DraftSave, FlowVersion, StoredFlow};
+use tether_store::{ConnectionStatus, DraftSave, FlowRunStats, FlowVersion, StoredFlow};
 use utoipa::ToSchema;
 
 use crate::error::{Diagnostic, Error, ErrorCode, Result};
@@ -26,6 +27,9 @@ use crate::{Page, Service};
 
 /// The most items one page of a list holds.
 pub const MAX_PAGE: usize = 200;
+
+/// The window of a flow's recent run counts: 24 hours.
+const RECENT_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A published version, as people see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -77,6 +81,82 @@ pub struct FlowSummary {
     /// from the published version, else from the draft; absent when neither can be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger: Option<String>,
+    /// What starts it, field by field (from the same text as `trigger`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger_info: Option<TriggerInfo>,
+    /// Its newest run; absent when it never ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRunInfo>,
+    /// Its runs created in the last 24 hours, by outcome.
+    pub runs_24h: RecentRuns,
+    /// Its dead letters neither replayed nor resolved.
+    pub open_dead_letters: i64,
+    /// The connections it names (trigger and steps) that are not usable as far as Tether knows:
+    /// refused (`revoked`, `refresh_failed`), `unreachable` at the last check, or `missing`.
+    pub unhealthy_connections: Vec<ConnectionProblem>,
+}
+
+/// What starts a flow, field by field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerInfo {
+    /// `webhook`, `poll` or `schedule`.
+    pub kind: String,
+    /// The app whose events or records start it (`ghl`, `details_flowers`); absent for a
+    /// schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// A poll's operation (`details_flowers.customer.new`) or resource (`ghl.contact`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// A webhook's event types (`ContactCreate`); empty for the other kinds.
+    pub events: Vec<String>,
+    /// A poll's interval (`90s`, `5m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
+    /// A schedule's cron expression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// The connection the trigger uses; absent for a schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
+}
+
+/// A flow's newest run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastRunInfo {
+    /// The run's id (`GET /runs/{id}`).
+    pub id: i64,
+    /// `queued`, `running`, `retry`, `done` or `dead`.
+    pub status: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it last changed, for a finished run when it finished (RFC 3339).
+    pub updated_at: String,
+}
+
+/// Runs of a recent window by outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentRuns {
+    /// Finished runs (`done`, a filter's stop included).
+    pub ok: i64,
+    /// Runs that failed for good (`dead`: in the dead letters, or replayed since).
+    pub failed: i64,
+}
+
+/// A connection a flow names that is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionProblem {
+    /// The name (or id) the flow uses.
+    pub name: String,
+    /// `revoked`, `refresh_failed`, `unreachable`, or `missing` when no connection has it.
+    pub health: String,
+    /// The connection's last error, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A flow's draft with its problems.
@@ -252,9 +332,67 @@ impl Service {
             None
         };
         Ok(Page {
-            items: flows.iter().map(summary).collect(),
+            items: self.summaries(&flows).await?,
             next_cursor,
         })
+    }
+
+    /// The list entries of `flows` (a page, by id): what their texts say, their run statistics
+    /// and their connections' health, with three reads of the store for the whole page.
+    async fn summaries(&self, flows: &[StoredFlow]) -> Result<Vec<FlowSummary>> {
+        let (Some(first), Some(last)) = (flows.first(), flows.last()) else {
+            return Ok(Vec::new());
+        };
+        let since = tether_store::now_ms() - RECENT_WINDOW_MS;
+        let stats: HashMap<String, FlowRunStats> = self
+            .store()
+            .flow_run_stats(&first.id, &last.id, since)
+            .await?
+            .into_iter()
+            .map(|stats| (stats.flow_id.clone(), stats))
+            .collect();
+        let connections = self.store().connections().await?;
+        Ok(flows
+            .iter()
+            .map(|stored| {
+                let parsed = parse_listed(stored);
+                let mut entry = summary(stored, parsed.as_ref());
+                if let Some(parsed) = &parsed {
+                    entry.unhealthy_connections = unhealthy(parsed, &connections);
+                }
+                if let Some(stats) = stats.get(&stored.id) {
+                    entry.last_run = stats.last_run.as_ref().map(|run| LastRunInfo {
+                        id: run.id.0,
+                        status: run.status.as_str().to_owned(),
+                        created_at: rfc3339(run.created_at_ms),
+                        updated_at: rfc3339(run.updated_at_ms),
+                    });
+                    entry.runs_24h = RecentRuns {
+                        ok: stats.done_since,
+                        failed: stats.dead_since,
+                    };
+                    entry.open_dead_letters = stats.open_dead_letters;
+                }
+                entry
+            })
+            .collect())
+    }
+
+    /// Deletes flow `id`: it starts no runs from now on (in this process at once, in others at
+    /// their next reload) and leaves the lists; runs already enqueued finish on the version they
+    /// started with, and its runs, dead letters and versions stay as history. A flow with the
+    /// same id may be created again.
+    pub async fn delete_flow(&self, id: &str) -> Result<()> {
+        match self.store().delete_flow(id, tether_store::now_ms()).await {
+            Ok(_) => {
+                self.flows().retire(id);
+                Ok(())
+            }
+            Err(tether_store::Error::NotFound { .. }) => {
+                Err(Error::not_found(format!("flow {id:?}")))
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// The flow `id` with its draft, the draft's diagnostics and its published version.
@@ -440,7 +578,10 @@ impl Service {
         self.store().set_flow_enabled(id, enabled).await?;
         let stored = self.stored_flow(id).await?;
         self.load_into_flow_set(&stored);
-        Ok(summary(&stored))
+        let mut summaries = self.summaries(std::slice::from_ref(&stored)).await?;
+        summaries
+            .pop()
+            .ok_or_else(|| Error::internal("a flow's summary is missing"))
     }
 
     /// Every published flow as `(id, YAML exactly as published)`, by id.
@@ -521,6 +662,10 @@ impl Service {
     /// Puts a stored flow's state into the flow set: its current version runs when it is
     /// enabled and loads; otherwise it starts nothing.
     fn load_into_flow_set(&self, stored: &StoredFlow) {
+        if stored.deleted_at_ms.is_some() {
+            self.flows().retire(&stored.id);
+            return;
+        }
         let Some(version) = stored.current.as_ref() else {
             return;
         };
@@ -658,7 +803,7 @@ fn version_info(version: &FlowVersion) -> VersionInfo {
     }
 }
 
-fn summary(stored: &StoredFlow) -> FlowSummary {
+fn summary(stored: &StoredFlow, parsed: Option<&Flow>) -> FlowSummary {
     FlowSummary {
         id: stored.id.clone(),
         name: stored.name.clone(),
@@ -670,19 +815,110 @@ fn summary(stored: &StoredFlow) -> FlowSummary {
             .as_ref()
             .is_none_or(|version| version.yaml != stored.draft_yaml),
         published: stored.current.as_ref().map(version_info),
-        trigger: trigger_summary(
-            stored
-                .current
-                .as_ref()
-                .map_or(stored.draft_yaml.as_str(), |version| version.yaml.as_str()),
-        ),
+        trigger: parsed.map(trigger_text),
+        trigger_info: parsed.map(trigger_info),
+        last_run: None,
+        runs_24h: RecentRuns::default(),
+        open_dead_letters: 0,
+        unhealthy_connections: Vec::new(),
+    }
+}
+
+/// The flow a list describes: its published version, else its draft; `None` when that text is
+/// no readable flow.
+fn parse_listed(stored: &StoredFlow) -> Option<Flow> {
+    let text = stored
+        .current
+        .as_ref()
+        .map_or(stored.draft_yaml.as_str(), |version| version.yaml.as_str());
+    flow::parse_flow(text, Path::new("flow.yaml"), None).ok()
+}
+
+/// The connections `flow` names that are not usable, by name: known dead or unreachable at the
+/// last check, or named by no connection at all. An untested connection is not a problem yet.
+fn unhealthy(flow: &Flow, connections: &[tether_store::Connection]) -> Vec<ConnectionProblem> {
+    crate::connections::connections_named(flow)
+        .into_iter()
+        .filter_map(|name| {
+            let found = connections
+                .iter()
+                .find(|connection| connection.name == name || connection.id == name);
+            match found {
+                None => Some(ConnectionProblem {
+                    name: name.to_owned(),
+                    health: "missing".into(),
+                    message: Some(format!("no connection is named {name:?}")),
+                }),
+                Some(connection) => match connection.status {
+                    ConnectionStatus::Ok | ConnectionStatus::Untested => None,
+                    status @ (ConnectionStatus::RefreshFailed
+                    | ConnectionStatus::Revoked
+                    | ConnectionStatus::Unreachable) => Some(ConnectionProblem {
+                        name: name.to_owned(),
+                        health: status.as_str().to_owned(),
+                        message: connection.status_message.clone(),
+                    }),
+                },
+            }
+        })
+        .collect()
+}
+
+/// A flow's trigger field by field.
+fn trigger_info(flow: &Flow) -> TriggerInfo {
+    match &flow.trigger {
+        flow::TriggerSpec::Webhook {
+            app,
+            events,
+            connection,
+        } => TriggerInfo {
+            kind: "webhook".into(),
+            app: Some(app.clone()),
+            operation: None,
+            events: events.clone(),
+            every: None,
+            cron: None,
+            connection: Some(connection.clone()),
+        },
+        flow::TriggerSpec::Poll {
+            source,
+            every,
+            connection,
+            ..
+        } => {
+            let (flow::PollSource::Operation(name) | flow::PollSource::Resource(name)) = source;
+            TriggerInfo {
+                kind: "poll".into(),
+                app: name.split('.').next().map(str::to_owned),
+                operation: Some(name.clone()),
+                events: Vec::new(),
+                every: Some(every_text(*every)),
+                cron: None,
+                connection: Some(connection.clone()),
+            }
+        }
+        flow::TriggerSpec::Schedule { cron } => TriggerInfo {
+            kind: "schedule".into(),
+            app: None,
+            operation: None,
+            events: Vec::new(),
+            every: None,
+            cron: Some(cron.clone()),
+            connection: None,
+        },
     }
 }
 
 /// A flow's trigger in a few words, for lists; `None` when the text is no readable flow.
+#[cfg(test)]
 fn trigger_summary(yaml: &str) -> Option<String> {
     let flow = flow::parse_flow(yaml, Path::new("flow.yaml"), None).ok()?;
-    Some(match &flow.trigger {
+    Some(trigger_text(&flow))
+}
+
+/// A flow's trigger in a few words, for lists.
+fn trigger_text(flow: &Flow) -> String {
+    match &flow.trigger {
         flow::TriggerSpec::Webhook { app, events, .. } => {
             format!("webhook {app}: {}", events.join(", "))
         }
@@ -691,7 +927,7 @@ fn trigger_summary(yaml: &str) -> Option<String> {
             format!("poll {name} every {}", every_text(*every))
         }
         flow::TriggerSpec::Schedule { cron } => format!("schedule {cron}"),
-    })
+    }
 }
 
 /// `90s`, `5m`, `2h`: a poll interval as flows write it.

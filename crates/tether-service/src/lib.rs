@@ -13,6 +13,7 @@ pub mod flows;
 pub mod names;
 pub mod runs;
 pub mod samples;
+pub mod templates;
 
 use std::sync::Arc;
 
@@ -33,6 +34,9 @@ pub struct Settings {
     /// to the client its `X-Forwarded-For` names (sign-in throttling counts clients, not the
     /// proxy). Empty by default: the header is then ignored, since any client can send it.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long finished runs are kept before the hourly sweep deletes them (shown in the
+    /// settings; `tether serve` sweeps). Default 30 days.
+    pub retention: std::time::Duration,
 }
 
 impl Default for Settings {
@@ -41,6 +45,7 @@ impl Default for Settings {
             public_url: url::Url::parse("http://127.0.0.1:8800/")
                 .unwrap_or_else(|_| unreachable!("a literal URL parses")),
             trusted_proxies: Vec::new(),
+            retention: std::time::Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -57,6 +62,8 @@ struct Inner {
     catalog: Arc<[OperationMeta]>,
     flows: FlowSet,
     settings: Settings,
+    instance: String,
+    started_at_ms: i64,
 }
 
 impl std::fmt::Debug for Service {
@@ -77,6 +84,8 @@ impl Service {
                 catalog: tether_connectors::catalog().into(),
                 flows,
                 settings,
+                instance: instance_id(),
+                started_at_ms: tether_store::now_ms(),
             }),
         }
     }
@@ -113,6 +122,25 @@ impl Service {
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
     }
+
+    /// This service's random id, new at every start (`/api/v1/health` answers it, so a page can
+    /// tell whether an address reaches this very server).
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance
+    }
+
+    /// When this service started, ms since epoch.
+    pub fn started_at_ms(&self) -> i64 {
+        self.inner.started_at_ms
+    }
+}
+
+/// 16 random hex digits.
+fn instance_id() -> String {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 8];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// One page of a list, and the cursor of the next one (`None` on the last page).

@@ -6,6 +6,11 @@
 //! store its id, name, text, content hash and run number. A store-wide change counter moves with
 //! every publish, enable and disable, so another process notices a change with one cheap read
 //! ([`Store::flow_change_counter`], then [`Store::flows_changed_since`]).
+//!
+//! Deleting a flow hides it and stops it, but keeps its row and versions: runs enqueued before
+//! the delete finish on their version, and run history keeps its name. Every read but
+//! [`Store::flows_changed_since`] (which other processes need, to retire it) skips a deleted flow,
+//! and creating a flow with its id again revives the row with a fresh draft.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -33,6 +38,9 @@ pub struct StoredFlow {
     pub change_seq: i64,
     /// The version new events run; `None` before the first publish.
     pub current: Option<FlowVersion>,
+    /// When it was deleted, ms since epoch; only [`Store::flows_changed_since`] answers deleted
+    /// flows.
+    pub deleted_at_ms: Option<i64>,
 }
 
 /// One published version of a flow; never changed once written.
@@ -80,8 +88,8 @@ macro_rules! select_flow {
     ($rest:literal) => {
         concat!(
             "SELECT f.id, f.name, f.enabled, f.draft_yaml, f.draft_revision, \
-             f.draft_updated_at_ms, f.created_at_ms, f.change_seq, v.seq, v.hash, v.number, \
-             v.yaml, v.message, v.published_at_ms \
+             f.draft_updated_at_ms, f.created_at_ms, f.change_seq, f.deleted_at_ms, v.seq, \
+             v.hash, v.number, v.yaml, v.message, v.published_at_ms \
              FROM flows f LEFT JOIN flow_versions v ON v.flow_id = f.id AND v.seq = f.current_seq ",
             $rest
         )
@@ -101,7 +109,9 @@ macro_rules! select_version {
 
 impl Store {
     /// Creates the flow `id` with `yaml` as its draft (revision 1), not yet published, enabled.
-    /// [`Error::Conflict`] when a flow with that id exists.
+    /// [`Error::Conflict`] when a flow with that id exists. A deleted flow with that id is
+    /// revived instead: a new draft (its revision moves on, so no old `ETag` matches), nothing
+    /// current, its old versions kept for history.
     pub async fn create_flow(
         &self,
         id: &str,
@@ -112,7 +122,11 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO flows (id, name, enabled, draft_yaml, draft_revision, \
              draft_updated_at_ms, created_at_ms, current_seq, change_seq) \
-             VALUES ($1, $2, 1, $3, 1, $4, $4, NULL, 0) ON CONFLICT (id) DO NOTHING",
+             VALUES ($1, $2, 1, $3, 1, $4, $4, NULL, 0) ON CONFLICT (id) DO UPDATE SET \
+             name = $2, enabled = 1, draft_yaml = $3, \
+             draft_revision = flows.draft_revision + 1, draft_updated_at_ms = $4, \
+             created_at_ms = $4, current_seq = NULL, deleted_at_ms = NULL \
+             WHERE flows.deleted_at_ms IS NOT NULL",
         )
         .bind(id)
         .bind(name)
@@ -131,7 +145,7 @@ impl Store {
 
     /// The flow `id`, with its current version.
     pub async fn flow(&self, id: &str) -> Result<Option<StoredFlow>, Error> {
-        let row = sqlx::query(select_flow!("WHERE f.id = $1"))
+        let row = sqlx::query(select_flow!("WHERE f.id = $1 AND f.deleted_at_ms IS NULL"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -144,11 +158,13 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<StoredFlow>, Error> {
-        let rows = sqlx::query(select_flow!("WHERE f.id > $1 ORDER BY f.id LIMIT $2"))
-            .bind(after.unwrap_or(""))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(select_flow!(
+            "WHERE f.id > $1 AND f.deleted_at_ms IS NULL ORDER BY f.id LIMIT $2"
+        ))
+        .bind(after.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(decode_flow).collect()
     }
 
@@ -172,7 +188,8 @@ impl Store {
             ($rest:literal) => {
                 concat!(
                     "UPDATE flows SET name = $2, draft_yaml = $3, \
-                     draft_revision = draft_revision + 1, draft_updated_at_ms = $4 WHERE id = $1",
+                     draft_revision = draft_revision + 1, draft_updated_at_ms = $4 \
+                     WHERE id = $1 AND deleted_at_ms IS NULL",
                     $rest
                 )
             };
@@ -229,7 +246,7 @@ impl Store {
         .fetch_one(&mut *transaction)
         .await?
         .try_get("counter")?;
-        let current = sqlx::query(select_flow!("WHERE f.id = $1"))
+        let current = sqlx::query(select_flow!("WHERE f.id = $1 AND f.deleted_at_ms IS NULL"))
             .bind(id)
             .fetch_optional(&mut *transaction)
             .await?;
@@ -294,7 +311,7 @@ impl Store {
         .fetch_one(&mut *transaction)
         .await?
         .try_get("counter")?;
-        let row = sqlx::query("SELECT enabled FROM flows WHERE id = $1")
+        let row = sqlx::query("SELECT enabled FROM flows WHERE id = $1 AND deleted_at_ms IS NULL")
             .bind(id)
             .fetch_optional(&mut *transaction)
             .await?;
@@ -387,7 +404,40 @@ impl Store {
             .try_get("counter")?)
     }
 
-    /// The flows published, enabled or disabled after the change counter was `counter`, by id.
+    /// Deletes flow `id`: hidden from every read but [`Store::flows_changed_since`], disabled,
+    /// and the change counter moves so other processes retire it. Its versions, runs and dead
+    /// letters stay. [`Error::NotFound`] when there is no such flow (or it is deleted already).
+    pub async fn delete_flow(&self, id: &str, now_ms: i64) -> Result<StoredFlow, Error> {
+        let mut transaction = self.pool.begin().await?;
+        let counter: i64 = sqlx::query(
+            "UPDATE flow_changes SET counter = counter + 1 WHERE id = 1 RETURNING counter",
+        )
+        .fetch_one(&mut *transaction)
+        .await?
+        .try_get("counter")?;
+        let deleted = sqlx::query(
+            "UPDATE flows SET deleted_at_ms = $2, enabled = 0, change_seq = $3 \
+             WHERE id = $1 AND deleted_at_ms IS NULL",
+        )
+        .bind(id)
+        .bind(now_ms)
+        .bind(counter)
+        .execute(&mut *transaction)
+        .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(not_found(id));
+        }
+        let row = sqlx::query(select_flow!("WHERE f.id = $1"))
+            .bind(id)
+            .fetch_one(&mut *transaction)
+            .await?;
+        let flow = decode_flow(&row)?;
+        transaction.commit().await?;
+        Ok(flow)
+    }
+
+    /// The flows published, enabled, disabled or deleted after the change counter was
+    /// `counter`, by id (a deleted one has `deleted_at_ms`).
     pub async fn flows_changed_since(&self, counter: i64) -> Result<Vec<StoredFlow>, Error> {
         let rows = sqlx::query(select_flow!("WHERE f.change_seq > $1 ORDER BY f.id"))
             .bind(counter)
@@ -421,6 +471,7 @@ fn decode_flow(row: &AnyRow) -> Result<StoredFlow, Error> {
     };
     let enabled: i64 = row.try_get("enabled")?;
     Ok(StoredFlow {
+        deleted_at_ms: row.try_get("deleted_at_ms")?,
         name: row.try_get("name")?,
         enabled: enabled != 0,
         draft_yaml: row.try_get("draft_yaml")?,

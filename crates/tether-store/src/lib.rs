@@ -5,7 +5,7 @@
 //!
 //! What it holds: accounts (users, sessions, API tokens: [`accounts`]), connections with sealed
 //! credentials ([`connections`]), cross-process leases ([`leases`]), polling cursors
-//! ([`cursors`]), flows with their drafts and published versions ([`flows`]), and the durable-run tables: trigger events
+//! ([`cursors`]), flows with their drafts and published versions ([`flows`]) and what the flows list shows of their runs ([`flow_stats`]), and the durable-run tables: trigger events
 //! ([`events`]), runs and their step journal ([`runs`]), the id map ([`links`]) and the
 //! dead-letter queue ([`dlq`]), and the sweep of old finished runs ([`retention`]); and, apart
 //! from run history, samples for building flows ([`samples`]).
@@ -18,6 +18,7 @@ pub mod connections;
 pub mod cursors;
 pub mod dlq;
 pub mod events;
+pub mod flow_stats;
 pub mod flows;
 pub mod leases;
 pub mod links;
@@ -38,6 +39,7 @@ pub use accounts::{ApiToken, NewApiToken, NewUser, OneTimePurpose, Role, User};
 pub use connections::{AuthKind, Connection, ConnectionStatus, NewConnection};
 pub use dlq::{DeadLetter, DeadLetterFilter, DeadLetterId, DeadLetterState, ReplayPlan, Replayed};
 pub use events::{Event, EventId, EventInsert};
+pub use flow_stats::{FlowRunStats, LastRun};
 pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use oauth_states::OAuthState;

@@ -55,6 +55,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Changes the signed-in person's password, given the current one. Every other session of theirs
+         *     ends; a browser's own session goes on under a new cookie. API tokens stay. A wrong current
+         *     password counts as a failed sign-in and is throttled like one.
+         */
+        post: operations["change_password"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/setup": {
         parameters: {
             query?: never;
@@ -233,7 +254,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List flows, by id. */
+        /**
+         * List flows, by id, each with its trigger, last run, runs of the last 24 hours (ok and
+         *     failed), open dead letters and the connections it names that are not usable.
+         */
         get: operations["list_flows"];
         put?: never;
         /**
@@ -329,7 +353,12 @@ export interface paths {
         get: operations["get_flow"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a flow: it starts no runs from now on and leaves the list. Not refused while runs are
+         *     queued or retrying: those finish on the version they started with. Its runs, dead letters and
+         *     published versions stay as history, and a new flow may take its id again.
+         */
+        delete: operations["delete_flow"];
         options?: never;
         head?: never;
         patch?: never;
@@ -629,6 +658,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shipped recipes (seed flows) to start a new flow from, by id, each with its YAML. */
+        get: operations["list_templates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -735,6 +781,15 @@ export interface components {
             /** @description Events received from this time on do not (RFC 3339). */
             expiresAt: string;
             sample?: null | components["schemas"]["SampleView"];
+        };
+        /** @description A connection a flow names that is not usable. */
+        ConnectionProblem: {
+            /** @description The name (or id) the flow uses. */
+            name: string;
+            /** @description `revoked`, `refresh_failed`, `unreachable`, or `missing` when no connection has it. */
+            health: string;
+            /** @description The connection's last error, when it has one. */
+            message?: string | null;
         };
         /** @description A connection as people see it: everything but its credentials. */
         ConnectionView: {
@@ -960,6 +1015,20 @@ export interface components {
              *     from the published version, else from the draft; absent when neither can be read.
              */
             trigger?: string | null;
+            triggerInfo?: null | components["schemas"]["TriggerInfo"];
+            lastRun?: null | components["schemas"]["LastRunInfo"];
+            /** @description Its runs created in the last 24 hours, by outcome. */
+            runs24h: components["schemas"]["RecentRuns"];
+            /**
+             * Format: int64
+             * @description Its dead letters neither replayed nor resolved.
+             */
+            openDeadLetters: number;
+            /**
+             * @description The connections it names (trigger and steps) that are not usable as far as Tether knows:
+             *     refused (`revoked`, `refresh_failed`), `unreachable` at the last check, or `missing`.
+             */
+            unhealthyConnections: components["schemas"]["ConnectionProblem"][];
         };
         /** @description A flow's YAML sent as JSON (the alternative to an `application/yaml` body). */
         FlowText: {
@@ -971,6 +1040,20 @@ export interface components {
          * @enum {string}
          */
         Health: "ok" | "refresh_failed" | "revoked" | "unreachable" | "untested";
+        /** @description A flow's newest run. */
+        LastRunInfo: {
+            /**
+             * Format: int64
+             * @description The run's id (`GET /runs/{id}`).
+             */
+            id: number;
+            /** @description `queued`, `running`, `retry`, `done` or `dead`. */
+            status: string;
+            /** @description When it was created (RFC 3339). */
+            createdAt: string;
+            /** @description When it last changed, for a finished run when it finished (RFC 3339). */
+            updatedAt: string;
+        };
         /** @description A link a run wrote: a source record and the target record it was written to. */
         LinkView: {
             /** @description The action step that wrote it. */
@@ -1097,6 +1180,13 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; absent on the last page. */
             nextCursor?: string | null;
         };
+        /** @description A password change. */
+        PasswordChange: {
+            /** @description The password now. */
+            current: string;
+            /** @description The new password: at least 12 characters, not the current one. */
+            new: string;
+        };
         /**
          * @description Which part of a journal row to fetch whole.
          * @enum {string}
@@ -1156,6 +1246,11 @@ export interface components {
             };
             /** @description Where HighLevel sends webhooks. */
             ghlWebhookUrl: string;
+            /**
+             * Format: int64
+             * @description How long finished runs are kept, in seconds.
+             */
+            retentionSeconds: number;
         };
         /** @description What to publish with. */
         PublishRequest: {
@@ -1168,6 +1263,19 @@ export interface components {
             version: components["schemas"]["VersionInfo"];
             /** @description `false` when the draft was the current version already, so no version was added. */
             created: boolean;
+        };
+        /** @description Runs of a recent window by outcome. */
+        RecentRuns: {
+            /**
+             * Format: int64
+             * @description Finished runs (`done`, a filter's stop included).
+             */
+            ok: number;
+            /**
+             * Format: int64
+             * @description Runs that failed for good (`dead`: in the dead letters, or replayed since).
+             */
+            failed: number;
         };
         /** @description `PATCH /connections/{id}`'s body. */
         RenameConnection: {
@@ -1409,6 +1517,17 @@ export interface components {
              */
             durationMs?: number | null;
         };
+        /** @description A shipped recipe to start a flow from. */
+        Template: {
+            /** @description The recipe's flow id (its file name without `.yaml`). */
+            id: string;
+            /** @description Its name for people (the YAML's `name`). */
+            name: string;
+            /** @description What it does: the first paragraph of the file's opening comment. */
+            description: string;
+            /** @description The flow's YAML exactly as shipped, comments included. */
+            yaml: string;
+        };
         /** @description One step to test against a sample. */
         TestStepRequest: {
             /** @description The flow's YAML text (give this or `flowId`). */
@@ -1452,6 +1571,26 @@ export interface components {
             lastUsedAt?: string | null;
             /** @description When it was revoked (RFC 3339). */
             revokedAt?: string | null;
+        };
+        /** @description What starts a flow, field by field. */
+        TriggerInfo: {
+            /** @description `webhook`, `poll` or `schedule`. */
+            kind: string;
+            /**
+             * @description The app whose events or records start it (`ghl`, `details_flowers`); absent for a
+             *     schedule.
+             */
+            app?: string | null;
+            /** @description A poll's operation (`details_flowers.customer.new`) or resource (`ghl.contact`). */
+            operation?: string | null;
+            /** @description A webhook's event types (`ContactCreate`); empty for the other kinds. */
+            events: string[];
+            /** @description A poll's interval (`90s`, `5m`). */
+            every?: string | null;
+            /** @description A schedule's cron expression. */
+            cron?: string | null;
+            /** @description The connection the trigger uses; absent for a schedule. */
+            connection?: string | null;
         };
         /** @description A person, as the API shows them: never their password hash. */
         UserInfo: {
@@ -1579,6 +1718,55 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Me"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed (a browser gets a new session cookie) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The new password is too short or the current one */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The current password is wrong */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Too many failures; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemBody"];
                 };
             };
         };
@@ -2411,6 +2599,36 @@ export interface operations {
             };
         };
     };
+    delete_flow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The flow's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such flow */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
     disable: {
         parameters: {
             query?: never;
@@ -3020,6 +3238,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublicSettings"];
+                };
+            };
+        };
+    };
+    list_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every template */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"][];
                 };
             };
         };

@@ -1,5 +1,5 @@
-//! Sign-in and API tokens (`/auth/*`, `/tokens`), and [`authenticate`], the middleware in front
-//! of every `/api/v1` route.
+//! Sign-in, password changes and API tokens (`/auth/*`, `/tokens`), [`authenticate`], the
+//! middleware in front of every `/api/v1` route, and the security headers of every answer.
 //!
 //! A request is authenticated by `Authorization: Bearer tth_…` (scripts, the CLI) or by the
 //! `tether_session` cookie (browsers). Only [`is_public`] routes answer without either.
@@ -224,14 +224,36 @@ pub async fn authenticate(
     next.run(request).await
 }
 
-/// Security headers on every answer of the server (set only where a route set none itself).
-pub async fn security_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
+/// The `Content-Security-Policy` of every answer: this server's own resources only, and `fetch`
+/// also to the public URL's origin, so the settings page can check from the browser that the
+/// public URL answers (`GET {public_url}/api/v1/health`, which allows any origin).
+pub fn content_security_policy(service: &Service) -> HeaderValue {
+    let public = service.settings().public_url.origin().ascii_serialization();
+    // An opaque origin (not http or https) serializes as "null", which is no source to allow.
+    let connect = if public.starts_with("http") {
+        format!("'self' {public}")
+    } else {
+        "'self'".to_owned()
+    };
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'"
+    ))
+    .unwrap_or_else(|_| {
+        HeaderValue::from_static(
             "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
+        )
+    })
+}
+
+/// Security headers on every answer of the server (set only where a route set none itself);
+/// `csp` is [`content_security_policy`].
+pub async fn security_headers(State(csp): State<HeaderValue>, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -292,6 +314,16 @@ pub(crate) struct LoginRequest {
     email: String,
     /// The password.
     password: String,
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PasswordChange {
+    /// The password now.
+    current: String,
+    /// The new password: at least 12 characters, not the current one.
+    new: String,
 }
 
 /// A token to create.
@@ -435,6 +467,45 @@ pub(crate) async fn me(Extension(principal): Extension<Principal>) -> Json<Me> {
         authenticated_by,
         token_id,
     })
+}
+
+/// Changes the signed-in person's password, given the current one. Every other session of theirs
+/// ends; a browser's own session goes on under a new cookie. API tokens stay. A wrong current
+/// password counts as a failed sign-in and is throttled like one.
+#[utoipa::path(
+    post,
+    path = "/auth/password",
+    tag = "auth",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed (a browser gets a new session cookie)"),
+        (status = 400, description = "The new password is too short or the current one", body = super::problem::ProblemBody),
+        (status = 403, description = "The current password is wrong", body = super::problem::ProblemBody),
+        (status = 429, description = "Too many failures; see Retry-After", body = super::problem::ProblemBody),
+    ),
+)]
+pub(crate) async fn change_password(
+    State(state): State<ApiState>,
+    Extension(principal): Extension<Principal>,
+    request: Request,
+) -> Result<Response, Problem> {
+    let client = client_address(&state.service, &request);
+    let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| Problem::invalid("body: larger than 64 KiB"))?;
+    let change: PasswordChange = json_body(&body)?;
+    let by_session = principal.method == AuthMethod::Session;
+    let session = state
+        .service
+        .change_password(&principal, &change.current, &change.new, client, by_session)
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some(session) = session {
+        let cookie =
+            session_cookie_header(&state.service, &session.secret, session.lifetime.as_secs());
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(no_store(response))
 }
 
 /// Live API tokens, newest first: names and prefixes, never secrets. An owner sees every

@@ -1,6 +1,8 @@
 //! `/api/v1/flows`: flows with a draft (YAML kept byte for byte, its revision as the `ETag`) and
 //! published versions. A draft with problems is saved and answered with its diagnostics; a
-//! publish of one is refused with them (422).
+//! publish of one is refused with them (422). The list carries what the flows page shows of
+//! each flow's runs and connections; a delete keeps the flow's history. `/api/v1/templates`: the
+//! shipped recipes to start a flow from.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,6 +14,7 @@ use serde::Deserialize;
 use tether_service::flows::{
     FlowDetail, FlowSummary, PublishResult, VersionDetail, VersionInfo, VersionRef,
 };
+use tether_service::templates::Template;
 use tether_service::{Error, ErrorCode, Page};
 use utoipa::{IntoParams, ToSchema};
 
@@ -131,7 +134,8 @@ fn if_match(headers: &HeaderMap) -> Result<i64, Problem> {
     })
 }
 
-/// List flows, by id.
+/// List flows, by id, each with its trigger, last run, runs of the last 24 hours (ok and
+/// failed), open dead letters and the connections it names that are not usable.
 #[utoipa::path(
     get,
     path = "/flows",
@@ -363,4 +367,36 @@ pub(crate) async fn disable(
     Path(id): Path<String>,
 ) -> Result<Json<FlowSummary>, Problem> {
     Ok(Json(state.service.set_flow_enabled(&id, false).await?))
+}
+
+/// Delete a flow: it starts no runs from now on and leaves the list. Not refused while runs are
+/// queued or retrying: those finish on the version they started with. Its runs, dead letters and
+/// published versions stay as history, and a new flow may take its id again.
+#[utoipa::path(
+    delete,
+    path = "/flows/{id}",
+    tag = "flows",
+    params(("id" = String, Path, description = "The flow's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such flow", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn delete_flow(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state.service.delete_flow(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The shipped recipes (seed flows) to start a new flow from, by id, each with its YAML.
+#[utoipa::path(
+    get,
+    path = "/templates",
+    tag = "flows",
+    responses((status = 200, description = "Every template", body = Vec<Template>)),
+)]
+pub(crate) async fn list_templates() -> Json<Vec<Template>> {
+    Json(tether_service::templates::templates())
 }

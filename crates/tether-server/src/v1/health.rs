@@ -1,9 +1,12 @@
 //! `GET /api/v1/health`: is this node able to serve (its store answers)? Needs no login, so a
-//! load balancer or uptime check can call it.
+//! load balancer or uptime check can call it, and answers any origin (`Access-Control-Allow-Origin:
+//! *`, no credentials), so the settings page can check from the browser that the public URL
+//! reaches this very server (`instance`).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -11,6 +14,7 @@ use super::ApiState;
 
 /// The node's health.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Health {
     /// `ok` or `unavailable`.
     status: &'static str,
@@ -18,6 +22,11 @@ pub(crate) struct Health {
     store: &'static str,
     /// This Tether's version.
     version: &'static str,
+    /// This server process's random id, new at every start: two addresses answering the same
+    /// id reach the same server.
+    instance: String,
+    /// When this server process started (RFC 3339).
+    started_at: String,
 }
 
 /// The node's health: 200 when its store answers, 503 otherwise.
@@ -31,27 +40,41 @@ pub(crate) struct Health {
     ),
     security(()),
 )]
-pub(crate) async fn health(State(state): State<ApiState>) -> (StatusCode, Json<Health>) {
+pub(crate) async fn health(State(state): State<ApiState>) -> Response {
     let version = env!("CARGO_PKG_VERSION");
-    match state.service.store().run_counts().await {
+    let service = &state.service;
+    let started_at = chrono::DateTime::from_timestamp_millis(service.started_at_ms())
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (status, health) = match service.store().flow_change_counter().await {
         Ok(_) => (
             StatusCode::OK,
-            Json(Health {
+            Health {
                 status: "ok",
                 store: "ok",
                 version,
-            }),
+                instance: service.instance_id().to_owned(),
+                started_at,
+            },
         ),
         Err(error) => {
             tracing::warn!(error = %crate::error::chain(&error), "Health check: the store is unreachable.");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
+                Health {
                     status: "unavailable",
                     store: "unreachable",
                     version,
-                }),
+                    instance: service.instance_id().to_owned(),
+                    started_at,
+                },
             )
         }
-    }
+    };
+    let mut response = (status, Json(health)).into_response();
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }

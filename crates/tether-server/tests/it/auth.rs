@@ -657,6 +657,7 @@ async fn the_session_cookie_is_http_only_lax_and_secure_only_behind_https() {
     let api = ApiHarness::start_with(tether_service::Settings {
         trusted_proxies: Vec::new(),
         public_url: "https://tether.example.com/".parse().unwrap(),
+        ..tether_service::Settings::default()
     })
     .await;
     let response = reqwest::Client::new()
@@ -707,7 +708,8 @@ async fn every_answer_carries_the_security_headers() {
         let what = response.url().path().to_owned();
         assert_eq!(
             headers["content-security-policy"],
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "default-src 'self'; connect-src 'self' http://127.0.0.1:8800; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
             "{what}"
         );
         assert_eq!(headers["x-content-type-options"], "nosniff", "{what}");

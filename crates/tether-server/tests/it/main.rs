@@ -8,9 +8,11 @@
 mod api;
 mod auth;
 mod connections;
+mod flow_list;
 mod flows;
 mod journey;
 mod openapi;
+mod password;
 mod refusals;
 mod runs;
 mod samples;

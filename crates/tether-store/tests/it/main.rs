@@ -11,6 +11,7 @@ mod connections;
 mod cursors;
 mod dlq;
 mod events;
+mod flow_stats;
 mod flows;
 mod leases;
 mod links;

@@ -27,6 +27,9 @@ use tether_sim::flickr::{
     DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET, FlickrSim, FlickrSimConfig, Perms,
 };
 use tether_sim::ghl::{GhlSim, GhlSimConfig};
+// The shipped flows, embedded in the service (which offers them as templates), so the demo runs
+// from any folder.
+use tether_service::templates::FLOW_FILES as FLOWS;
 use tether_store::{AuthKind, NewConnection, Store, Vault};
 use tokio_util::sync::CancellationToken;
 
@@ -35,45 +38,6 @@ const DEMO_PIT: &str = "demo-pit";
 const DEMO_GHL_BURST: u32 = 1_000;
 /// The demo Details Flowers plan's requests per minute (the manifest's: 600).
 const DEMO_DF_PER_MINUTE: u32 = 6_000;
-/// The shipped flows, embedded so the demo runs from any folder.
-const FLOWS: &[(&str, &str)] = &[
-    (
-        "ghl-contact-to-df-customer.yaml",
-        include_str!("../../../../flows/ghl-contact-to-df-customer.yaml"),
-    ),
-    (
-        "ghl-task-to-df.yaml",
-        include_str!("../../../../flows/ghl-task-to-df.yaml"),
-    ),
-    (
-        "ghl-note-to-df-note.yaml",
-        include_str!("../../../../flows/ghl-note-to-df-note.yaml"),
-    ),
-    (
-        "ghl-appointment-to-df-delivery.yaml",
-        include_str!("../../../../flows/ghl-appointment-to-df-delivery.yaml"),
-    ),
-    (
-        "df-customer-to-ghl-contact.yaml",
-        include_str!("../../../../flows/df-customer-to-ghl-contact.yaml"),
-    ),
-    (
-        "flickr-contact-to-ghl-contact.yaml",
-        include_str!("../../../../flows/flickr-contact-to-ghl-contact.yaml"),
-    ),
-    (
-        "flickr-photo-to-ghl-note.yaml",
-        include_str!("../../../../flows/flickr-photo-to-ghl-note.yaml"),
-    ),
-    (
-        "flickr-photoset-to-ghl-task.yaml",
-        include_str!("../../../../flows/flickr-photoset-to-ghl-task.yaml"),
-    ),
-    (
-        "ghl-notes-to-flickr-photoset.yaml",
-        include_str!("../../../../flows/ghl-notes-to-flickr-photoset.yaml"),
-    ),
-];
 
 /// Options of `tether demo`.
 #[derive(Debug, Args)]

@@ -1,7 +1,8 @@
 //! `tether flows …`: flows live in the store, versioned. `apply FILE|DIR…` publishes the files
 //! whose content changed, `export DIR` writes each flow's published YAML back, `list` and `show`
-//! read them, `enable` and `disable` switch them; `validate FILE|DIR…` checks files without
-//! storing anything, the stored connections included when a data folder (or database) is there.
+//! read them, `enable` and `disable` switch them, `delete` removes one (its history stays);
+//! `validate FILE|DIR…` checks files without storing anything, the stored connections included
+//! when a data folder (or database) is there.
 //! `test FILE --step ID` renders one step against a sample (see [`tether_service::samples`]);
 //! `--execute` runs a lookup, and an action with `--confirm-write`.
 
@@ -95,6 +96,12 @@ enum FlowsCommand {
     },
     /// Stop a flow from starting runs; runs already queued still finish.
     Disable {
+        /// The flow's id.
+        id: String,
+    },
+    /// Delete a flow: it starts no runs and leaves the list; runs already queued finish, and its
+    /// runs, dead letters and versions stay as history.
+    Delete {
         /// The flow's id.
         id: String,
     },
@@ -239,6 +246,14 @@ pub async fn run(args: FlowsArgs) -> anyhow::Result<()> {
         }
         FlowsCommand::Enable { id } => switch(&args.data, &id, true).await,
         FlowsCommand::Disable { id } => switch(&args.data, &id, false).await,
+        FlowsCommand::Delete { id } => {
+            let store = args.data.open_existing().await?;
+            let deleted = Service::for_store(store.clone()).delete_flow(&id).await;
+            store.close().await;
+            deleted?;
+            outln!("flow {id} deleted (its runs and versions stay as history)")?;
+            Ok(())
+        }
     }
 }
 

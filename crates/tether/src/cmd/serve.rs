@@ -65,6 +65,7 @@ pub async fn run(args: ServeArgs, mut settings: crate::config::Config) -> anyhow
         tether_service::Settings {
             public_url: settings.public_url.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
+            retention: settings.retention,
         },
     );
     let flows_dir = match args.flows {

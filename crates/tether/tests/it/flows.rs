@@ -158,6 +158,25 @@ fn apply_publishes_only_changes_and_export_gives_back_the_bytes() {
     let unknown = tether(&data, &["flows", "enable", "nope"]);
     assert!(!unknown.status.success());
 
+    let deleted = tether(&data, &["flows", "delete", "beta"]);
+    assert!(deleted.status.success(), "{deleted:?}");
+    assert!(
+        stdout(&deleted).contains("flow beta deleted"),
+        "{deleted:?}"
+    );
+    let list = tether(&data, &["flows", "list"]);
+    assert!(
+        !stdout(&list).lines().any(|line| line.starts_with("beta ")),
+        "{}",
+        stdout(&list)
+    );
+    let again = tether(&data, &["flows", "delete", "beta"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("flow \"beta\""),
+        "{again:?}"
+    );
+
     let _ = std::fs::remove_dir_all(&root);
 }
 
