@@ -554,6 +554,7 @@ async fn settings_tell_the_addresses_to_register() {
                 "ghl": "https://tether.example.com/oauth/callback/ghl",
             },
             "ghlWebhookUrl": "https://tether.example.com/hooks/ghl",
+            "retentionSeconds": 30 * 86_400,
         })
     );
     api.cleanup().await;
