@@ -840,7 +840,7 @@ export interface components {
             /** @description Newest first. */
             items: components["schemas"]["DeadLetterView"][];
             /** @description Absent on the last page. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description Which dead letters to list or replay. Every filter given must hold. */
         DeadLetterQuery: {
@@ -977,7 +977,7 @@ export interface components {
             /** @description The flows, by id. */
             items: components["schemas"]["FlowSummary"][];
             /** @description Pass as `cursor` for the next page; absent on the last. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description A flow in a list. */
         FlowSummary: {
@@ -1297,7 +1297,7 @@ export interface components {
             /** @description Newest first. */
             items: components["schemas"]["RunSummary"][];
             /** @description Absent on the last page. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description One run in a list. */
         RunSummary: {
@@ -1335,6 +1335,15 @@ export interface components {
             createdAt: string;
             /** @description Last changed (RFC 3339). */
             updatedAt: string;
+            /** @description The record a person knows the run by: an e-mail address it touched, else a record id. */
+            record?: string | null;
+            /** @description The step whose attempt failed last, when one failed. */
+            failedStep?: string | null;
+            /**
+             * Format: int64
+             * @description How long a finished (`done` or `dead`) run took from its creation, in milliseconds.
+             */
+            durationMs?: number | null;
         };
         /** @description A sample: a record to build a flow against. */
         SampleView: {
@@ -1558,7 +1567,7 @@ export interface components {
             /** @description The versions, newest first. */
             items: components["schemas"]["VersionInfo"][];
             /** @description Pass as `cursor` for the next page; absent on the last. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description A webhook event that starts flows. */
         WebhookEventView: {
