@@ -43,7 +43,7 @@ pub use flow_stats::{FlowRunStats, LastRun};
 pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use oauth_states::OAuthState;
-pub use run_search::{RunFilter, RunLink, Seed};
+pub use run_search::{RunFacts, RunFilter, RunLink, Seed};
 pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus};
 pub use samples::{Capture, CaptureId, Sample, SampleId, SampleSource};
 pub use vault::Vault;

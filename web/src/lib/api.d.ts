@@ -94,6 +94,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalog: apps, operations (input and output JSON Schemas with references inlined, and an
+         *     example output) and webhook events (with the official example payload).
+         */
+        get: operations["catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/connections": {
         parameters: {
             query?: never;
@@ -723,6 +743,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One app. */
+        AppView: {
+            /** @description The app id, the first segment of its operations (`ghl`). */
+            id: string;
+            /** @description Its name for people (`HighLevel`). */
+            title: string;
+            /** @description How a connection to it authenticates: `oauth2`, `private_token`, `oauth1`, `api_key`. */
+            auth: string[];
+            /** @description How many triggers (polls and webhook events) it has. */
+            triggers: number;
+            /** @description How many actions it has. */
+            actions: number;
+        };
         /** @description What a bulk replay did. */
         BulkReplayAnswer: {
             /** @description How many runs were queued. */
@@ -781,6 +814,15 @@ export interface components {
             /** @description Events received from this time on do not (RFC 3339). */
             expiresAt: string;
             sample?: null | components["schemas"]["SampleView"];
+        };
+        /** @description Everything the palette, the inspector and the Apps page show. */
+        CatalogView: {
+            /** @description The apps, in the order people meet them (HighLevel first). */
+            apps: components["schemas"]["AppView"][];
+            /** @description Every operation, by app then id. */
+            operations: components["schemas"]["OperationView"][];
+            /** @description The webhook events a flow can be started by. */
+            events: components["schemas"]["WebhookEventView"][];
         };
         /** @description A connection a flow names that is not usable. */
         ConnectionProblem: {
@@ -853,7 +895,7 @@ export interface components {
             /** @description Newest first. */
             items: components["schemas"]["DeadLetterView"][];
             /** @description Absent on the last page. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description Which dead letters to list or replay. Every filter given must hold. */
         DeadLetterQuery: {
@@ -990,7 +1032,7 @@ export interface components {
             /** @description The flows, by id. */
             items: components["schemas"]["FlowSummary"][];
             /** @description Pass as `cursor` for the next page; absent on the last. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description A flow in a list. */
         FlowSummary: {
@@ -1100,6 +1142,30 @@ export interface components {
             redirectUrl: string;
             /** @description When the authorization expires (RFC 3339). */
             expiresAt: string;
+        };
+        /** @description One operation. */
+        OperationView: {
+            /** @description `app.resource.verb` (`ghl.contact.create`). */
+            id: string;
+            /** @description The app id. */
+            app: string;
+            /** @description A short title (`Create contact`). */
+            title: string;
+            /** @description What it does, in plain words. */
+            description: string;
+            /** @description `action` or `trigger` (a poll). */
+            kind: string;
+            /** @description OAuth scopes a connection needs for it. */
+            scopes: string[];
+            /** @description JSON Schema of its input, every `$ref` inlined. */
+            inputSchema: Record<string, never>;
+            /** @description JSON Schema of its output, every `$ref` inlined. */
+            outputSchema: Record<string, never>;
+            /**
+             * @description An example of its output (a trigger's record), made from the output schema: a sample to
+             *     map from before any real record is known.
+             */
+            example: Record<string, never>;
         };
         /** @description One page of a list, and the cursor of the next one (`None` on the last page). */
         Page_ConnectionView: {
@@ -1339,7 +1405,7 @@ export interface components {
             /** @description Newest first. */
             items: components["schemas"]["RunSummary"][];
             /** @description Absent on the last page. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description One run in a list. */
         RunSummary: {
@@ -1377,6 +1443,15 @@ export interface components {
             createdAt: string;
             /** @description Last changed (RFC 3339). */
             updatedAt: string;
+            /** @description The record a person knows the run by: an e-mail address it touched, else a record id. */
+            record?: string | null;
+            /** @description The step whose attempt failed last, when one failed. */
+            failedStep?: string | null;
+            /**
+             * Format: int64
+             * @description How long a finished (`done` or `dead`) run took from its creation, in milliseconds.
+             */
+            durationMs?: number | null;
         };
         /** @description A sample: a record to build a flow against. */
         SampleView: {
@@ -1631,7 +1706,18 @@ export interface components {
             /** @description The versions, newest first. */
             items: components["schemas"]["VersionInfo"][];
             /** @description Pass as `cursor` for the next page; absent on the last. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
+        };
+        /** @description A webhook event that starts flows. */
+        WebhookEventView: {
+            /** @description The app that sends it (`ghl`). */
+            app: string;
+            /** @description The event type, as flows name it (`ContactCreate`). */
+            event: string;
+            /** @description For people (`Contact created`). */
+            title: string;
+            /** @description The official example payload (the record as `trigger` in expressions). */
+            example: Record<string, never>;
         };
     };
     responses: never;
@@ -1838,6 +1924,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
+    catalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogView"];
                 };
             };
         };

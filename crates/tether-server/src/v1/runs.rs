@@ -81,6 +81,7 @@ pub(crate) struct PayloadParams {
 
 /// A page of runs (`{items, nextCursor}`).
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(
     dead_code,
     reason = "documents the page's shape in the OpenAPI document"
@@ -94,6 +95,7 @@ pub(crate) struct RunPage {
 
 /// A page of dead letters (`{items, nextCursor}`).
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(
     dead_code,
     reason = "documents the page's shape in the OpenAPI document"

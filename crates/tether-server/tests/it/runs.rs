@@ -177,6 +177,10 @@ async fn a_dead_run_is_read_whole_found_by_email_and_replayed_once_on_the_fixed_
     assert_eq!(items[0]["status"], "dead");
     assert_eq!(items[0]["flowVersion"], version_hex(broken_version));
     assert_eq!(items[0]["flowVersion"].as_str().unwrap().len(), 16);
+    // The list says what a person looks for: whose run it is, where it failed, how long it took.
+    assert_eq!(items[0]["record"], "ada.lovelace@example.com");
+    assert_eq!(items[0]["failedStep"], "customer");
+    assert!(items[0]["durationMs"].as_i64().unwrap() >= 0, "{page}");
     let (_, by_id) = world.get("/runs?record=contact-1").await;
     assert_eq!(by_id["items"][0]["id"], dead_run);
     let (_, nobody) = world.get("/runs?record=grace%40example.com").await;

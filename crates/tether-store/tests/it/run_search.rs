@@ -201,3 +201,43 @@ both!(
         );
     }
 );
+
+both!(
+    a_run_list_shows_each_runs_email_and_its_failed_step,
+    |store: Store| async move {
+        let runs = arrange(&store).await;
+        let [a0, b0, a1, ..] = runs[..] else {
+            panic!("six runs")
+        };
+        store
+            .journal_step_with(
+                a0,
+                "push",
+                1,
+                StepStatus::Failed,
+                &json!({"error": "refused"}),
+                StepDetail::default(),
+            )
+            .await
+            .unwrap();
+        store
+            .journal_step_with(
+                a1,
+                "check",
+                1,
+                StepStatus::Ok,
+                &json!({}),
+                StepDetail::default(),
+            )
+            .await
+            .unwrap();
+        let facts = store.run_facts(&[a0, b0, a1]).await.unwrap();
+        // The e-mail address is preferred to the record id (`c0`), lowercased as recorded.
+        assert_eq!(facts[&a0].record.as_deref(), Some("ada@example.com"));
+        assert_eq!(facts[&b0].record.as_deref(), Some("ada@example.com"));
+        assert_eq!(facts[&a1].record.as_deref(), Some("bob@example.com"));
+        assert_eq!(facts[&a0].failed_step.as_deref(), Some("push"));
+        assert_eq!(facts[&a1].failed_step, None, "an ok step is no failure");
+        assert!(store.run_facts(&[]).await.unwrap().is_empty());
+    }
+);
