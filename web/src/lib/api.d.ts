@@ -1134,6 +1134,22 @@ export interface components {
             /** @description Its name: 1 to 64 letters, digits, `-`, `_` or `.`; unique among live tokens. */
             name: string;
         };
+        /** @description The node's health (named apart from a connection's `Health`, which the document also holds). */
+        NodeHealth: {
+            /** @description `ok` or `unavailable`. */
+            status: string;
+            /** @description `ok` or `unreachable`. */
+            store: string;
+            /** @description This Tether's version. */
+            version: string;
+            /**
+             * @description This server process's random id, new at every start: two addresses answering the same
+             *     id reach the same server.
+             */
+            instance: string;
+            /** @description When this server process started (RFC 3339). */
+            startedAt: string;
+        };
         /** @description Where to send the person's browser. */
         OAuthStarted: {
             /** @description Open this in a browser; the app sends it back to `redirectUrl`. */
@@ -3047,7 +3063,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["NodeHealth"];
                 };
             };
             /** @description The store is unreachable */
@@ -3056,7 +3072,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["NodeHealth"];
                 };
             };
         };

@@ -12,10 +12,10 @@ use utoipa::ToSchema;
 
 use super::ApiState;
 
-/// The node's health.
+/// The node's health (named apart from a connection's `Health`, which the document also holds).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct Health {
+pub(crate) struct NodeHealth {
     /// `ok` or `unavailable`.
     status: &'static str,
     /// `ok` or `unreachable`.
@@ -35,8 +35,8 @@ pub(crate) struct Health {
     path = "/health",
     tag = "health",
     responses(
-        (status = 200, description = "The node serves", body = Health),
-        (status = 503, description = "The store is unreachable", body = Health),
+        (status = 200, description = "The node serves", body = NodeHealth),
+        (status = 503, description = "The store is unreachable", body = NodeHealth),
     ),
     security(()),
 )]
@@ -49,7 +49,7 @@ pub(crate) async fn health(State(state): State<ApiState>) -> Response {
     let (status, health) = match service.store().flow_change_counter().await {
         Ok(_) => (
             StatusCode::OK,
-            Health {
+            NodeHealth {
                 status: "ok",
                 store: "ok",
                 version,
@@ -61,7 +61,7 @@ pub(crate) async fn health(State(state): State<ApiState>) -> Response {
             tracing::warn!(error = %crate::error::chain(&error), "Health check: the store is unreachable.");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Health {
+                NodeHealth {
                     status: "unavailable",
                     store: "unreachable",
                     version,
