@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/api/v1/apps/{app}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An app's manifest as shipped, with every validation problem placed at its line and field.
+         *     Apps with a typed connector (HighLevel, Flickr) have none (404).
+         */
+        get: operations["manifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -526,6 +546,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/operations/{id}/call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Calls one operation through a stored connection and answers its output, secret fields
+         *     redacted. An operation that only reads (get, list, search, find, lookup, a poll trigger) just
+         *     runs; any other may write to the app and runs only with `write: true`. The operation's own
+         *     failure (the app refused the input) is an answer with `ok: false`.
+         */
+        post: operations["call"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/preview": {
         parameters: {
             query?: never;
@@ -776,6 +818,39 @@ export interface components {
              * @example current
              */
             version: string;
+        };
+        /** @description One call of an operation. */
+        CallRequest: {
+            /** @description The stored connection to call through (its name or id); it must be of the operation's app. */
+            connection: string;
+            /** @description The operation's input (default `{}`). */
+            input?: Record<string, never>;
+            /** @description Confirms that an operation that may write to the app is to run. */
+            write?: boolean;
+        };
+        /** @description What a call answered. */
+        CallResult: {
+            /** @description The operation. */
+            operation: string;
+            /** @description The connection's name. */
+            connection: string;
+            /** @description Whether the operation only reads. */
+            reads: boolean;
+            /** @description Whether the call succeeded. */
+            ok: boolean;
+            /** @description Its output, secret fields redacted; a string when cut (see `truncated`). */
+            output?: Record<string, never> | null;
+            /** @description Whether `output` was cut at [`MAX_SHOWN_OUTPUT`] bytes. */
+            truncated: boolean;
+            /** @description Why it failed, redacted (no token, no e-mail address). */
+            error?: string | null;
+            /** @description The failure's kind: `transient`, `throttled`, `auth`, `permanent` or `bug`. */
+            errorKind?: string | null;
+            /**
+             * Format: int64
+             * @description How long the call took, ms.
+             */
+            durationMs: number;
         };
         /** @description What to capture a webhook for. */
         CaptureRequest: {
@@ -1121,6 +1196,17 @@ export interface components {
             email: string;
             /** @description The password. */
             password: string;
+        };
+        /** @description An app's manifest as shipped, with every problem found. */
+        ManifestView: {
+            /** @description The app id (`details_flowers`). */
+            app: string;
+            /** @description The file it ships as (`apps/details-flowers.yaml`). */
+            file: string;
+            /** @description The manifest's YAML exactly as shipped. */
+            yaml: string;
+            /** @description Every problem, each with its line and field path; empty when the manifest is usable. */
+            diagnostics: components["schemas"]["Diagnostic"][];
         };
         /** @description The signed-in person, and how the request authenticated. */
         Me: components["schemas"]["UserInfo"] & {
@@ -1744,6 +1830,38 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    manifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app id (`details_flowers`) */
+                app: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The manifest and its problems */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManifestView"];
+                };
+            };
+            /** @description No such app, or an app without a manifest */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
     login: {
         parameters: {
             query?: never;
@@ -3073,6 +3191,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeHealth"];
+                };
+            };
+        };
+    };
+    call: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The operation (`details_flowers.customer.get`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CallRequest"];
+            };
+        };
+        responses: {
+            /** @description The call was made (see `ok`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallResult"];
+                };
+            };
+            /** @description A bad body, a connection of another app, or a write without `write: true` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such operation or connection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
         };

@@ -422,6 +422,49 @@ pub fn parse_flow_with(
     parse(text, file, catalog, connections)
 }
 
+/// Where the field at `path` (`resources[1].fields[0].name`, `app`) stands in the YAML `text`
+/// (any YAML document, such as an app manifest): the line and column of its key, or of the list
+/// item for an index, or of the deepest part of the path that exists. `None` when the text does
+/// not parse or the path's first part is not there.
+pub fn position_of(text: &str, path: &str) -> Option<(u64, u64)> {
+    let tree = yaml::parse(text).ok()?;
+    let mut node = &tree;
+    let mut found: Option<yaml::Pos> = None;
+    for part in path.split('.').filter(|part| !part.is_empty()) {
+        let (name, indexes) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            let yaml::NodeValue::Map(entries) = &node.value else {
+                break;
+            };
+            let Some((key, value)) = entries.iter().find(|(key, _)| key.name == name) else {
+                break;
+            };
+            found = Some(key.pos);
+            node = value;
+        }
+        for index in indexes
+            .split(['[', ']'])
+            .filter(|index| !index.is_empty())
+            .filter_map(|index| index.parse::<usize>().ok())
+        {
+            let yaml::NodeValue::Seq(items) = &node.value else {
+                break;
+            };
+            let Some(item) = items.get(index) else {
+                break;
+            };
+            found = Some(item.pos);
+            node = item;
+        }
+    }
+    found
+        .filter(|pos| pos.line > 0)
+        .map(|pos| (pos.line, pos.column))
+}
+
 /// The top-level `id` and `name` of a flow's YAML, read even when the rest of the flow has
 /// problems (a draft being written): `None` when the text is no YAML mapping or has no string
 /// `id`. The name defaults to the id, as in [`Flow::name`].

@@ -10,6 +10,7 @@
 //! Every route but health, the document and sign-in needs a login ([`auth::authenticate`]); a
 //! handler finds who is calling as `Extension<tether_service::accounts::Principal>`.
 
+mod apps;
 pub mod auth;
 mod catalog;
 pub mod connections;
@@ -105,6 +106,8 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(flows::list_flows, flows::create_flow))
         .routes(routes!(flows::get_flow, flows::delete_flow))
         .routes(routes!(flows::list_templates))
+        .routes(routes!(apps::manifest))
+        .routes(routes!(apps::call))
         .routes(routes!(flows::save_draft))
         .routes(routes!(flows::publish))
         .routes(routes!(flows::list_versions))

@@ -6,6 +6,7 @@
 )]
 
 mod api;
+mod apps;
 mod auth;
 mod catalog;
 mod connections;
