@@ -17,6 +17,10 @@ export type RouteName =
   | 'run'
   | 'connections'
   | 'deadLetters'
+  | 'settings'
+  | 'apps'
+  | 'app'
+  | 'operation'
   | 'notFound';
 
 const patterns: [RouteName, string][] = [
@@ -28,6 +32,10 @@ const patterns: [RouteName, string][] = [
   ['run', '/runs/:id'],
   ['connections', '/connections'],
   ['deadLetters', '/dead-letters'],
+  ['settings', '/settings'],
+  ['apps', '/apps'],
+  ['app', '/apps/:app'],
+  ['operation', '/operations/:id'],
 ];
 
 /** Pages a signed-out person may see. */
