@@ -84,7 +84,7 @@ await journey(async ({ dataDir, context, page, step, shot, track }) => {
     const row = page.locator('tbody tr', { hasText: id });
     await row.locator('.badge', { hasText: 'draft' }).waitFor();
     if ((await page.locator('tbody .badge', { hasText: 'draft' }).count()) !== 1) fail('another flow shows a draft badge');
-    await row.getByRole('link').click();
+    await row.getByRole('link', { name: flow.name }).click();
     await page.getByRole('heading', { name: /Draft YAML/ }).waitFor();
     await page.locator('.diagnostics').getByText(/^\d+:\d+ steps\[0\]\.lookup\.input\.contactId: unknown variable 'triggr\.contactId'/).waitFor();
     const shown = await page.locator('pre.yaml').innerText();

@@ -54,6 +54,8 @@ describe('withIdAndName', () => {
     expect(text).toBe('id: x-1\nname: "yes: really # not a comment"\n');
     expect(readIdAndName(text).name).toBe('yes: really # not a comment');
     expect(withIdAndName('id: a\nname: b\n', 'a', 'true')).toBe('id: a\nname: "true"\n');
+    expect(withIdAndName('id: a\nname: b\n', 'a', 'My first flow, again!')).toBe('id: a\nname: My first flow, again!\n');
+    expect(withIdAndName('id: a\nname: b\n', 'a', '- 1')).toBe('id: a\nname: "- 1"\n');
     expect(withIdAndName('id: "a"\nname: \'b\'\n', 'c', 'D')).toBe('id: c\nname: D\n');
     expect(withIdAndName('id: a\nname:\nsteps: []\n', 'a', 'A')).toBe('id: a\nname: A\nsteps: []\n');
   });

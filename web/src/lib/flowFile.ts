@@ -1,7 +1,7 @@
 // What the flows list does to a flow's YAML text without an editor: a blank flow, a flow's id and
 // name replaced for a copy, a template or an import (every other byte kept, comments included),
 // ids made from names, and times said relative to now.
-import { isMap, isScalar, parseDocument } from 'yaml';
+import { isMap, isScalar, parseDocument, stringify } from 'yaml';
 
 /** A flow id as the server accepts it: lowercase letters, digits, `-` and `_`, from a letter or digit. */
 export const FLOW_ID = /^[a-z0-9][a-z0-9_-]*$/;
@@ -33,10 +33,10 @@ export function copyId(id: string, taken: ReadonlySet<string>): string {
   return freeId(`${id}-copy`, taken);
 }
 
-/** A plain YAML scalar when the text needs no quotes, else a double-quoted (JSON) string. */
+/** `text` as a one-line YAML scalar: plain when YAML reads it back as the same string, else quoted. */
 function scalar(text: string): string {
-  const plain = /^[A-Za-z0-9][A-Za-z0-9 _.()/→-]*$/.test(text) && !/[ ]$/.test(text) && !/^(true|false|null|yes|no|on|off|~)$/i.test(text);
-  return plain && !/^[0-9.]+$/.test(text) ? text : JSON.stringify(text);
+  const plain = stringify(text, { lineWidth: 0 }).trimEnd();
+  return plain.includes('\n') ? JSON.stringify(text) : plain;
 }
 
 /** The smallest flow a person starts from: its id and name; the editor adds the trigger and steps. */

@@ -47,3 +47,8 @@ fn run_journey(name: &str) {
 fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
     run_journey("journey");
 }
+
+#[test]
+fn the_flows_list_settings_and_apps_pages_work_in_chromium() {
+    run_journey("pages");
+}
