@@ -150,6 +150,9 @@ await journey(async ({ dataDir, browser, context, page, step, shot, track }) => 
 
     await copy.getByRole('button', { name: /^Delete / }).click();
     const confirm = page.getByRole('dialog', { name: /^Delete / });
+    await confirm.waitFor();
+    const focused = await page.evaluate(() => document.activeElement?.textContent);
+    if (focused !== 'Cancel') fail(`the delete dialog opened with the focus on ${focused}, not Cancel`);
     await shot('delete-flow');
     await confirm.getByRole('button', { name: 'Delete flow' }).click();
     await copy.waitFor({ state: 'detached' });

@@ -16,6 +16,14 @@ describe('match', () => {
     expect(match('/setup', '?token=abc').query.get('token')).toBe('abc');
   });
 
+  it('maps the settings and apps pages', () => {
+    expect(match('/settings').name).toBe('settings');
+    expect(match('/apps').name).toBe('apps');
+    expect(match('/apps/details_flowers')).toMatchObject({ name: 'app', params: { app: 'details_flowers' } });
+    expect(match('/operations/ghl.contact.get')).toMatchObject({ name: 'operation', params: { id: 'ghl.contact.get' } });
+    expect(href('operation', { id: 'ghl.contact.get' })).toBe('/operations/ghl.contact.get');
+  });
+
   it('answers notFound for unknown or malformed paths', () => {
     expect(match('/runs/1/2').name).toBe('notFound');
     expect(match('/nope').name).toBe('notFound');
