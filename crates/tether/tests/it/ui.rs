@@ -47,3 +47,8 @@ fn run_journey(name: &str) {
 fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
     run_journey("journey");
 }
+
+#[test]
+fn runs_are_found_by_email_paged_and_a_big_event_is_shown_on_demand_in_chromium() {
+    run_journey("runs");
+}
