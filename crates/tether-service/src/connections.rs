@@ -731,10 +731,15 @@ impl Service {
         let names = self.store().connection_names().await?;
         let flows = self.flows_using_name(name_or_id, &names).await?;
         if !flows.is_empty() {
+            // Named as people know it, whichever of name and id was given.
+            let shown = match self.store().connection(name_or_id).await {
+                Ok(connection) => connection.name,
+                Err(_) => name_or_id.to_owned(),
+            };
             return Err(Error {
                 diagnostics: used_by_diagnostics(&flows),
                 ..Error::conflict(format!(
-                    "connection {name_or_id:?} is used by flow{} {}; change or remove {} first",
+                    "connection {shown:?} is used by flow{} {}; change or remove {} first",
                     plural(flows.len()),
                     quoted(&flows),
                     if flows.len() == 1 { "it" } else { "them" }

@@ -2,7 +2,9 @@
 //! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
 //! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
 //! connections made by `tether connect` tested from the page, the dead run replayed from the Dead
-//! letters page (and a second retry refused with the reason), and refused cross-site writes.
+//! letters page (and a second retry refused with the reason), and refused cross-site writes;
+//! `connections`: GHL through the OAuth popup against `tether sim ghl`, an API key refused on its
+//! field, rename, reconnect and delete (refused while flows use it), a blocked popup's link.
 //! Screenshots go to `target/ui-screenshots/<journey>-<page>.png`.
 
 use std::path::{Path, PathBuf};
@@ -46,4 +48,9 @@ fn run_journey(name: &str) {
 #[test]
 fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
     run_journey("journey");
+}
+
+#[test]
+fn connections_are_made_tested_renamed_reconnected_and_deleted_in_chromium() {
+    run_journey("connections");
 }
