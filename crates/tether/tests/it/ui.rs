@@ -4,7 +4,8 @@
 //! connections made by `tether connect` tested from the page, the dead run replayed from the Dead
 //! letters page (and a second retry refused with the reason), and refused cross-site writes;
 //! `connections`: GHL through the OAuth popup against `tether sim ghl`, an API key refused on its
-//! field, rename, reconnect and delete (refused while flows use it), a blocked popup's link.
+//! field, rename, reconnect and delete (refused while flows use it), a blocked popup's link;
+//! `demo`: first contact, `tether demo`'s sign-in link to its nine flows, healthy connections and runs.
 //! Screenshots go to `target/ui-screenshots/<journey>-<page>.png`.
 
 use std::path::{Path, PathBuf};
@@ -53,4 +54,9 @@ fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in
 #[test]
 fn connections_are_made_tested_renamed_reconnected_and_deleted_in_chromium() {
     run_journey("connections");
+}
+
+#[test]
+fn tether_demo_prints_a_sign_in_link_to_its_flows_healthy_connections_and_runs() {
+    run_journey("demo");
 }
