@@ -14,6 +14,7 @@ const CLIENT_SECRET = 'sim-client-secret';
 
 await journey(async ({ dataDir, browser, context, page, step, shot, track }) => {
   const ghl = track(await startSimulator('ghl'));
+  const flickr = track(await startSimulator('flickr'));
   const flowers = track(await startDetailsFlowers());
   const server = track(await startServer(dataDir));
   const { base } = server;
@@ -81,6 +82,75 @@ await journey(async ({ dataDir, browser, context, page, step, shot, track }) => 
     const link = cardOf('ghl-main').getByRole('list', { name: 'Flows using ghl-main' }).getByRole('link').first();
     if (!/^\/flows\//.test((await link.getAttribute('href')) ?? '')) fail('the flows are not linked');
     await shot('ghl-connected');
+  });
+
+  await step('an agency install, acting on one location', async () => {
+    const location = (await (await page.request.get(`${base}/api/v1/connections/ghl-main`)).json()).accountId;
+    await page.getByRole('button', { name: 'New connection' }).click();
+    const form = page.getByRole('form', { name: 'New connection' });
+    await form.getByLabel('Name', { exact: true }).fill('ghl-agency');
+    await form.getByRole('radio', { name: /An agency/ }).check();
+    await form.getByLabel('Client id').fill(CLIENT_ID);
+    await form.getByLabel('Client secret').fill(CLIENT_SECRET);
+    await form.getByLabel('API base URL (optional)').fill(ghl.url);
+    // Without the location: refused on that field, before any consent.
+    const blank = context.waitForEvent('page');
+    await form.getByRole('button', { name: 'Connect' }).click();
+    await (await blank).waitForEvent('close', { timeout: 5_000 });
+    await form.locator('#new-locationId-error').waitFor();
+    await form.getByLabel('Location id').fill(location);
+    if ((await form.locator('#new-locationId-error').count()) !== 0) fail('an edited field keeps its old refusal');
+    const popupOpened = context.waitForEvent('page');
+    await form.getByRole('button', { name: 'Connect' }).click();
+    const popup = await popupOpened;
+    await popup.getByText('Install for the agency, on every location:').waitFor({ timeout: 15_000 });
+    await shot('consent-agency', popup);
+    const closed = popup.waitForEvent('close', { timeout: 30_000 });
+    await popup.getByRole('button', { name: 'Approve' }).click();
+    await closed;
+    await badge('ghl-agency', 'ok').waitFor({ timeout: 30_000 });
+    const text = await cardOf('ghl-agency').innerText();
+    if (!text.includes(`location ${location} of agency `)) fail(`the agency card says ${text}`);
+  });
+
+  await step('Flickr through the OAuth 1.0a popup, and a consent refused', async () => {
+    await page.getByRole('button', { name: 'New connection' }).click();
+    const form = page.getByRole('form', { name: 'New connection' });
+    await form.getByRole('radio', { name: 'Flickr', exact: true }).check();
+    if ((await form.getByLabel('Name', { exact: true }).inputValue()) !== 'flickr-main') fail('the name does not follow the app');
+    const callback = await form.getByRole('textbox', { name: 'Callback URL' }).inputValue();
+    if (callback !== `${base}/oauth/callback/flickr`) fail(`the callback shown is ${callback}`);
+    await form.getByLabel('API key', { exact: true }).fill('sim-flickr-key');
+    await form.getByLabel('API secret').fill('sim-flickr-secret');
+    await form.getByLabel('API base URL (optional)').fill(flickr.url);
+    await shot('new-flickr');
+    let popupOpened = context.waitForEvent('page');
+    await form.getByRole('button', { name: 'Connect' }).click();
+    let popup = await popupOpened;
+    await popup.getByRole('heading', { name: 'Authorise application' }).waitFor({ timeout: 15_000 });
+    let closed = popup.waitForEvent('close', { timeout: 30_000 });
+    await popup.getByRole('button', { name: "OK, I'll authorise it" }).click();
+    await closed;
+    await badge('flickr-main', 'ok').waitFor({ timeout: 30_000 });
+    if (!/Flickr · OAuth 1\.0a · \S+ \(\S+@N\d+\)/.test(await cardOf('flickr-main').innerText())) fail('the Flickr card names no user');
+
+    // Refused at Flickr: the simulator's page stays; the person closes it; the form says so.
+    await page.getByRole('button', { name: 'New connection' }).click();
+    await form.getByRole('radio', { name: 'Flickr', exact: true }).check();
+    await form.getByLabel('Name', { exact: true }).fill('flickr-refused');
+    await form.getByLabel('API key', { exact: true }).fill('sim-flickr-key');
+    await form.getByLabel('API secret').fill('sim-flickr-secret');
+    await form.getByLabel('API base URL (optional)').fill(flickr.url);
+    popupOpened = context.waitForEvent('page');
+    await form.getByRole('button', { name: 'Connect' }).click();
+    popup = await popupOpened;
+    await popup.getByRole('button', { name: 'No thanks' }).click();
+    await popup.getByRole('heading', { name: 'Not authorised' }).waitFor();
+    await popup.close();
+    await form.getByRole('alert').getByText('the consent window closed before the connection was stored').waitFor({ timeout: 15_000 });
+    await shot('flickr-refused');
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    if ((await cardOf('flickr-refused').count()) !== 0) fail('a refused consent left a connection');
   });
 
   await step('a Details Flowers API key: refused on its field, then accepted', async () => {
