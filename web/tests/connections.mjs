@@ -1,9 +1,11 @@
-// Journey: connections made in the browser, against `tether sim ghl` and
+// Journey: connections made in the browser, against `tether sim ghl`, `tether sim flickr` and
 // `tether sim details-flowers`. Usage: node web/tests/connections.mjs path/to/tether
 //
 // GHL through the OAuth popup (the redirect URL shown and copied, the simulator's consent page
-// approved in the popup, which reports back and closes; the card shows `ok`); a Details Flowers
-// API key refused on its field, then accepted; rename (refused while flows name it, listing
+// approved in the popup, which reports back and closes; the card shows `ok`); an agency install
+// acting on one location; a private integration token and a Details Flowers API key, each
+// refused on its field, then accepted; Flickr through the OAuth 1.0a popup, and a consent
+// refused there; rename (refused while flows name it, listing
 // them; done for an unused one); reconnect (the popup again; a new key); delete (refused while
 // used, listing the flows; done for an unused one); and, in a browser that blocks popups, the
 // consent URL offered as a link, the consent finished in another tab, and the page noticing.
@@ -13,7 +15,7 @@ const CLIENT_ID = 'sim-client-id';
 const CLIENT_SECRET = 'sim-client-secret';
 
 await journey(async ({ dataDir, browser, context, page, step, shot, track }) => {
-  const ghl = track(await startSimulator('ghl'));
+  const ghl = track(await startSimulator('ghl', ['--pit', 'ui-pit']));
   const flickr = track(await startSimulator('flickr'));
   const flowers = track(await startDetailsFlowers());
   const server = track(await startServer(dataDir));
@@ -111,6 +113,24 @@ await journey(async ({ dataDir, browser, context, page, step, shot, track }) => 
     await badge('ghl-agency', 'ok').waitFor({ timeout: 30_000 });
     const text = await cardOf('ghl-agency').innerText();
     if (!text.includes(`location ${location} of agency `)) fail(`the agency card says ${text}`);
+  });
+
+  await step('a GHL private integration token, tested on creation', async () => {
+    const location = (await (await page.request.get(`${base}/api/v1/connections/ghl-main`)).json()).accountId;
+    await page.getByRole('button', { name: 'New connection' }).click();
+    const form = page.getByRole('form', { name: 'New connection' });
+    await form.getByRole('radio', { name: /Private integration token/ }).check();
+    await form.getByLabel('Name', { exact: true }).fill('ghl-pit');
+    await form.getByLabel('Token', { exact: true }).fill('not-the-token');
+    await form.getByLabel('Location id').fill(location);
+    await form.getByLabel('API base URL (optional)').fill(ghl.url);
+    await form.getByRole('button', { name: 'Test and save' }).click();
+    await form.locator('#new-token-error').getByText(/HighLevel refused the token/).waitFor({ timeout: 30_000 });
+    await shot('ghl-pit-refused');
+    await form.getByLabel('Token', { exact: true }).fill('ui-pit');
+    await form.getByRole('button', { name: 'Test and save' }).click();
+    await badge('ghl-pit', 'ok').waitFor({ timeout: 30_000 });
+    if (!/private integration token · location /.test(await cardOf('ghl-pit').innerText())) fail('the token card does not say so');
   });
 
   await step('Flickr through the OAuth 1.0a popup, and a consent refused', async () => {

@@ -1874,4 +1874,24 @@ mod tests {
         );
         assert!(decode_cursor("!!").is_err());
     }
+
+    #[test]
+    fn a_consent_page_is_a_url_or_a_bare_host() {
+        assert_eq!(
+            consent_base("app.myagency.com").unwrap().as_str(),
+            "https://app.myagency.com/"
+        );
+        assert_eq!(
+            consent_base(" https://app.myagency.com/ ")
+                .unwrap()
+                .as_str(),
+            "https://app.myagency.com/"
+        );
+        assert_eq!(
+            consent_base("http://127.0.0.1:9/").unwrap().as_str(),
+            "http://127.0.0.1:9/"
+        );
+        let error = consent_base("not a host at all").unwrap_err();
+        assert_eq!(error.diagnostics[0].path, "authorizeBase");
+    }
 }
