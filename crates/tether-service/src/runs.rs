@@ -538,6 +538,15 @@ impl Service {
         Ok(value)
     }
 
+    /// Run `id`'s trigger event, whole (redacted): what [`RunDetail`] cuts above 64 KiB.
+    pub async fn event_payload(&self, id: i64) -> Result<Value> {
+        let store = self.store();
+        let run = store.run(RunId(id)).await?;
+        let mut value = store.event(run.event_id).await?.payload;
+        tether_http::redact::json(&mut value);
+        Ok(value)
+    }
+
     /// Retries run `id`: a dead run is replayed as its dead letter would be (see
     /// [`Service::replay_dead_letter`]); a run waiting for its next attempt is made due now,
     /// which only `from: failed_step` and `version: ran` describe.

@@ -167,25 +167,28 @@ impl Store {
         link: &Link,
     ) -> Result<(), Error> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
-             target_app, target_type, target_id, written_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(run_id.0)
-        .bind(step_id)
-        .bind(&link.source_app)
-        .bind(&link.source_type)
-        .bind(&link.source_id)
-        .bind(&link.target_app)
-        .bind(&link.target_type)
-        .bind(&link.target_id)
-        .bind(now_ms())
-        .execute(&mut *transaction)
-        .await?;
-        insert_run_record(&mut transaction, run_id, &link.target_app, &link.target_id).await?;
+        insert_run_link(&mut transaction, run_id, step_id, link).await?;
         transaction.commit().await?;
         Ok(())
+    }
+
+    /// [`Store::upsert_link`] and [`Store::record_run_link`] in one transaction: the link of
+    /// an action and the run's record of writing it commit together (one commit per written
+    /// record on the hot path, not two). The run's record is kept only when the link was written.
+    pub async fn upsert_link_for_run(
+        &self,
+        link: &Link,
+        expect: crate::LinkExpect<'_>,
+        run_id: RunId,
+        step_id: &str,
+    ) -> Result<bool, Error> {
+        let mut transaction = self.pool.begin().await?;
+        let written = crate::links::upsert_link_on(&mut transaction, link, expect).await?;
+        if written {
+            insert_run_link(&mut transaction, run_id, step_id, link).await?;
+        }
+        transaction.commit().await?;
+        Ok(written)
     }
 
     /// What a list of runs shows beside each run, for the runs `ids` (a page): the record a
@@ -529,6 +532,33 @@ fn search_query(
 enum Bind {
     Text(String),
     Int(i64),
+}
+
+/// The row of `run_links` saying run `run_id`'s step `step_id` wrote `link`, and the target as
+/// one of the run's records, on `connection` (a transaction's).
+async fn insert_run_link(
+    connection: &mut sqlx::AnyConnection,
+    run_id: RunId,
+    step_id: &str,
+    link: &Link,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
+         target_app, target_type, target_id, written_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(run_id.0)
+    .bind(step_id)
+    .bind(&link.source_app)
+    .bind(&link.source_type)
+    .bind(&link.source_id)
+    .bind(&link.target_app)
+    .bind(&link.target_type)
+    .bind(&link.target_id)
+    .bind(now_ms())
+    .execute(&mut *connection)
+    .await?;
+    insert_run_record(connection, run_id, &link.target_app, &link.target_id).await
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 //! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
 //! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
 //! connections made by `tether connect` tested from the page, the dead run replayed from the Dead
-//! letters page (and a second retry refused with the reason), and refused cross-site writes.
+//! letters page (and a second retry refused with the reason), and refused cross-site writes;
+//! `connections`: GHL through the OAuth popup against `tether sim ghl`, an API key refused on its
+//! field, rename, reconnect and delete (refused while flows use it), a blocked popup's link;
+//! `demo`: first contact, `tether demo`'s sign-in link to its nine flows, healthy connections and runs.
 //! Screenshots go to `target/ui-screenshots/<journey>-<page>.png`.
 
 use std::path::{Path, PathBuf};
@@ -46,6 +49,21 @@ fn run_journey(name: &str) {
 #[test]
 fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
     run_journey("journey");
+}
+
+#[test]
+fn runs_are_found_by_email_paged_and_a_big_event_is_shown_on_demand_in_chromium() {
+    run_journey("runs");
+}
+
+#[test]
+fn connections_are_made_tested_renamed_reconnected_and_deleted_in_chromium() {
+    run_journey("connections");
+}
+
+#[test]
+fn tether_demo_prints_a_sign_in_link_to_its_flows_healthy_connections_and_runs() {
+    run_journey("demo");
 }
 
 #[test]
