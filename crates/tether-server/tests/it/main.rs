@@ -8,6 +8,7 @@
 mod api;
 mod auth;
 mod connections;
+mod editor;
 mod flows;
 mod journey;
 mod openapi;
