@@ -421,7 +421,7 @@ export interface paths {
             cookie?: never;
         };
         /** A flow's samples, newest first. */
-        get: operations["list"];
+        get: operations["list_flow_samples"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2719,7 +2719,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_flow_samples: {
         parameters: {
             query?: {
                 /** @description Items per page (1 to 200, default 50). */
