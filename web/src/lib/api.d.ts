@@ -73,6 +73,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalog: apps, operations (input and output JSON Schemas with references inlined, and an
+         *     example output) and webhook events (with the official example payload).
+         */
+        get: operations["catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/connections": {
         parameters: {
             query?: never;
@@ -702,6 +722,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One app. */
+        AppView: {
+            /** @description The app id, the first segment of its operations (`ghl`). */
+            id: string;
+            /** @description Its name for people (`HighLevel`). */
+            title: string;
+            /** @description How a connection to it authenticates: `oauth2`, `private_token`, `oauth1`, `api_key`. */
+            auth: string[];
+            /** @description How many triggers (polls and webhook events) it has. */
+            triggers: number;
+            /** @description How many actions it has. */
+            actions: number;
+        };
         /** @description What a bulk replay did. */
         BulkReplayAnswer: {
             /** @description How many runs were queued. */
@@ -760,6 +793,15 @@ export interface components {
             /** @description Events received from this time on do not (RFC 3339). */
             expiresAt: string;
             sample?: null | components["schemas"]["SampleView"];
+        };
+        /** @description Everything the palette, the inspector and the Apps page show. */
+        CatalogView: {
+            /** @description The apps, in the order people meet them (HighLevel first). */
+            apps: components["schemas"]["AppView"][];
+            /** @description Every operation, by app then id. */
+            operations: components["schemas"]["OperationView"][];
+            /** @description The webhook events a flow can be started by. */
+            events: components["schemas"]["WebhookEventView"][];
         };
         /** @description A connection as people see it: everything but its credentials. */
         ConnectionView: {
@@ -1081,6 +1123,30 @@ export interface components {
             redirectUrl: string;
             /** @description When the authorization expires (RFC 3339). */
             expiresAt: string;
+        };
+        /** @description One operation. */
+        OperationView: {
+            /** @description `app.resource.verb` (`ghl.contact.create`). */
+            id: string;
+            /** @description The app id. */
+            app: string;
+            /** @description A short title (`Create contact`). */
+            title: string;
+            /** @description What it does, in plain words. */
+            description: string;
+            /** @description `action` or `trigger` (a poll). */
+            kind: string;
+            /** @description OAuth scopes a connection needs for it. */
+            scopes: string[];
+            /** @description JSON Schema of its input, every `$ref` inlined. */
+            inputSchema: Record<string, never>;
+            /** @description JSON Schema of its output, every `$ref` inlined. */
+            outputSchema: Record<string, never>;
+            /**
+             * @description An example of its output (a trigger's record), made from the output schema: a sample to
+             *     map from before any real record is known.
+             */
+            example: Record<string, never>;
         };
         /** @description One page of a list, and the cursor of the next one (`None` on the last page). */
         Page_ConnectionView: {
@@ -1558,6 +1624,17 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last. */
             next_cursor?: string | null;
         };
+        /** @description A webhook event that starts flows. */
+        WebhookEventView: {
+            /** @description The app that sends it (`ghl`). */
+            app: string;
+            /** @description The event type, as flows name it (`ContactCreate`). */
+            event: string;
+            /** @description For people (`Contact created`). */
+            title: string;
+            /** @description The official example payload (the record as `trigger` in expressions). */
+            example: Record<string, never>;
+        };
     };
     responses: never;
     parameters: never;
@@ -1714,6 +1791,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
+    catalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogView"];
                 };
             };
         };

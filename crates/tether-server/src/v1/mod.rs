@@ -11,6 +11,7 @@
 //! handler finds who is calling as `Extension<tether_service::accounts::Principal>`.
 
 pub mod auth;
+mod catalog;
 pub mod connections;
 mod flows;
 mod health;
@@ -118,6 +119,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(connections::test))
         .routes(routes!(connections::start_oauth))
         .routes(routes!(connections::settings))
+        .routes(routes!(catalog::catalog))
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::run_events))
         .routes(routes!(runs::get_run))

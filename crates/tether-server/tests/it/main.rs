@@ -7,6 +7,7 @@
 
 mod api;
 mod auth;
+mod catalog;
 mod connections;
 mod editor;
 mod flows;
