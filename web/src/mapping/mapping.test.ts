@@ -334,7 +334,8 @@ describe('fixed and expression values', () => {
     const draft = mergeDraft(draftOf('Jane'), '{{ trigger.name }}');
     expect(draft).toEqual({ mode: 'expression', fixed: 'Jane', expression: '{{ trigger.name }}' });
     expect(mergeDraft(draft, 'Joe')).toEqual({ mode: 'fixed', fixed: 'Joe', expression: '{{ trigger.name }}' });
-    expect(mergeDraft(draft, undefined)).toEqual(draft);
+    expect(mergeDraft(draft, undefined)).toEqual({ mode: 'expression', fixed: 'Jane', expression: '' });
+    expect(mergeDraft(draftOf('Jane'), undefined)).toEqual({ mode: 'fixed', fixed: undefined, expression: '' });
   });
   it('keeps false and 0 as fixed values', () => {
     expect(valueOfDraft(draftOf(false))).toBe(false);

@@ -588,11 +588,13 @@ export function valueOfDraft(draft: FieldDraft): unknown {
 
 /**
  * The draft after the flow's value changed to `value` from elsewhere (a drop, the YAML): the
- * value goes to the mode it belongs to and the other value stays.
+ * value goes to the mode it belongs to and the other value stays; undefined empties the mode
+ * shown.
  */
 export function mergeDraft(draft: FieldDraft, value: unknown): FieldDraft {
   if (isExpression(value)) return { ...draft, mode: 'expression', expression: value };
-  if (value === undefined) return draft;
+  // Gone from the flow: the shown value goes, the other mode's stays.
+  if (value === undefined) return draft.mode === 'expression' ? { ...draft, expression: '' } : { ...draft, fixed: undefined };
   return { ...draft, mode: 'fixed', fixed: value };
 }
 
