@@ -110,6 +110,11 @@ await journey(async ({ dataDir, page, step, shot, track }) => {
     };
     if (JSON.stringify(fields) !== JSON.stringify(want)) fail(`auto-map gave ${JSON.stringify(fields)}`);
     await until('the full name preview', () => previewOf(map, 'full_name').innerText(), /John Deo/);
+    // A target left empty by auto-map takes a field dragged from the map's own left column, once.
+    const contactId = map.getByLabel('GHL contact ID', { exact: true });
+    await drag(map.getByTitle('trigger.id', { exact: true }), contactId);
+    await until('the dropped contact id', () => contactId.inputValue(), '{{ trigger.id }}');
+    await until('the contact id preview', () => previewOf(map, 'ghl_contact_id').innerText(), /nmFmQEsNgz6AVpgLVUJ0/);
     // The map's output on the sample becomes the next step's data source.
     await data.getByRole('region', { name: 'customer (map)' }).getByRole('button', { name: 'Full name', exact: true }).waitFor();
     await fits('automap');
