@@ -17,6 +17,7 @@ export type RouteName =
   | 'run'
   | 'connections'
   | 'deadLetters'
+  | 'devMapping'
   | 'notFound';
 
 const patterns: [RouteName, string][] = [
@@ -28,6 +29,7 @@ const patterns: [RouteName, string][] = [
   ['run', '/runs/:id'],
   ['connections', '/connections'],
   ['deadLetters', '/dead-letters'],
+  ['devMapping', '/dev/mapping'],
 ];
 
 /** Pages a signed-out person may see. */

@@ -47,3 +47,9 @@ fn run_journey(name: &str) {
 fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
     run_journey("journey");
 }
+
+#[test]
+fn the_mapping_components_drag_fields_into_inputs_auto_map_build_filters_and_draw_a_5_mb_sample_in_chromium()
+ {
+    run_journey("mapping");
+}
