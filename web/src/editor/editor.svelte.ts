@@ -12,6 +12,7 @@ import {
   operation,
   type PaletteItem,
   triggerExample,
+  triggerTitle,
 } from './catalog';
 import { place, type Placed } from './diagnostics';
 import { FlowDoc, type StepView } from './flowdoc';
@@ -122,11 +123,7 @@ export class FlowEditor {
 
   private async loadCatalog() {
     try {
-      // The catalog endpoint arrives with the lead's branch; its types are not generated here
-      // yet, so the path is called untyped.
-      const answer = await fetch('/api/v1/catalog', { credentials: 'same-origin' });
-      if (answer.ok) this.catalog = (await answer.json()) as Catalog;
-      else this.loadError = { message: `Loading the catalog failed (HTTP ${answer.status}).`, diagnostics: [] };
+      this.catalog = await call('Loading the catalog', api.GET('/api/v1/catalog'));
     } catch (error) {
       this.loadError = shown(error);
     }
@@ -343,7 +340,7 @@ export class FlowEditor {
   sourcesFor(selection: Selection): DataSource[] {
     const sources: DataSource[] = [];
     const sample = this.triggerSample;
-    sources.push({ root: 'trigger', label: 'Trigger', value: sample?.value, origin: sample?.origin });
+    sources.push({ root: 'trigger', label: this.trigger ? `Trigger: ${triggerTitle(this.catalog, this.trigger)}` : 'Trigger (none chosen yet)', value: sample?.value, origin: sample?.origin });
     if (selection?.kind === 'trigger') return sources;
     const until = selection?.kind === 'step' ? (this.stepById(selection.id)?.index ?? this.steps.length) : this.steps.length;
     for (const step of this.steps.slice(0, until)) {

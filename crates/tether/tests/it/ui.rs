@@ -2,7 +2,10 @@
 //! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
 //! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
 //! connections made by `tether connect` tested from the page, the dead run replayed from the Dead
-//! letters page (and a second retry refused with the reason), and refused cross-site writes.
+//! letters page (and a second retry refused with the reason), and refused cross-site writes; the
+//! flow editor (`editor.mjs`): the contact recipe built from a blank flow by dragging and once
+//! more by click, published, run by a contact created in `tether sim ghl`, a mapping error on
+//! its field, YAML view, history, discard and run once.
 //! Screenshots go to `target/ui-screenshots/<journey>-<page>.png`.
 
 use std::path::{Path, PathBuf};
@@ -52,4 +55,10 @@ fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in
 fn the_mapping_components_drag_fields_into_inputs_auto_map_build_filters_and_draw_a_5_mb_sample_in_chromium()
  {
     run_journey("mapping");
+}
+
+#[test]
+fn the_flow_editor_builds_the_contact_recipe_by_dragging_and_by_click_publishes_it_and_a_ghl_contact_becomes_a_customer_in_chromium()
+ {
+    run_journey("editor");
 }
