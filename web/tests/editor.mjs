@@ -61,11 +61,14 @@ function counter() {
 }
 
 await journey(async ({ dataDir, page, step, shot, track, problems }) => {
-  // The live preview of the misspelt expression is answered 422 (its problem, shown under the
-  // field); any other refused request stays an error of the journey.
+  // Two refusals are the journey's own: the live preview of the misspelt expression (422, its
+  // problem shown under the field) and the save after someone else's (412, the conflict shown).
+  // Any other refused request stays an error of the journey.
+  const expected = { 422: /\/api\/v1\/preview$/, 412: /\/api\/v1\/flows\/[^/]+\/draft$/ };
   let otherRefusals = 0;
   page.on('response', (response) => {
-    if (response.status() === 422 && !response.url().endsWith('/api/v1/preview')) otherRefusals++;
+    const allowed = expected[response.status()];
+    if (allowed && !allowed.test(response.url())) otherRefusals++;
   });
   // The GHL simulator signs its webhooks with the key serve is told to trust.
   const keys = join(dataDir, 'sim-keys');
@@ -272,8 +275,67 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
     await shot('run-once');
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
+  const draftOf = async (id) => (await api('GET', `/flows/${id}`)).draft;
+  const stepIds = async (id) => [...(await draftOf(id)).yaml.matchAll(/^  - id: (\S+)$/gm)].map((m) => m[1]);
+
+  await step('reorder steps by dragging and by keyboard', async () => {
+    await palette.getByRole('button', { name: 'Filter', exact: true }).click();
+    await inspector('filter').waitFor();
+    await until('the filter added at the end', () => stepIds('contact-to-customer-2'), (ids) => ids.join() === 'create_customer,filter');
+    await steps.getByRole('region', { name: /^Step 2: / }).dragTo(steps.getByRole('button', { name: 'Add a step before step 1' }));
+    await until('the filter dragged to the top', () => stepIds('contact-to-customer-2'), (ids) => ids.join() === 'filter,create_customer');
+    await shot('reordered');
+    await steps.getByRole('button', { name: 'Move filter down' }).focus();
+    await page.keyboard.press('Enter');
+    await until('the filter moved down', () => stepIds('contact-to-customer-2'), (ids) => ids.join() === 'create_customer,filter');
+    await steps.getByRole('button', { name: 'Remove filter' }).click();
+    await until('the filter removed', () => stepIds('contact-to-customer-2'), (ids) => ids.join() === 'create_customer');
+    const yaml = (await draftOf('contact-to-customer-2')).yaml;
+    if (!yaml.startsWith('# Built in the browser; this comment must survive.\n')) fail(`the edits lost the comment: ${yaml}`);
+  });
+
+  await step('test a step against the sample', async () => {
+    await steps.getByRole('region', { name: /^Step 1: / }).getByRole('button', { name: /Create customer/ }).click();
+    const action = inspector('create_customer');
+    await action.getByRole('button', { name: 'Test step' }).click();
+    const result = action.getByRole('status', { name: 'Test result' });
+    await result.getByText('Input sent').waitFor();
+    const text = await result.innerText();
+    if (!/not run: action `create_customer` writes/.test(text) || !text.includes('JohnDeo@gmail.comm')) fail(`the step test shows: ${text}`);
+    await shot('test-step');
+  });
+
+  await step('listen for a test event', async () => {
+    await data.getByRole('button', { name: 'Listen for a test event' }).click();
+    await data.getByRole('status').getByText('Listening for the next event…').waitFor();
+    await createContact('Ada.Lovelace@Example.com', 'Ada', 'Lovelace');
+    await data.getByRole('button', { name: 'Listen for a test event' }).waitFor({ timeout: 30_000 });
+    await until('the captured sample in the data panel', () => triggerData.innerText(), /ada\.lovelace@example\.com/i);
+    const chosen = await data.getByLabel('Trigger sample').evaluate((select) => select.selectedOptions[0]?.textContent ?? '');
+    if (!/^webhook sample #\d+/.test(chosen)) fail(`the captured sample is not the chosen one: ${chosen}`);
+    await shot('captured');
+  });
+
+  await step('a conflicting save is shown, never overwritten', async () => {
+    const other = await draftOf('contact-to-customer-2');
+    const theirs = other.yaml.replace('name: New contact → customer, by click', 'name: Renamed elsewhere');
+    const answer = await page.request.put(`${base}/api/v1/flows/contact-to-customer-2/draft`, {
+      headers: { 'If-Match': `"${other.revision}"`, 'Content-Type': 'application/json' },
+      data: { yaml: theirs },
+    });
+    if (answer.status() !== 200) fail(`the other save answered ${answer.status()}`);
+    await inspector('create_customer').getByLabel('Label').fill('Create the customer');
+    const alert = page.getByRole('alert').filter({ hasText: 'Someone else saved this draft' });
+    await alert.waitFor();
+    await until('the save state', () => saved.innerText(), /changed elsewhere/);
+    if ((await draftOf('contact-to-customer-2')).yaml !== theirs) fail('the other save was overwritten');
+    await shot('conflict');
+    await alert.getByRole('button', { name: /Reload their draft/ }).click();
+    await page.getByRole('heading', { name: 'Renamed elsewhere' }).waitFor();
+    await until('the save state', () => saved.innerText(), /Draft saved/);
+  });
+
   if (otherRefusals === 0) {
-    const expected = problems.filter((p) => /status of 422/.test(p));
-    for (const p of expected) problems.splice(problems.indexOf(p), 1);
+    for (const p of problems.filter((p) => /status of (422|412) /.test(p))) problems.splice(problems.indexOf(p), 1);
   }
 });
