@@ -1140,19 +1140,12 @@ impl ActionCall<'_> {
             source_version: previous_version.max(source.version),
             sync_state: Some(state.to_json()),
         };
-        // `Any`: the record's lease already makes this the only writer of the link.
+        // `Any`: the record's lease already makes this the only writer of the link. The run's
+        // record of the write (its detail, a search by the target record) commits with it.
         store
-            .upsert_link(&link, LinkExpect::Any)
+            .upsert_link_for_run(&link, LinkExpect::Any, self.run_id, self.step_id)
             .await
             .map_err(|error| StepFailure::store(&error))?;
-        // For the run's detail and a search by the target record; the link itself is what
-        // exactly-once rests on, so a failure here is only logged.
-        if let Err(error) = store
-            .record_run_link(self.run_id, self.step_id, &link)
-            .await
-        {
-            warn!(run_id = %self.run_id, error = %describe(&error), "Cannot record a run's link.");
-        }
         Ok(())
     }
 

@@ -23,7 +23,7 @@ use serde_json::Value;
 use tether_engine::executor::{version_hex, version_number};
 use tether_store::{
     DeadLetter, DeadLetterFilter, DeadLetterId, DeadLetterState, ReplayPlan, Replayed, Run,
-    RunFilter, RunId, RunLink, RunStatus, StepResult, StepStatus,
+    RunFilter, RunId, RunLink, RunStatus, StepResult, StepStatus, Store,
 };
 use utoipa::ToSchema;
 
@@ -84,6 +84,15 @@ pub struct RunSummary {
     pub created_at: String,
     /// Last changed (RFC 3339).
     pub updated_at: String,
+    /// The record a person knows the run by: an e-mail address it touched, else a record id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// The step whose attempt failed last, when one failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<String>,
+    /// How long a finished (`done` or `dead`) run took from its creation, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
 }
 
 /// A payload as shown: redacted, and cut when large.
@@ -419,6 +428,7 @@ impl RunWatch {
         loop {
             let runs = store.runs_changed_since(from.0, from.1, 500).await?;
             let full = runs.len() == 500;
+            let mut fresh = Vec::new();
             for run in runs {
                 from = (run.updated_at_ms, run.id.0);
                 if (run.updated_at_ms, run.id.0) <= self.floor
@@ -428,9 +438,12 @@ impl RunWatch {
                 }
                 self.delivered.insert(run.id.0, run.updated_at_ms);
                 self.seen = self.seen.max((run.updated_at_ms, run.id.0));
+                fresh.push(run);
+            }
+            for (run, shown) in fresh.iter().zip(summaries(store, &fresh).await?) {
                 changes.push(RunChange {
                     position: format!("{}-{}", run.updated_at_ms, run.id.0),
-                    run: summary(&run),
+                    run: shown,
                 });
             }
             if !full {
@@ -479,7 +492,7 @@ impl Service {
             None
         };
         Ok(Page {
-            items: runs.iter().map(summary).collect(),
+            items: summaries(self.store(), &runs).await?,
             next_cursor,
         })
     }
@@ -493,8 +506,9 @@ impl Service {
         let steps = store.journal(run.id).await?;
         let links = store.run_links(run.id).await?;
         let dead_letter = store.dlq_for_run(run.id).await?;
+        let listed = summaries(store, std::slice::from_ref(&run)).await?;
         Ok(RunDetail {
-            run: summary(&run),
+            run: listed.into_iter().next().unwrap_or_else(|| summary(&run)),
             event: EventView {
                 id: event.id.0,
                 source: event.source,
@@ -520,6 +534,15 @@ impl Service {
             })?,
             PayloadPart::Output => step.output,
         };
+        tether_http::redact::json(&mut value);
+        Ok(value)
+    }
+
+    /// Run `id`'s trigger event, whole (redacted): what [`RunDetail`] cuts above 64 KiB.
+    pub async fn event_payload(&self, id: i64) -> Result<Value> {
+        let store = self.store();
+        let run = store.run(RunId(id)).await?;
+        let mut value = store.event(run.event_id).await?.payload;
         tether_http::redact::json(&mut value);
         Ok(value)
     }
@@ -930,7 +953,28 @@ pub fn summary(run: &Run) -> RunSummary {
         next_attempt_at: time(run.next_attempt_at_ms),
         created_at: time(run.created_at_ms),
         updated_at: time(run.updated_at_ms),
+        record: None,
+        failed_step: None,
+        duration_ms: matches!(run.status, RunStatus::Done | RunStatus::Dead)
+            .then(|| (run.updated_at_ms - run.created_at_ms).max(0)),
     }
+}
+
+/// Runs as listed, each with its record and failed step (two queries for the lot).
+pub async fn summaries(store: &Store, runs: &[Run]) -> Result<Vec<RunSummary>> {
+    let ids: Vec<RunId> = runs.iter().map(|run| run.id).collect();
+    let mut facts = store.run_facts(&ids).await?;
+    Ok(runs
+        .iter()
+        .map(|run| {
+            let mut shown = summary(run);
+            if let Some(fact) = facts.remove(&run.id) {
+                shown.record = fact.record;
+                shown.failed_step = fact.failed_step;
+            }
+            shown
+        })
+        .collect())
 }
 
 /// A payload as shown: redacted, cut above [`MAX_SHOWN_PAYLOAD`].

@@ -41,7 +41,7 @@ pub use events::{Event, EventId, EventInsert};
 pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use oauth_states::OAuthState;
-pub use run_search::{RunFilter, RunLink, Seed};
+pub use run_search::{RunFacts, RunFilter, RunLink, Seed};
 pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus};
 pub use samples::{Capture, CaptureId, Sample, SampleId, SampleSource};
 pub use vault::Vault;

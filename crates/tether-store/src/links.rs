@@ -82,46 +82,8 @@ impl Store {
 
     /// Writes `link` when the stored one is as `expect`ed; answers whether it wrote.
     pub async fn upsert_link(&self, link: &Link, expect: LinkExpect<'_>) -> Result<bool, Error> {
-        let query = match expect {
-            LinkExpect::Any => sqlx::query(concat!(
-                "INSERT INTO links (",
-                link_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
-                 target_app = excluded.target_app, target_type = excluded.target_type, \
-                 target_id = excluded.target_id, content_hash = excluded.content_hash, \
-                 updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version, \
-                 sync_state = excluded.sync_state"
-            )),
-            LinkExpect::Absent => sqlx::query(concat!(
-                "INSERT INTO links (",
-                link_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
-            )),
-            LinkExpect::Hash(_) => sqlx::query(
-                "UPDATE links SET target_app = $5, target_type = $6, target_id = $7, \
-                 content_hash = $8, updated_at_ms = $9, source_version = $10, sync_state = $11 \
-                 WHERE flow_id = $1 AND source_app = $2 AND source_type = $3 AND source_id = $4 \
-                 AND content_hash = $12",
-            ),
-        };
-        let mut query = query
-            .bind(&link.flow_id)
-            .bind(&link.source_app)
-            .bind(&link.source_type)
-            .bind(&link.source_id)
-            .bind(&link.target_app)
-            .bind(&link.target_type)
-            .bind(&link.target_id)
-            .bind(&link.content_hash)
-            .bind(link.updated_at_ms)
-            .bind(link.source_version)
-            .bind(link.sync_state.as_ref().map(serde_json::Value::to_string));
-        if let LinkExpect::Hash(expected) = expect {
-            query = query.bind(expected);
-        }
-        let result = query.execute(&self.pool).await?;
-        Ok(result.rows_affected() == 1)
+        let mut connection = self.pool.acquire().await?;
+        upsert_link_on(&mut connection, link, expect).await
     }
 
     /// Every link, of any flow, pointing at this target record, most recently written first.
@@ -191,4 +153,52 @@ fn decode_link(row: &AnyRow) -> Result<Link, Error> {
                 reason: error.to_string(),
             })?,
     })
+}
+
+/// [`Store::upsert_link`] on `connection` (a transaction's, to write more with it).
+pub(crate) async fn upsert_link_on(
+    connection: &mut sqlx::AnyConnection,
+    link: &Link,
+    expect: LinkExpect<'_>,
+) -> Result<bool, Error> {
+    let query = match expect {
+        LinkExpect::Any => sqlx::query(concat!(
+            "INSERT INTO links (",
+            link_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
+             target_app = excluded.target_app, target_type = excluded.target_type, \
+             target_id = excluded.target_id, content_hash = excluded.content_hash, \
+             updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version, \
+             sync_state = excluded.sync_state"
+        )),
+        LinkExpect::Absent => sqlx::query(concat!(
+            "INSERT INTO links (",
+            link_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING"
+        )),
+        LinkExpect::Hash(_) => sqlx::query(
+            "UPDATE links SET target_app = $5, target_type = $6, target_id = $7, \
+             content_hash = $8, updated_at_ms = $9, source_version = $10, sync_state = $11 \
+             WHERE flow_id = $1 AND source_app = $2 AND source_type = $3 AND source_id = $4 \
+             AND content_hash = $12",
+        ),
+    };
+    let mut query = query
+        .bind(&link.flow_id)
+        .bind(&link.source_app)
+        .bind(&link.source_type)
+        .bind(&link.source_id)
+        .bind(&link.target_app)
+        .bind(&link.target_type)
+        .bind(&link.target_id)
+        .bind(&link.content_hash)
+        .bind(link.updated_at_ms)
+        .bind(link.source_version)
+        .bind(link.sync_state.as_ref().map(serde_json::Value::to_string));
+    if let LinkExpect::Hash(expected) = expect {
+        query = query.bind(expected);
+    }
+    let result = query.execute(&mut *connection).await?;
+    Ok(result.rows_affected() == 1)
 }

@@ -49,6 +49,17 @@ pub struct RunLink {
     pub written_at_ms: i64,
 }
 
+/// What a run list shows beside a run ([`Store::run_facts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFacts {
+    /// The record a person knows the run by: an e-mail address it touched when there is one,
+    /// else the first record id.
+    pub record: Option<String>,
+    record_is_email: bool,
+    /// The step whose attempt failed last, when one failed.
+    pub failed_step: Option<String>,
+}
+
 /// What [`Store::seed_runs`] makes: `runs` finished runs over `runs / flows` events, each event's
 /// runs spread over `flows` flows named `flow-0` …, each event's record `contact-<n>` with e-mail
 /// `person<n>@example.com`, and a three-step journal for every `journal_every`-th run.
@@ -156,25 +167,78 @@ impl Store {
         link: &Link,
     ) -> Result<(), Error> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
-             target_app, target_type, target_id, written_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(run_id.0)
-        .bind(step_id)
-        .bind(&link.source_app)
-        .bind(&link.source_type)
-        .bind(&link.source_id)
-        .bind(&link.target_app)
-        .bind(&link.target_type)
-        .bind(&link.target_id)
-        .bind(now_ms())
-        .execute(&mut *transaction)
-        .await?;
-        insert_run_record(&mut transaction, run_id, &link.target_app, &link.target_id).await?;
+        insert_run_link(&mut transaction, run_id, step_id, link).await?;
         transaction.commit().await?;
         Ok(())
+    }
+
+    /// [`Store::upsert_link`] and [`Store::record_run_link`] in one transaction: the link of
+    /// an action and the run's record of writing it commit together (one commit per written
+    /// record on the hot path, not two). The run's record is kept only when the link was written.
+    pub async fn upsert_link_for_run(
+        &self,
+        link: &Link,
+        expect: crate::LinkExpect<'_>,
+        run_id: RunId,
+        step_id: &str,
+    ) -> Result<bool, Error> {
+        let mut transaction = self.pool.begin().await?;
+        let written = crate::links::upsert_link_on(&mut transaction, link, expect).await?;
+        if written {
+            insert_run_link(&mut transaction, run_id, step_id, link).await?;
+        }
+        transaction.commit().await?;
+        Ok(written)
+    }
+
+    /// What a list of runs shows beside each run, for the runs `ids` (a page): the record a
+    /// person knows it by (an e-mail address it touched, else the first record) and the step
+    /// that failed last. Two queries over `run_records_by_run` and `run_steps_by_run`, whatever
+    /// the page's size.
+    pub async fn run_facts(
+        &self,
+        ids: &[RunId],
+    ) -> Result<std::collections::HashMap<RunId, RunFacts>, Error> {
+        let mut facts: std::collections::HashMap<RunId, RunFacts> =
+            std::collections::HashMap::new();
+        if ids.is_empty() {
+            return Ok(facts);
+        }
+        let placeholders = (1..=ids.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let records_sql = format!(
+            "SELECT run_id, record FROM run_records WHERE run_id IN ({placeholders}) \
+             ORDER BY run_id, record"
+        );
+        let mut records = sqlx::query(sqlx::AssertSqlSafe(records_sql));
+        for id in ids {
+            records = records.bind(id.0);
+        }
+        for row in records.fetch_all(&self.pool).await? {
+            let run = RunId(row.try_get("run_id")?);
+            let record: String = row.try_get("record")?;
+            let fact = facts.entry(run).or_default();
+            let is_email = record.contains('@');
+            if fact.record.is_none() || (is_email && !fact.record_is_email) {
+                fact.record = Some(record);
+                fact.record_is_email = is_email;
+            }
+        }
+        let failed_sql = format!(
+            "SELECT run_id, step_id FROM run_steps WHERE run_id IN ({placeholders}) \
+             AND status = 'failed' ORDER BY run_id, id"
+        );
+        let mut failed = sqlx::query(sqlx::AssertSqlSafe(failed_sql));
+        for id in ids {
+            failed = failed.bind(id.0);
+        }
+        for row in failed.fetch_all(&self.pool).await? {
+            let run = RunId(row.try_get("run_id")?);
+            facts.entry(run).or_default().failed_step = Some(row.try_get("step_id")?);
+        }
+        Ok(facts)
     }
 
     /// The links run `run_id` wrote, in the order it wrote them.
@@ -468,6 +532,33 @@ fn search_query(
 enum Bind {
     Text(String),
     Int(i64),
+}
+
+/// The row of `run_links` saying run `run_id`'s step `step_id` wrote `link`, and the target as
+/// one of the run's records, on `connection` (a transaction's).
+async fn insert_run_link(
+    connection: &mut sqlx::AnyConnection,
+    run_id: RunId,
+    step_id: &str,
+    link: &Link,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
+         target_app, target_type, target_id, written_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(run_id.0)
+    .bind(step_id)
+    .bind(&link.source_app)
+    .bind(&link.source_type)
+    .bind(&link.source_id)
+    .bind(&link.target_app)
+    .bind(&link.target_type)
+    .bind(&link.target_id)
+    .bind(now_ms())
+    .execute(&mut *connection)
+    .await?;
+    insert_run_record(connection, run_id, &link.target_app, &link.target_id).await
 }
 
 #[cfg(test)]

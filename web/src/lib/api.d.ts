@@ -600,6 +600,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{id}/event": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A run's trigger event, whole (redacted); the run's detail cuts it above 64 KiB. */
+        get: operations["event_payload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{id}/retry": {
         parameters: {
             query?: never;
@@ -865,7 +882,7 @@ export interface components {
             /** @description Newest first. */
             items: components["schemas"]["DeadLetterView"][];
             /** @description Absent on the last page. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description Which dead letters to list or replay. Every filter given must hold. */
         DeadLetterQuery: {
@@ -1041,7 +1058,7 @@ export interface components {
             /** @description The flows, by id. */
             items: components["schemas"]["FlowSummary"][];
             /** @description Pass as `cursor` for the next page; absent on the last. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description A flow in a list. */
         FlowSummary: {
@@ -1361,7 +1378,7 @@ export interface components {
             /** @description Newest first. */
             items: components["schemas"]["RunSummary"][];
             /** @description Absent on the last page. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description One run in a list. */
         RunSummary: {
@@ -1399,6 +1416,15 @@ export interface components {
             createdAt: string;
             /** @description Last changed (RFC 3339). */
             updatedAt: string;
+            /** @description The record a person knows the run by: an e-mail address it touched, else a record id. */
+            record?: string | null;
+            /** @description The step whose attempt failed last, when one failed. */
+            failedStep?: string | null;
+            /**
+             * Format: int64
+             * @description How long a finished (`done` or `dead`) run took from its creation, in milliseconds.
+             */
+            durationMs?: number | null;
         };
         /** @description A sample: a record to build a flow against. */
         SampleView: {
@@ -1622,7 +1648,7 @@ export interface components {
             /** @description The versions, newest first. */
             items: components["schemas"]["VersionInfo"][];
             /** @description Pass as `cursor` for the next page; absent on the last. */
-            next_cursor?: string | null;
+            nextCursor?: string | null;
         };
         /** @description A webhook event that starts flows. */
         WebhookEventView: {
@@ -3153,6 +3179,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description No such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
+    event_payload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The run's id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event's payload */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description No such run */

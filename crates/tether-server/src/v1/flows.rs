@@ -47,6 +47,7 @@ pub(crate) struct PageQuery {
 
 /// Page types as they appear in the document.
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[expect(
     dead_code,
     reason = "only describes the answer in the OpenAPI document"
@@ -60,6 +61,7 @@ pub(crate) struct FlowPage {
 
 /// Page types as they appear in the document.
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[expect(
     dead_code,
     reason = "only describes the answer in the OpenAPI document"

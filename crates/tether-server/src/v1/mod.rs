@@ -124,6 +124,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(runs::run_events))
         .routes(routes!(runs::get_run))
         .routes(routes!(runs::step_payload))
+        .routes(routes!(runs::event_payload))
         .routes(routes!(runs::retry_run))
         .routes(routes!(runs::list_dead_letters))
         .routes(routes!(runs::replay_dead_letters))

@@ -81,6 +81,7 @@ pub(crate) struct PayloadParams {
 
 /// A page of runs (`{items, nextCursor}`).
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(
     dead_code,
     reason = "documents the page's shape in the OpenAPI document"
@@ -94,6 +95,7 @@ pub(crate) struct RunPage {
 
 /// A page of dead letters (`{items, nextCursor}`).
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(
     dead_code,
     reason = "documents the page's shape in the OpenAPI document"
@@ -196,6 +198,24 @@ pub(crate) async fn step_payload(
     Ok(Json(
         state.service.step_payload(id, row, params.part).await?,
     ))
+}
+
+/// A run's trigger event, whole (redacted); the run's detail cuts it above 64 KiB.
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/event",
+    tag = "runs",
+    params(("id" = i64, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "The event's payload", body = Value),
+        (status = 404, description = "No such run", body = super::problem::ProblemBody, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn event_payload(
+    State(state): State<ApiState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, Problem> {
+    Ok(Json(state.service.event_payload(id).await?))
 }
 
 /// Retries a run: a dead one is replayed as its dead letter; one waiting for its next attempt

@@ -75,3 +75,26 @@ async fn an_unknown_api_path_answers_a_problem() {
             .contains("/api/v1/no-such-thing")
     );
 }
+
+/// Every JSON field the API answers is camelCase (`nextCursor`), so every property the document
+/// describes must be too: a schema written by hand beside the real type (the page types) once
+/// documented `next_cursor` while the server sent `nextCursor`, and the UI's generated types
+/// were wrong.
+#[test]
+fn every_property_the_document_describes_is_camel_case() {
+    let document: serde_json::Value =
+        serde_json::from_str(&tether_server::v1::openapi_json()).unwrap();
+    let mut snake = Vec::new();
+    for (name, schema) in document["components"]["schemas"].as_object().unwrap() {
+        for property in schema["properties"]
+            .as_object()
+            .map(|properties| properties.keys().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            if property.contains('_') {
+                snake.push(format!("{name}.{property}"));
+            }
+        }
+    }
+    assert!(snake.is_empty(), "snake_case properties: {snake:?}");
+}

@@ -112,10 +112,17 @@ fn load(api: &ApiHarness, flow_text: &str) -> i64 {
 
 impl World {
     async fn deliver(&self, key: &str, id: &str, email: &str) {
-        let payload = json!({
-            "type": "ContactCreate", "id": id, "email": email,
-            "firstName": "Ada", "lastName": "Lovelace",
-        });
+        self.deliver_payload(
+            key,
+            json!({
+                "type": "ContactCreate", "id": id, "email": email,
+                "firstName": "Ada", "lastName": "Lovelace",
+            }),
+        )
+        .await;
+    }
+
+    async fn deliver_payload(&self, key: &str, payload: Value) {
         let flows = self.api.service.flows();
         assert!(
             intake(
@@ -177,6 +184,10 @@ async fn a_dead_run_is_read_whole_found_by_email_and_replayed_once_on_the_fixed_
     assert_eq!(items[0]["status"], "dead");
     assert_eq!(items[0]["flowVersion"], version_hex(broken_version));
     assert_eq!(items[0]["flowVersion"].as_str().unwrap().len(), 16);
+    // The list says what a person looks for: whose run it is, where it failed, how long it took.
+    assert_eq!(items[0]["record"], "ada.lovelace@example.com");
+    assert_eq!(items[0]["failedStep"], "customer");
+    assert!(items[0]["durationMs"].as_i64().unwrap() >= 0, "{page}");
     let (_, by_id) = world.get("/runs?record=contact-1").await;
     assert_eq!(by_id["items"][0]["id"], dead_run);
     let (_, nobody) = world.get("/runs?record=grace%40example.com").await;
@@ -585,5 +596,37 @@ async fn a_run_waiting_for_its_next_attempt_is_retried_now_as_it_would_be() {
         "due now, not at {due}: {detail}"
     );
     assert_eq!(world.drain().await.done, 1);
+    world.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_large_event_is_cut_in_the_runs_detail_and_answered_whole_on_demand() {
+    let (world, _) = world(FIXED).await;
+    // 5 MB of notes, as a contact with a long history might carry.
+    let notes = "n".repeat(5 * 1024 * 1024);
+    world
+        .deliver_payload(
+            "wh-big",
+            json!({
+                "type": "ContactCreate", "id": "contact-big", "email": "big@example.com",
+                "firstName": "Big", "lastName": "Notes", "notes": notes,
+            }),
+        )
+        .await;
+    world.drain().await;
+    let (_, page) = world.get("/runs?record=big%40example.com").await;
+    let run = page["items"][0]["id"].as_i64().unwrap();
+    let (status, detail) = world.get(&format!("/runs/{run}")).await;
+    assert_eq!(status, 200);
+    let shown = &detail["event"]["payload"];
+    assert_eq!(shown["truncated"], true, "the detail stays small");
+    assert!(shown["bytes"].as_u64().unwrap() > 5 * 1024 * 1024);
+    assert!(shown["value"].as_str().unwrap().len() <= 64 * 1024);
+    let (status, whole) = world.get(&format!("/runs/{run}/event")).await;
+    assert_eq!(status, 200);
+    assert_eq!(whole["notes"].as_str().unwrap().len(), notes.len());
+    assert_eq!(whole["email"], "big@example.com");
+    let (status, missing) = world.get("/runs/999999/event").await;
+    assert_eq!(status, 404, "{missing}");
     world.cleanup().await;
 }

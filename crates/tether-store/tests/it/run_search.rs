@@ -2,7 +2,9 @@
 //! the runs changed since a point.
 
 use serde_json::json;
-use tether_store::{Link, RunFilter, RunId, RunStatus, StepDetail, StepStatus, Store, now_ms};
+use tether_store::{
+    Link, LinkExpect, RunFilter, RunId, RunStatus, StepDetail, StepStatus, Store, now_ms,
+};
 
 use crate::both;
 
@@ -199,5 +201,103 @@ both!(
                 .collect::<Vec<_>>(),
             [(runs[2], RunStatus::Running)]
         );
+    }
+);
+
+both!(
+    a_run_list_shows_each_runs_email_and_its_failed_step,
+    |store: Store| async move {
+        let runs = arrange(&store).await;
+        let [a0, b0, a1, ..] = runs[..] else {
+            panic!("six runs")
+        };
+        store
+            .journal_step_with(
+                a0,
+                "push",
+                1,
+                StepStatus::Failed,
+                &json!({"error": "refused"}),
+                StepDetail::default(),
+            )
+            .await
+            .unwrap();
+        store
+            .journal_step_with(
+                a1,
+                "check",
+                1,
+                StepStatus::Ok,
+                &json!({}),
+                StepDetail::default(),
+            )
+            .await
+            .unwrap();
+        let facts = store.run_facts(&[a0, b0, a1]).await.unwrap();
+        // The e-mail address is preferred to the record id (`c0`), lowercased as recorded.
+        assert_eq!(facts[&a0].record.as_deref(), Some("ada@example.com"));
+        assert_eq!(facts[&b0].record.as_deref(), Some("ada@example.com"));
+        assert_eq!(facts[&a1].record.as_deref(), Some("bob@example.com"));
+        assert_eq!(facts[&a0].failed_step.as_deref(), Some("push"));
+        assert_eq!(facts[&a1].failed_step, None, "an ok step is no failure");
+        assert!(store.run_facts(&[]).await.unwrap().is_empty());
+    }
+);
+
+both!(
+    a_link_and_the_runs_record_of_it_commit_together,
+    |store: Store| async move {
+        let runs = arrange(&store).await;
+        let run = runs[0];
+        let link = Link {
+            flow_id: "a/push".into(),
+            source_app: "ghl".into(),
+            source_type: "contact".into(),
+            source_id: "c0".into(),
+            target_app: "details_flowers".into(),
+            target_type: "customer".into(),
+            target_id: "df-1".into(),
+            content_hash: "h1".into(),
+            source_version: None,
+            updated_at_ms: 1,
+            sync_state: None,
+        };
+        assert!(
+            store
+                .upsert_link_for_run(&link, LinkExpect::Absent, run, "push")
+                .await
+                .unwrap()
+        );
+        // A write the link refuses (another hash expected) records nothing for the run.
+        let refused = Link {
+            target_id: "df-2".into(),
+            ..link.clone()
+        };
+        assert!(
+            !store
+                .upsert_link_for_run(&refused, LinkExpect::Hash("other"), runs[1], "push")
+                .await
+                .unwrap()
+        );
+        let written: Vec<String> = store
+            .run_links(run)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|link| link.target_id)
+            .collect();
+        assert_eq!(written, ["df-1"]);
+        assert!(store.run_links(runs[1]).await.unwrap().is_empty());
+        let by_target = RunFilter {
+            record: Some("df-1".into()),
+            ..RunFilter::default()
+        };
+        assert_eq!(ids(&store, by_target, 10).await, [run]);
+        let stored = store
+            .get_link("a/push", "ghl", "contact", "c0")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.target_id, "df-1");
     }
 );

@@ -62,3 +62,8 @@ fn the_flow_editor_builds_the_contact_recipe_by_dragging_and_by_click_publishes_
  {
     run_journey("editor");
 }
+
+#[test]
+fn runs_are_found_by_email_paged_and_a_big_event_is_shown_on_demand_in_chromium() {
+    run_journey("runs");
+}
