@@ -51,6 +51,8 @@ await journey(async ({ dataDir, page, step, shot, track }) => {
         : [],
     );
     if (wide.length > 0) fail(`${what}: the page is wider than the window: ${wide.join(', ')}`);
+    // From the top, so the full-page screenshot shows the docked data panel in its place.
+    await page.evaluate(() => scrollTo(0, 0));
   };
 
   await step('the preview page, signed in', async () => {
