@@ -7,6 +7,7 @@
 //! the HTTP shapes (status codes, `application/problem+json`, cookies) belong to the server.
 
 pub mod accounts;
+pub mod catalog;
 pub mod connections;
 pub mod error;
 pub mod flows;

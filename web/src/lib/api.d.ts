@@ -73,6 +73,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalog: apps, operations (input and output JSON Schemas with references inlined, and an
+         *     example output) and webhook events (with the official example payload).
+         */
+        get: operations["catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/connections": {
         parameters: {
             query?: never;
@@ -366,7 +386,11 @@ export interface paths {
          */
         put: operations["save_draft"];
         post?: never;
-        delete?: never;
+        /**
+         * Discard a flow's draft: it becomes the published YAML again, as a new revision. With
+         *     `If-Match`, a draft saved since that revision is refused (412).
+         */
+        delete: operations["discard_draft"];
         options?: never;
         head?: never;
         patch?: never;
@@ -417,9 +441,30 @@ export interface paths {
             cookie?: never;
         };
         /** A flow's samples, newest first. */
-        get: operations["list"];
+        get: operations["list_flow_samples"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/flows/{id}/test-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a flow's draft once against a sample: its steps in order, each seeing the outputs before
+         *     it; lookups run, actions write only with `confirmWrite`. Nothing is stored. The answer names
+         *     the draft revision that ran.
+         */
+        post: operations["test_run"];
         delete?: never;
         options?: never;
         head?: never;
@@ -677,6 +722,19 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description One app. */
+        AppView: {
+            /** @description The app id, the first segment of its operations (`ghl`). */
+            id: string;
+            /** @description Its name for people (`HighLevel`). */
+            title: string;
+            /** @description How a connection to it authenticates: `oauth2`, `private_token`, `oauth1`, `api_key`. */
+            auth: string[];
+            /** @description How many triggers (polls and webhook events) it has. */
+            triggers: number;
+            /** @description How many actions it has. */
+            actions: number;
+        };
         /** @description What a bulk replay did. */
         BulkReplayAnswer: {
             /** @description How many runs were queued. */
@@ -735,6 +793,15 @@ export interface components {
             /** @description Events received from this time on do not (RFC 3339). */
             expiresAt: string;
             sample?: null | components["schemas"]["SampleView"];
+        };
+        /** @description Everything the palette, the inspector and the Apps page show. */
+        CatalogView: {
+            /** @description The apps, in the order people meet them (HighLevel first). */
+            apps: components["schemas"]["AppView"][];
+            /** @description Every operation, by app then id. */
+            operations: components["schemas"]["OperationView"][];
+            /** @description The webhook events a flow can be started by. */
+            events: components["schemas"]["WebhookEventView"][];
         };
         /** @description A connection as people see it: everything but its credentials. */
         ConnectionView: {
@@ -888,6 +955,45 @@ export interface components {
             /** @description Every problem of the draft (empty: it can be published). */
             diagnostics: components["schemas"]["Diagnostic"][];
         };
+        /** @description What running a draft once did: each step reached, as a step test. */
+        DraftRun: {
+            /** @description The flow. */
+            flowId: string;
+            /**
+             * Format: int64
+             * @description The draft revision that ran.
+             */
+            revision: number;
+            /** @description Whether actions were allowed to write. */
+            confirmWrite: boolean;
+            /** @description The steps reached, in order. */
+            steps: components["schemas"]["StepTest"][];
+            /**
+             * @description Why it stopped before the last step (a filter that did not pass, a step that failed or
+             *     could not be rendered); absent when every step ran.
+             */
+            stopped?: string | null;
+            /** @description The problems of the step that could not be rendered, with their places. */
+            diagnostics: components["schemas"]["Diagnostic"][];
+        };
+        /** @description What to run a draft once with. */
+        DraftRunRequest: {
+            /**
+             * Format: int64
+             * @description The draft revision the person is looking at (its `ETag`); when given, a draft saved
+             *     since is refused (412) rather than run unseen.
+             */
+            revision?: number | null;
+            /** @description The trigger record (`trigger` in expressions). */
+            sample?: unknown;
+            /**
+             * Format: int64
+             * @description A stored sample to use as the trigger record instead of `sample`.
+             */
+            sampleId?: number | null;
+            /** @description Lets the draft's actions write to their apps; without it they are rendered, not run. */
+            confirmWrite?: boolean;
+        };
         /**
          * @description What kind of failure, stable for programs (`"not_found"`).
          * @enum {string}
@@ -1017,6 +1123,30 @@ export interface components {
             redirectUrl: string;
             /** @description When the authorization expires (RFC 3339). */
             expiresAt: string;
+        };
+        /** @description One operation. */
+        OperationView: {
+            /** @description `app.resource.verb` (`ghl.contact.create`). */
+            id: string;
+            /** @description The app id. */
+            app: string;
+            /** @description A short title (`Create contact`). */
+            title: string;
+            /** @description What it does, in plain words. */
+            description: string;
+            /** @description `action` or `trigger` (a poll). */
+            kind: string;
+            /** @description OAuth scopes a connection needs for it. */
+            scopes: string[];
+            /** @description JSON Schema of its input, every `$ref` inlined. */
+            inputSchema: Record<string, never>;
+            /** @description JSON Schema of its output, every `$ref` inlined. */
+            outputSchema: Record<string, never>;
+            /**
+             * @description An example of its output (a trigger's record), made from the output schema: a sample to
+             *     map from before any real record is known.
+             */
+            example: Record<string, never>;
         };
         /** @description One page of a list, and the cursor of the next one (`None` on the last page). */
         Page_ConnectionView: {
@@ -1494,6 +1624,17 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last. */
             next_cursor?: string | null;
         };
+        /** @description A webhook event that starts flows. */
+        WebhookEventView: {
+            /** @description The app that sends it (`ghl`). */
+            app: string;
+            /** @description The event type, as flows name it (`ContactCreate`). */
+            event: string;
+            /** @description For people (`Contact created`). */
+            title: string;
+            /** @description The official example payload (the record as `trigger` in expressions). */
+            example: Record<string, never>;
+        };
     };
     responses: never;
     parameters: never;
@@ -1650,6 +1791,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
+    catalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogView"];
                 };
             };
         };
@@ -2514,6 +2675,70 @@ export interface operations {
             };
         };
     };
+    discard_draft: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The draft's `ETag` as read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The flow's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The flow with its draft back at the published YAML; `ETag` is the new revision */
+            200: {
+                headers: {
+                    /** @description The draft's revision */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowDetail"];
+                };
+            };
+            /** @description A malformed `If-Match` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such flow */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Never published: nothing to go back to */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The draft changed since it was read */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
     enable: {
         parameters: {
             query?: never;
@@ -2591,7 +2816,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_flow_samples: {
         parameters: {
             query?: {
                 /** @description Items per page (1 to 200, default 50). */
@@ -2619,6 +2844,69 @@ export interface operations {
             };
             /** @description A bad limit or cursor */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
+    test_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The flow's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftRunRequest"];
+            };
+        };
+        responses: {
+            /** @description What each step reached did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftRun"];
+                };
+            };
+            /** @description A bad body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such flow or sample */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The draft is no longer at `revision` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The draft has problems, all in `diagnostics` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

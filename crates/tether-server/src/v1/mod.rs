@@ -11,6 +11,7 @@
 //! handler finds who is calling as `Extension<tether_service::accounts::Principal>`.
 
 pub mod auth;
+mod catalog;
 pub mod connections;
 mod flows;
 mod health;
@@ -102,7 +103,8 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(auth::revoke_token))
         .routes(routes!(flows::list_flows, flows::create_flow))
         .routes(routes!(flows::get_flow))
-        .routes(routes!(flows::save_draft))
+        .routes(routes!(flows::save_draft, flows::discard_draft))
+        .routes(routes!(flows::test_run))
         .routes(routes!(flows::publish))
         .routes(routes!(flows::list_versions))
         .routes(routes!(flows::get_version))
@@ -117,6 +119,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(connections::test))
         .routes(routes!(connections::start_oauth))
         .routes(routes!(connections::settings))
+        .routes(routes!(catalog::catalog))
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::run_events))
         .routes(routes!(runs::get_run))

@@ -7,7 +7,9 @@
 
 mod api;
 mod auth;
+mod catalog;
 mod connections;
+mod editor;
 mod flows;
 mod journey;
 mod openapi;
