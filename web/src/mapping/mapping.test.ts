@@ -258,6 +258,13 @@ describe('filters', () => {
   it('writes "is set" as the seed recipe does', () => {
     roundTrip([{ ref: 'trigger.email', op: 'set' }], 'all', '{{ trigger.email is defined and trigger.email }}');
   });
+  it('reads the seed flows’ filters, and keeps the one it cannot show as text', () => {
+    expect(parseFilter('{{ steps.contact.output.email is defined and steps.contact.output.email }}')).toEqual({
+      conditions: [{ ref: 'steps.contact.output.email', op: 'set' }],
+      join: 'all',
+    });
+    expect(parseFilter("{{ steps.project.output.album_id != '' }}")).toBeNull();
+  });
   it('writes every operator, guarded against a missing field', () => {
     roundTrip([{ ref: 'trigger.email', op: 'empty' }], 'all', '{{ trigger.email is not defined or not trigger.email }}');
     roundTrip([{ ref: 'trigger.country', op: 'equals', value: 'DE', type: 'string' }], 'all', '{{ trigger.country is defined and trigger.country == "DE" }}');
