@@ -51,6 +51,8 @@ await journey(async ({ dataDir, page, step, shot, track }) => {
         : [],
     );
     if (wide.length > 0) fail(`${what}: the page is wider than the window: ${wide.join(', ')}`);
+    // From the top, so the full-page screenshot shows the docked data panel in its place.
+    await page.evaluate(() => scrollTo(0, 0));
   };
 
   await step('the preview page, signed in', async () => {
@@ -164,6 +166,12 @@ await journey(async ({ dataDir, page, step, shot, track }) => {
   await step('a value that is nothing is flagged', async () => {
     await drag(triggerFields.getByRole('button', { name: 'Attachments', exact: true }), action.getByLabel('Notes text', { exact: true }));
     await until('the nothing flag', () => previewOf(action, 'notes_text').innerText(), /Resolves to nothing/);
+    // A misspelt field is named, without a failed request in the console.
+    await action.getByLabel('Notes text', { exact: true }).fill('{{ trigger.emial }}');
+    await until('the misspelt field', () => previewOf(action, 'notes_text').innerText(), /Resolves to nothing on the sample: trigger\.emial is not in it/);
+    await drag(triggerFields.getByRole('button', { name: 'Attachments', exact: true }), action.getByLabel('Notes text', { exact: true }));
+    await until('the dropped field appended', () => action.getByLabel('Notes text', { exact: true }).inputValue(), '{{ trigger.emial }} {{ trigger.attachments }}');
+    await action.getByLabel('Notes text', { exact: true }).fill('{{ trigger.attachments }}');
   });
 
   await step('the write policy per field', async () => {

@@ -16,6 +16,8 @@ import {
   isNothing,
   isSingleReference,
   labelFor,
+  missingData,
+  parseReference,
   mergeDraft,
   parseFilter,
   parseFixed,
@@ -256,6 +258,13 @@ describe('filters', () => {
   it('writes "is set" as the seed recipe does', () => {
     roundTrip([{ ref: 'trigger.email', op: 'set' }], 'all', '{{ trigger.email is defined and trigger.email }}');
   });
+  it('reads the seed flows’ filters, and keeps the one it cannot show as text', () => {
+    expect(parseFilter('{{ steps.contact.output.email is defined and steps.contact.output.email }}')).toEqual({
+      conditions: [{ ref: 'steps.contact.output.email', op: 'set' }],
+      join: 'all',
+    });
+    expect(parseFilter("{{ steps.project.output.album_id != '' }}")).toBeNull();
+  });
   it('writes every operator, guarded against a missing field', () => {
     roundTrip([{ ref: 'trigger.email', op: 'empty' }], 'all', '{{ trigger.email is not defined or not trigger.email }}');
     roundTrip([{ ref: 'trigger.country', op: 'equals', value: 'DE', type: 'string' }], 'all', '{{ trigger.country is defined and trigger.country == "DE" }}');
@@ -416,5 +425,38 @@ describe('previews', () => {
     expect(previewBody('{{ steps.customer.output }}', context).steps).toEqual({ customer: { x: 1 } });
     expect(previewBody('{{ steps | length }}', context).steps).toEqual({ customer: { x: 1 } });
     expect(previewBody('{{ 1 }}', undefined)).toEqual({ expression: '{{ 1 }}', sample: {}, steps: {} });
+  });
+});
+
+describe('missingData', () => {
+  const context = { sample: { email: 'a', tags: ['x'], o: { k: null } }, steps: { customer: { output: { full_name: 'A' } } } };
+  function check(expression: string, want: ReturnType<typeof missingData>) {
+    expect(missingData(expression, context), expression).toEqual(want);
+  }
+  it('names a step with no sample output', () => {
+    check('{{ steps.upsert.output.id }}', { kind: 'step', name: 'upsert' });
+    check('{{ steps.upsert.output.id is defined and steps.upsert.output.id }}', { kind: 'step', name: 'upsert' });
+    check('{{ steps["upsert"].output }}', { kind: 'step', name: 'upsert' });
+  });
+  it('names the first part of a single reference the sample lacks', () => {
+    check('{{ trigger.emial }}', { kind: 'field', name: 'trigger.emial' });
+    check('{{ trigger.o.k.deeper }}', { kind: 'field', name: 'trigger.o.k.deeper' });
+    check('{{ trigger.tags[1] }}', { kind: 'field', name: 'trigger.tags[1]' });
+    check('{{ steps.customer.output.phone }}', { kind: 'field', name: 'steps.customer.output.phone' });
+    check('{{ trigger.o.missing.x }}', { kind: 'field', name: 'trigger.o.missing' });
+  });
+  it('leaves everything else to the server', () => {
+    check('{{ trigger.email }}', null);
+    check('{{ trigger.tags[0] }}', null);
+    check('{{ trigger.o.k }}', null);
+    check('{{ steps.customer.output.full_name }}', null);
+    // Guarded or computed expressions may read what is missing on purpose.
+    check('{{ trigger.emial is defined and trigger.emial }}', null);
+    check('{{ trigger.emial | default("x") }}', null);
+    check('{{ now }}', null);
+  });
+  it('parses references', () => {
+    expect(parseReference('trigger.customFields[0]["a b"]')).toEqual(['trigger', 'customFields', 0, 'a b']);
+    expect(parseReference('trigger.x | lower')).toBeNull();
   });
 });

@@ -793,3 +793,67 @@ export function previewBody(expression: string, context: PreviewContext | undefi
   }
   return { expression, sample: pick(sample, triggerKeys), steps };
 }
+
+/** A reference's parts: `trigger.customFields[0]["a b"]` → `['trigger', 'customFields', 0, 'a b']`; null if it is not one. */
+export function parseReference(ref: string): FieldPath | null {
+  const head = /^[A-Za-z_][A-Za-z0-9_]*/.exec(ref);
+  if (!head) return null;
+  const parts: FieldPath = [head[0]];
+  let rest = ref.slice(head[0].length);
+  while (rest.length > 0) {
+    const m = ACCESSOR.exec(rest);
+    if (!m) return null;
+    const token = m[0];
+    if (token.startsWith('.')) parts.push(token.slice(1));
+    else if (token.startsWith('["')) parts.push(JSON.parse(token.slice(1, -1)) as string);
+    else parts.push(Number(token.slice(1, -1)));
+    rest = rest.slice(token.length);
+  }
+  return parts;
+}
+
+/** Data a preview needs that its context does not have. */
+export interface MissingData {
+  /** A step with no sample output yet, or a field the sample lacks. */
+  kind: 'step' | 'field';
+  /** The step id, or the reference up to the first missing part (`trigger.emial`). */
+  name: string;
+}
+
+/**
+ * What `expression` reads that `context` lacks, when the server would only answer "undefined
+ * variable": a step with no sample output yet, or, for a single reference (what a drop makes),
+ * the first of its parts the sample does not have. Null when the server should evaluate it.
+ * Answering these here spares a round trip and a failed request per input on load.
+ */
+export function missingData(expression: string, context: PreviewContext | undefined): MissingData | null {
+  const steps = context?.steps ?? {};
+  const stepsRead = keysRead(expression, 'steps');
+  for (const id of stepsRead ?? []) {
+    if (!Object.prototype.hasOwnProperty.call(steps, id)) return { kind: 'step', name: id };
+  }
+  const ref = referenceOf(expression);
+  const parts = ref === null ? null : parseReference(ref);
+  if (!parts) return null;
+  let value: unknown;
+  let start: number;
+  if (parts[0] === 'trigger') {
+    value = context?.sample;
+    start = 1;
+  } else if (parts[0] === 'steps' && typeof parts[1] === 'string' && parts[2] === 'output') {
+    value = steps[parts[1]]?.output;
+    start = 3;
+  } else {
+    return null;
+  }
+  for (let i = start; i < parts.length; i++) {
+    const part = parts[i];
+    const has =
+      value !== null &&
+      typeof value === 'object' &&
+      (Array.isArray(value) ? typeof part === 'number' && part < value.length : Object.prototype.hasOwnProperty.call(value, part));
+    if (!has) return { kind: 'field', name: referenceFor(String(parts[0]), parts.slice(1, i + 1)) };
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return null;
+}
