@@ -238,6 +238,7 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
   });
 
   await step('the YAML view keeps the text and lints it', async () => {
+    const before = await api('GET', '/flows/contact-to-customer-2');
     await page.getByRole('button', { name: 'YAML', exact: true }).click();
     const yaml = page.getByRole('textbox', { name: 'Flow YAML' });
     await yaml.waitFor();
@@ -246,6 +247,10 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
     await page.locator('.cm-content .cm-lintRange-error').first().waitFor();
     await shot('yaml');
     await page.getByRole('button', { name: 'Visual', exact: true }).click();
+    // Switching views saved nothing: the text was not reformatted.
+    await new Promise((done) => setTimeout(done, 1500));
+    const after = await api('GET', '/flows/contact-to-customer-2');
+    if (after.draft.revision !== before.draft.revision || after.draft.yaml !== before.draft.yaml) fail('switching views changed the draft');
   });
 
   await step('discard the draft and read the history', async () => {
