@@ -139,7 +139,7 @@ await journey(async ({ dataDir, context, page, step, shot, track }) => {
     const card = (name) => page.locator('li.card', { has: page.getByRole('heading', { name }) });
     await card('details-flowers-main').getByText('untested', { exact: true }).waitFor();
     const used = await card('details-flowers-main').innerText();
-    if (!/used by [1-9]\d* flow\(s\)/.test(used)) fail(`details-flowers-main shows no flow using it: ${used}`);
+    if (!/used by [1-9]\d* flows?/.test(used)) fail(`details-flowers-main shows no flow using it: ${used}`);
     await card('details-flowers-main').getByRole('button', { name: 'Test' }).click();
     await card('details-flowers-main').locator('.badge', { hasText: /^ok$/ }).waitFor({ timeout: 30_000 });
     await card('df-down').getByRole('button', { name: 'Test' }).click();

@@ -156,9 +156,11 @@ export async function sendWebhook(base, event = {}) {
  * A journey: a fresh data folder, Chromium at 1280×800 and the bookkeeping every journey needs.
  * `run(j)` gets `{ dataDir, browser, context, page, step, shot, track, problems }`; processes given
  * to `track` are stopped at the end, whatever happened. Console errors (other than expected
- * 401/403/404/409 answers) and page errors fail the journey. Prints the screenshots' paths.
+ * 401/403/404/409 answers, and the statuses in `expected`: refusals the journey provokes) and
+ * page errors fail the journey. Prints the screenshots' paths.
  */
-export async function journey(run) {
+export async function journey(run, { expected = [] } = {}) {
+  const allowed = new Set([401, 403, 404, 409, ...expected]);
   const name = basename(process.argv[1], '.mjs');
   const dataDir = mkdtempSync(join(tmpdir(), `tether-${name}-`));
   mkdirSync(shots, { recursive: true });
@@ -176,7 +178,8 @@ export async function journey(run) {
     const page = await context.newPage();
     const watch = (p) => {
       p.on('console', (message) => {
-        if (message.type() === 'error' && !/status of 40[1349]/.test(message.text())) problems.push(`console: ${message.text()}`);
+        const status = Number(message.text().match(/status of (\d{3})/)?.[1]);
+        if (message.type() === 'error' && !allowed.has(status)) problems.push(`console: ${message.text()}`);
       });
       p.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     };

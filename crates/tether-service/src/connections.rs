@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tether_connectors::auth::ghl::{
-    AuthorizeHost, GhlOAuthApp, StoredOAuth, authorize_url, exchange_code, expires_at_ms,
-    token_client,
+    AuthorizeHost, GhlOAuthApp, StoredOAuth, agency_location_token, authorize_url, exchange_code,
+    expires_at_ms, token_client,
 };
 use tether_connectors::auth::oauth1::{self, Consumer, FlowEndpoints, TokenPair};
 use tether_connectors::flickr::{FlickrClient, FlickrEndpoints, Perms, StoredCredentials};
@@ -108,6 +108,9 @@ pub struct ConnectionView {
     /// The account at the app: a HighLevel location id, a Flickr user id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// The account as people read it: `location ve9E…`, `location ve9E… of agency 5DP4…`,
+    /// `alice (12345@N01)`, or the host of a manifest app's API.
+    pub account_label: String,
     /// Granted scopes (Flickr: the permission).
     pub scopes: Vec<String>,
     /// The API base URL.
@@ -200,16 +203,35 @@ pub struct StartOAuth {
     /// Flickr: the permission to ask for, `read`, `write` (default) or `delete`.
     #[serde(default)]
     pub perms: Option<String>,
-    /// Where the consent page lives; defaults to HighLevel's marketplace, or to `apiBase` when
-    /// that is on loopback (a simulator).
+    /// Where the consent page lives: a URL or a bare host (`app.myagency.com`, taken as https);
+    /// defaults to HighLevel's marketplace, or to `apiBase` when that is on loopback (a
+    /// simulator).
     #[serde(default)]
     pub authorize_base: Option<String>,
-    /// Use the white-label consent host.
+    /// Use the white-label consent host (`marketplace.leadconnectorhq.com`).
     #[serde(default)]
     pub white_label: bool,
-    /// Scopes to ask for; defaults to contacts and calendars read and write.
+    /// Scopes to ask for; defaults to contacts and calendars read and write (and, for an agency,
+    /// `oauth.readonly oauth.write`, which minting location tokens needs).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// HighLevel: who installs the app, `Location` (a sub-account; the default) or `Company`
+    /// (an agency, acting on the location `locationId`).
+    #[serde(default)]
+    pub user_type: Option<String>,
+    /// HighLevel agency installs: the location (sub-account) id the connection acts on.
+    #[serde(default)]
+    pub location_id: Option<String>,
+}
+
+/// A request to give a connection made with a private token or an API key a new one
+/// (`POST /api/v1/connections/{id}/reconnect`); the name, id and base URL stay.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReconnectConnection {
+    /// The new private integration token or API key. Stored sealed, never shown again.
+    #[schema(value_type = String)]
+    pub token: Secret,
 }
 
 /// Where to send the person's browser.
@@ -234,6 +256,10 @@ pub struct PublicSettings {
     pub oauth_redirect_urls: std::collections::BTreeMap<String, String>,
     /// Where HighLevel sends webhooks.
     pub ghl_webhook_url: String,
+    /// Per app (`ghl`, `flickr`), whether this server has a default OAuth client
+    /// (`TETHER_GHL_CLIENT_ID` and `…_SECRET`, `TETHER_FLICKR_KEY` and `…_SECRET`), used when
+    /// a connection names none.
+    pub oauth_client_defaults: std::collections::BTreeMap<String, bool>,
 }
 
 /// The scopes asked for when a request names none.
@@ -292,6 +318,83 @@ struct PendingGhl {
     authorize_base: String,
     redirect_uri: String,
     scopes: Vec<String>,
+    /// `Location` or `Company`.
+    #[serde(default = "location_user_type")]
+    user_type: String,
+    /// The location an agency install acts on.
+    #[serde(default)]
+    location_id: Option<String>,
+}
+
+fn location_user_type() -> String {
+    "Location".into()
+}
+
+/// The environment variables of an app's default OAuth client.
+fn client_env(app: &str) -> (&'static str, &'static str) {
+    if app == "flickr" {
+        ("TETHER_FLICKR_KEY", "TETHER_FLICKR_SECRET")
+    } else {
+        ("TETHER_GHL_CLIENT_ID", "TETHER_GHL_CLIENT_SECRET")
+    }
+}
+
+/// The default OAuth client of `app` from the environment, when both halves are set.
+fn default_client(app: &str) -> Option<(String, Secret)> {
+    let (id_var, secret_var) = client_env(app);
+    let id = std::env::var(id_var).ok().filter(|id| !id.is_empty())?;
+    let secret = std::env::var(secret_var)
+        .ok()
+        .filter(|secret| !secret.is_empty())?;
+    Some((id, Secret::new(secret)))
+}
+
+/// What a reconnect through OAuth reuses from the connection it replaces.
+#[derive(Debug, Default)]
+struct Previous {
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    api_base: Option<String>,
+    authorize_base: Option<String>,
+    user_type: Option<String>,
+    location_id: Option<String>,
+}
+
+impl Previous {
+    /// What `connection`'s stored credentials hold (nothing when they are not OAuth's).
+    fn of(connection: &Connection) -> Previous {
+        match (connection.app.as_str(), connection.auth_kind) {
+            ("ghl", AuthKind::OAuth2) => match StoredOAuth::from_secret(&connection.credentials) {
+                Ok(stored) => Previous {
+                    client_id: Some(stored.client_id.clone()),
+                    client_secret: Some(stored.client_secret.clone()),
+                    api_base: Some(connection.base_url.clone()),
+                    authorize_base: stored.authorize_base.clone(),
+                    location_id: stored
+                        .is_agency()
+                        .then(|| connection.account_id.clone())
+                        .flatten(),
+                    user_type: Some(stored.user_type),
+                },
+                Err(_) => Previous::default(),
+            },
+            ("flickr", AuthKind::OAuth1) => {
+                match StoredCredentials::from_secret(&connection.credentials) {
+                    Ok(stored) => Previous {
+                        client_id: Some(stored.consumer_key.clone()),
+                        client_secret: Some(stored.consumer_secret.clone()),
+                        // Flickr's own hosts are the default; a simulator's single base is kept.
+                        api_base: (connection.base_url.trim_end_matches('/')
+                            != tether_connectors::flickr::API_BASE)
+                            .then(|| connection.base_url.clone()),
+                        ..Previous::default()
+                    },
+                    Err(_) => Previous::default(),
+                }
+            }
+            _ => Previous::default(),
+        }
+    }
 }
 
 impl Service {
@@ -513,6 +616,52 @@ impl Service {
         Ok((self.view(&stored), outcome))
     }
 
+    /// Gives a connection made with a private token or an API key a new one, tested first
+    /// (refused credentials are not stored: 422 on `token`); its id, name and base URL stay.
+    /// An OAuth connection reconnects through [`Service::start_oauth`] with its name.
+    pub async fn reconnect_connection(
+        &self,
+        name_or_id: &str,
+        request: ReconnectConnection,
+    ) -> Result<ConnectionView> {
+        let existing = self.load(name_or_id).await?;
+        if !matches!(
+            existing.auth_kind,
+            AuthKind::PrivateToken | AuthKind::ApiKey
+        ) {
+            return Err(field_error(
+                "token",
+                format!(
+                    "{} connects through OAuth: reconnect with POST /connections/oauth and the name {:?}",
+                    existing.name, existing.name
+                ),
+            ));
+        }
+        if request.token.expose().trim().is_empty() {
+            return Err(field_error("token", "must not be empty"));
+        }
+        let new = NewConnection {
+            name: existing.name.clone(),
+            app: existing.app.clone(),
+            auth_kind: existing.auth_kind,
+            account_id: existing.account_id.clone(),
+            base_url: existing.base_url.clone(),
+            scopes: existing.scopes.clone(),
+            credentials: request.token,
+            expires_at_ms: None,
+        };
+        let (connection, _) = self
+            .connect(
+                new,
+                ConnectOptions {
+                    skip_test: false,
+                    replace: true,
+                },
+            )
+            .await?;
+        Ok(connection)
+    }
+
     /// Tests a stored connection with one cheap read and records the outcome as its health.
     pub async fn test_connection(&self, name_or_id: &str) -> Result<ConnectionView> {
         let connection = self.load(name_or_id).await?;
@@ -551,14 +700,17 @@ impl Service {
             .map(|(flow, _)| flow)
             .collect();
         if !by_name.is_empty() {
-            return Err(Error::conflict(format!(
-                "connection {:?} is named by flow{} {}; change {} to the new name (or to its id {}) first",
-                connection.name,
-                plural(by_name.len()),
-                quoted(&by_name),
-                if by_name.len() == 1 { "it" } else { "them" },
-                connection.id
-            )));
+            return Err(Error {
+                diagnostics: used_by_diagnostics(&by_name),
+                ..Error::conflict(format!(
+                    "connection {:?} is named by flow{} {}; change {} to the new name (or to its id {}) first",
+                    connection.name,
+                    plural(by_name.len()),
+                    quoted(&by_name),
+                    if by_name.len() == 1 { "it" } else { "them" },
+                    connection.id
+                ))
+            });
         }
         match self
             .store()
@@ -579,12 +731,20 @@ impl Service {
         let names = self.store().connection_names().await?;
         let flows = self.flows_using_name(name_or_id, &names).await?;
         if !flows.is_empty() {
-            return Err(Error::conflict(format!(
-                "connection {name_or_id:?} is used by flow{} {}; change or remove {} first",
-                plural(flows.len()),
-                quoted(&flows),
-                if flows.len() == 1 { "it" } else { "them" }
-            )));
+            // Named as people know it, whichever of name and id was given.
+            let shown = match self.store().connection(name_or_id).await {
+                Ok(connection) => connection.name,
+                Err(_) => name_or_id.to_owned(),
+            };
+            return Err(Error {
+                diagnostics: used_by_diagnostics(&flows),
+                ..Error::conflict(format!(
+                    "connection {shown:?} is used by flow{} {}; change or remove {} first",
+                    plural(flows.len()),
+                    quoted(&flows),
+                    if flows.len() == 1 { "it" } else { "them" }
+                ))
+            });
         }
         self.store().delete_connection(name_or_id).await?;
         Ok(())
@@ -603,63 +763,97 @@ impl Service {
             ));
         }
         check_name(&request.name)?;
-        if let Ok(existing) = self.store().connection(&request.name).await
-            && existing.app != app
-        {
-            return Err(Error::conflict(format!(
-                "a {} connection named {:?} exists already",
-                existing.app, request.name
-            )));
-        }
+        // A reconnect (the same name and app) reuses what the connection was made with: its
+        // client, API base, consent page, user type and agency location.
+        let previous = match self.store().connection(&request.name).await {
+            Ok(existing) if existing.app != app => {
+                return Err(Error::conflict(format!(
+                    "a {} connection named {:?} exists already",
+                    existing.app, request.name
+                )));
+            }
+            Ok(existing) => Previous::of(&existing),
+            Err(_) => Previous::default(),
+        };
         if app == "flickr" {
-            return self.start_flickr_oauth(request).await;
+            return self.start_flickr_oauth(request, previous).await;
         }
-        let client_id = request
-            .client_id
-            .clone()
-            .or_else(|| std::env::var("TETHER_GHL_CLIENT_ID").ok())
+        let (env_id, env_secret) = client_env("ghl");
+        let client_id = non_empty(request.client_id.clone())
+            .or(previous.client_id)
+            .or_else(|| std::env::var(env_id).ok())
             .filter(|id| !id.is_empty())
             .ok_or_else(|| {
                 field_error(
                     "clientId",
-                    "give the Marketplace app's client id (or set TETHER_GHL_CLIENT_ID)",
+                    format!("give the Marketplace app's client id (or set {env_id})"),
                 )
             })?;
         let client_secret = request
             .client_secret
             .clone()
-            .or_else(|| {
-                std::env::var("TETHER_GHL_CLIENT_SECRET")
-                    .ok()
-                    .map(Secret::new)
-            })
+            .filter(|secret| !secret.expose().is_empty())
+            .or(previous.client_secret)
+            .or_else(|| std::env::var(env_secret).ok().map(Secret::new))
             .filter(|secret| !secret.expose().is_empty())
             .ok_or_else(|| {
                 field_error(
                     "clientSecret",
-                    "give the Marketplace app's client secret (or set TETHER_GHL_CLIENT_SECRET)",
+                    format!("give the Marketplace app's client secret (or set {env_secret})"),
                 )
             })?;
+        let user_type = match request
+            .user_type
+            .as_deref()
+            .or(previous.user_type.as_deref())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("location" | "sub-account") => "Location",
+            Some("company" | "agency") => "Company",
+            Some(other) => {
+                return Err(field_error(
+                    "userType",
+                    format!(
+                        "{other:?} is not a user type: use Location (a sub-account) or Company (an agency)"
+                    ),
+                ));
+            }
+        };
+        let location_id = if user_type == "Company" {
+            Some(
+                non_empty(request.location_id.clone())
+                    .or(previous.location_id)
+                    .ok_or_else(|| {
+                        field_error(
+                            "locationId",
+                            "an agency install acts on one of its locations: give its id",
+                        )
+                    })?,
+            )
+        } else {
+            None
+        };
         let api_base = Url::parse(&parse_base_url(
             "apiBase",
-            request
-                .api_base
+            non_empty(request.api_base.clone())
+                .or(previous.api_base)
                 .as_deref()
                 .unwrap_or(tether_connectors::ghl::BASE_URL),
         )?)
         .map_err(|error| field_error("apiBase", error.to_string()))?;
-        let authorize_base = match &request.authorize_base {
-            Some(base) => Url::parse(&parse_base_url("authorizeBase", base)?)
-                .map_err(|error| field_error("authorizeBase", error.to_string()))?,
-            None if is_loopback(&api_base) => api_base.clone(),
-            None => Url::parse(if request.white_label {
-                AuthorizeHost::WhiteLabel.base_url()
-            } else {
-                AuthorizeHost::Standard.base_url()
-            })
-            .map_err(Error::internal)?,
+        let authorize_base = match non_empty(request.authorize_base.clone()) {
+            Some(base) => consent_base(&base)?,
+            None if request.white_label => {
+                Url::parse(AuthorizeHost::WhiteLabel.base_url()).map_err(Error::internal)?
+            }
+            None => match previous.authorize_base.as_deref().map(Url::parse) {
+                Some(Ok(base)) => base,
+                _ if is_loopback(&api_base) => api_base.clone(),
+                _ => Url::parse(AuthorizeHost::Standard.base_url()).map_err(Error::internal)?,
+            },
         };
-        let scopes = if request.scopes.is_empty() {
+        let mut scopes: Vec<String> = if request.scopes.is_empty() {
             DEFAULT_GHL_SCOPES
                 .split_whitespace()
                 .map(str::to_owned)
@@ -667,6 +861,13 @@ impl Service {
         } else {
             request.scopes.clone()
         };
+        if user_type == "Company" {
+            for needed in ["oauth.readonly", "oauth.write"] {
+                if !scopes.iter().any(|scope| scope == needed) {
+                    scopes.push(needed.to_owned());
+                }
+            }
+        }
         let redirect_uri = self.redirect_url("ghl");
         let pending = PendingGhl {
             name: request.name.clone(),
@@ -676,6 +877,8 @@ impl Service {
             authorize_base: authorize_base.to_string(),
             redirect_uri: redirect_uri.clone(),
             scopes,
+            user_type: user_type.to_owned(),
+            location_id,
         };
         let sealed = serde_json::to_string(&pending).map_err(Error::internal)?;
         let expires_at_ms = tether_store::now_ms() + millis(OAUTH_TTL);
@@ -683,7 +886,14 @@ impl Service {
             .store()
             .create_oauth_state("ghl", &Secret::new(sealed), expires_at_ms)
             .await?;
-        let url = authorize_url(&pending.app(), &state, &[]);
+        // HighLevel picks the install's kind from the app's settings; the simulator reads it
+        // from the query, and HighLevel ignores what it does not know.
+        let extra: &[(&str, &str)] = if user_type == "Company" {
+            &[("user_type", "Company")]
+        } else {
+            &[]
+        };
+        let url = authorize_url(&pending.app(), &state, extra);
         Ok(OAuthStarted {
             authorize_url: url.to_string(),
             redirect_url: redirect_uri,
@@ -733,7 +943,7 @@ impl Service {
             .ok_or_else(|| Error::invalid("the callback carries no code"))?;
         let app_settings = pending.app();
         let http = token_client(&app_settings.api_base).map_err(Error::internal)?;
-        let tokens = exchange_code(&http, &app_settings, code, "Location")
+        let tokens = exchange_code(&http, &app_settings, code, &pending.user_type)
             .await
             .map_err(|error| {
                 Error::invalid(format!(
@@ -741,10 +951,36 @@ impl Service {
                     redact(&chain(&error), &[])
                 ))
             })?;
-        let location = tokens.location_id.clone().ok_or_else(|| {
-            Error::invalid("the token is not a location token; install the app on a location")
-        })?;
-        let stored = StoredOAuth::from_response(&tokens, &app_settings, None);
+        let mut stored = StoredOAuth::from_response(&tokens, &app_settings, None);
+        let mut expires = expires_at_ms(&tokens);
+        let location = if stored.is_agency() {
+            // An agency token is refused on location routes: the connection uses a token of
+            // its chosen location, minted with the agency's.
+            let location = pending.location_id.clone().ok_or_else(|| {
+                Error::invalid(
+                    "an agency install needs the location it acts on; start again with one",
+                )
+            })?;
+            stored.location_id = Some(location.clone());
+            let (minted, minted_expiry) =
+                agency_location_token(&tokens, stored)
+                    .await
+                    .map_err(|error| {
+                        Error::invalid(format!(
+                            "HighLevel gave no token for location {location} to the agency: {}",
+                            redact(&chain(&error), &[])
+                        ))
+                    })?;
+            stored = minted;
+            expires = minted_expiry;
+            location
+        } else {
+            tokens.location_id.clone().ok_or_else(|| {
+                Error::invalid(
+                    "the token is not a location token; install the app on a location, or choose an agency install",
+                )
+            })?
+        };
         let granted = tokens
             .scope
             .clone()
@@ -759,7 +995,7 @@ impl Service {
             base_url: pending.api_base.clone(),
             scopes: granted,
             credentials: stored.to_secret(),
-            expires_at_ms: expires_at_ms(&tokens),
+            expires_at_ms: expires,
         };
         let (connection, _) = self
             .connect(
@@ -775,10 +1011,13 @@ impl Service {
 
     /// Flickr's OAuth 1.0a from the API: a request token with the callback
     /// `{public_url}/oauth/callback/flickr`, kept (sealed, expiring) under the request token.
-    async fn start_flickr_oauth(&self, request: StartOAuth) -> Result<OAuthStarted> {
-        let consumer_key = request
-            .client_id
-            .clone()
+    async fn start_flickr_oauth(
+        &self,
+        request: StartOAuth,
+        previous: Previous,
+    ) -> Result<OAuthStarted> {
+        let consumer_key = non_empty(request.client_id.clone())
+            .or(previous.client_id)
             .or_else(|| std::env::var("TETHER_FLICKR_KEY").ok())
             .filter(|key| !key.is_empty())
             .ok_or_else(|| {
@@ -790,6 +1029,8 @@ impl Service {
         let consumer_secret = request
             .client_secret
             .clone()
+            .filter(|secret| !secret.expose().is_empty())
+            .or(previous.client_secret)
             .or_else(|| std::env::var("TETHER_FLICKR_SECRET").ok().map(Secret::new))
             .filter(|secret| !secret.expose().is_empty())
             .ok_or_else(|| {
@@ -804,10 +1045,9 @@ impl Service {
             .unwrap_or("write")
             .parse()
             .map_err(|_| field_error("perms", "use read, write or delete"))?;
-        let base_url = request
-            .api_base
-            .as_deref()
-            .map(|base| parse_base_url("apiBase", base))
+        let base_url = non_empty(request.api_base.clone())
+            .or(previous.api_base)
+            .map(|base| parse_base_url("apiBase", &base))
             .transpose()?;
         let mut pending = PendingFlickr {
             name: request.name.clone(),
@@ -943,10 +1183,15 @@ impl Service {
             .into_iter()
             .map(|app| (app.to_owned(), self.redirect_url(app)))
             .collect();
+        let oauth_client_defaults = ["ghl", "flickr"]
+            .into_iter()
+            .map(|app| (app.to_owned(), default_client(app).is_some()))
+            .collect();
         PublicSettings {
             ghl_webhook_url: join(&self.settings().public_url, "hooks/ghl"),
             public_url,
             oauth_redirect_urls,
+            oauth_client_defaults,
         }
     }
 
@@ -1049,6 +1294,7 @@ impl Service {
             app: connection.app.clone(),
             auth: connection.auth_kind.as_str().to_owned(),
             account_id: connection.account_id.clone(),
+            account_label: account_label(connection),
             scopes: connection.scopes.clone(),
             base_url: connection.base_url.clone(),
             health: connection.status.into(),
@@ -1062,6 +1308,36 @@ impl Service {
                 .collect(),
             created_at: rfc3339(connection.created_at_ms),
         }
+    }
+}
+
+/// The account a connection acts for, as people read it.
+fn account_label(connection: &Connection) -> String {
+    let account = connection.account_id.as_deref().unwrap_or("?");
+    match (connection.app.as_str(), connection.auth_kind) {
+        ("ghl", AuthKind::OAuth2) => match StoredOAuth::from_secret(&connection.credentials) {
+            Ok(stored) if stored.is_agency() => format!(
+                "location {account} of agency {}",
+                stored.company_id.as_deref().unwrap_or("?")
+            ),
+            _ => format!("location {account}"),
+        },
+        ("ghl", _) => format!("location {account}"),
+        ("flickr", _) => match StoredCredentials::from_secret(&connection.credentials) {
+            Ok(stored) if !stored.username.is_empty() => {
+                format!("{} ({})", stored.username, stored.user_nsid)
+            }
+            _ => format!("user {account}"),
+        },
+        _ => Url::parse(&connection.base_url)
+            .ok()
+            .and_then(|url| {
+                url.host_str().map(|host| match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_owned(),
+                })
+            })
+            .unwrap_or_else(|| connection.base_url.clone()),
     }
 }
 
@@ -1476,6 +1752,20 @@ fn parse_base_url(field: &str, text: &str) -> Result<String> {
     }
 }
 
+/// The flows that stand in the way of a rename or delete, one diagnostic each at `usedBy`
+/// (the flow's id as the message), so a client can list and link them.
+fn used_by_diagnostics(flows: &[String]) -> Vec<crate::Diagnostic> {
+    flows
+        .iter()
+        .map(|flow| crate::Diagnostic {
+            line: None,
+            column: None,
+            path: "usedBy".into(),
+            message: flow.clone(),
+        })
+        .collect()
+}
+
 /// 400 naming the request's field.
 fn field_error(field: &str, message: impl Into<String>) -> Error {
     let message = message.into();
@@ -1488,6 +1778,23 @@ fn field_error(field: &str, message: impl Into<String>) -> Error {
         }],
         ..Error::invalid(format!("{field}: {message}"))
     }
+}
+
+/// `Some` of a text that is not blank.
+fn non_empty(text: Option<String>) -> Option<String> {
+    text.filter(|text| !text.trim().is_empty())
+}
+
+/// A consent page's base: a URL, or a bare host taken as `https://host`.
+fn consent_base(text: &str) -> Result<Url> {
+    let text = text.trim();
+    let full = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("https://{}", text.trim_end_matches('/'))
+    };
+    Url::parse(&parse_base_url("authorizeBase", &full)?)
+        .map_err(|error| field_error("authorizeBase", error.to_string()))
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -1566,5 +1873,25 @@ mod tests {
             "ghl-main"
         );
         assert!(decode_cursor("!!").is_err());
+    }
+
+    #[test]
+    fn a_consent_page_is_a_url_or_a_bare_host() {
+        assert_eq!(
+            consent_base("app.myagency.com").unwrap().as_str(),
+            "https://app.myagency.com/"
+        );
+        assert_eq!(
+            consent_base(" https://app.myagency.com/ ")
+                .unwrap()
+                .as_str(),
+            "https://app.myagency.com/"
+        );
+        assert_eq!(
+            consent_base("http://127.0.0.1:9/").unwrap().as_str(),
+            "http://127.0.0.1:9/"
+        );
+        let error = consent_base("not a host at all").unwrap_err();
+        assert_eq!(error.diagnostics[0].path, "authorizeBase");
     }
 }

@@ -155,6 +155,27 @@ export interface paths {
         patch: operations["rename"];
         trace?: never;
     };
+    "/api/v1/connections/{id}/reconnect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Gives a connection made with a private token or an API key a new one, tested first: refused
+         *     credentials are not stored (422, on `token`). OAuth connections reconnect through
+         *     `POST /connections/oauth` with their name.
+         */
+        post: operations["reconnect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/connections/{id}/test": {
         parameters: {
             query?: never;
@@ -832,6 +853,11 @@ export interface components {
             auth: string;
             /** @description The account at the app: a HighLevel location id, a Flickr user id. */
             accountId?: string | null;
+            /**
+             * @description The account as people read it: `location ve9E…`, `location ve9E… of agency 5DP4…`,
+             *     `alice (12345@N01)`, or the host of a manifest app's API.
+             */
+            accountLabel: string;
             /** @description Granted scopes (Flickr: the permission). */
             scopes: string[];
             /** @description The API base URL. */
@@ -1179,6 +1205,11 @@ export interface components {
                 auth: string;
                 /** @description The account at the app: a HighLevel location id, a Flickr user id. */
                 accountId?: string | null;
+                /**
+                 * @description The account as people read it: `location ve9E…`, `location ve9E… of agency 5DP4…`,
+                 *     `alice (12345@N01)`, or the host of a manifest app's API.
+                 */
+                accountLabel: string;
                 /** @description Granted scopes (Flickr: the permission). */
                 scopes: string[];
                 /** @description The API base URL. */
@@ -1303,6 +1334,14 @@ export interface components {
             };
             /** @description Where HighLevel sends webhooks. */
             ghlWebhookUrl: string;
+            /**
+             * @description Per app (`ghl`, `flickr`), whether this server has a default OAuth client
+             *     (`TETHER_GHL_CLIENT_ID` and `…_SECRET`, `TETHER_FLICKR_KEY` and `…_SECRET`), used when
+             *     a connection names none.
+             */
+            oauthClientDefaults: {
+                [key: string]: boolean;
+            };
         };
         /** @description What to publish with. */
         PublishRequest: {
@@ -1315,6 +1354,14 @@ export interface components {
             version: components["schemas"]["VersionInfo"];
             /** @description `false` when the draft was the current version already, so no version was added. */
             created: boolean;
+        };
+        /**
+         * @description A request to give a connection made with a private token or an API key a new one
+         *     (`POST /api/v1/connections/{id}/reconnect`); the name, id and base URL stay.
+         */
+        ReconnectConnection: {
+            /** @description The new private integration token or API key. Stored sealed, never shown again. */
+            token: string;
         };
         /** @description `PATCH /connections/{id}`'s body. */
         RenameConnection: {
@@ -1508,14 +1555,25 @@ export interface components {
             /** @description Flickr: the permission to ask for, `read`, `write` (default) or `delete`. */
             perms?: string | null;
             /**
-             * @description Where the consent page lives; defaults to HighLevel's marketplace, or to `apiBase` when
-             *     that is on loopback (a simulator).
+             * @description Where the consent page lives: a URL or a bare host (`app.myagency.com`, taken as https);
+             *     defaults to HighLevel's marketplace, or to `apiBase` when that is on loopback (a
+             *     simulator).
              */
             authorizeBase?: string | null;
-            /** @description Use the white-label consent host. */
+            /** @description Use the white-label consent host (`marketplace.leadconnectorhq.com`). */
             whiteLabel?: boolean;
-            /** @description Scopes to ask for; defaults to contacts and calendars read and write. */
+            /**
+             * @description Scopes to ask for; defaults to contacts and calendars read and write (and, for an agency,
+             *     `oauth.readonly oauth.write`, which minting location tokens needs).
+             */
             scopes?: string[];
+            /**
+             * @description HighLevel: who installs the app, `Location` (a sub-account; the default) or `Company`
+             *     (an agency, acting on the location `locationId`).
+             */
+            userType?: string | null;
+            /** @description HighLevel agency installs: the location (sub-account) id the connection acts on. */
+            locationId?: string | null;
         };
         /** @description What testing a step did. */
         StepTest: {
@@ -2028,7 +2086,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            /** @description Flows use it (listed in `detail`) */
+            /** @description Flows use it (listed in `detail`, and each in `diagnostics` at `usedBy`) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2082,8 +2140,62 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemBody"];
                 };
             };
-            /** @description The name is taken, or flows name the connection by its old name (listed) */
+            /** @description The name is taken, or flows name the connection by its old name (listed in `detail`, and each in `diagnostics` at `usedBy`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
+    reconnect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection's id or name */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconnectConnection"];
+            };
+        };
+        responses: {
+            /** @description The new credentials are stored, with the test's outcome as the health */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionView"];
+                };
+            };
+            /** @description An empty token, or an OAuth connection (named in `diagnostics`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such connection */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The service refused the credentials; the old ones stay */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -22,14 +22,15 @@ export async function call<T>(what: string, request: Promise<Answer<T>>): Promis
     throw new ApiFailure(0, describeFailure(what, 0, error instanceof Error ? error.message : ''));
   }
   if (answer.response.ok) return answer.data as T;
-  throw new ApiFailure(answer.response.status, describeFailure(what, answer.response.status, answer.error));
+  throw new ApiFailure(answer.response.status, describeFailure(what, answer.response.status, answer.error), answer.error);
 }
 
-/** A failed call, as shown to people. */
+/** A failed call, as shown to people; `body` is the server's answer (a problem), for forms that put each diagnostic on its field. */
 export class ApiFailure extends Error {
   constructor(
     readonly status: number,
     readonly shown: Shown,
+    readonly body: unknown = undefined,
   ) {
     super(shown.message);
   }

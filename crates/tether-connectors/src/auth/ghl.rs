@@ -1,6 +1,10 @@
 //! HighLevel's OAuth 2.0: the authorize URL, the code exchange, refresh, location tokens from an
 //! agency token, and the credentials JSON a GHL connection stores.
 //!
+//! An agency (`Company`) install acts on one of its locations: the connection keeps the agency's
+//! refresh token and a location token minted from the agency token; a refresh renews the agency
+//! token and mints the location token again ([`agency_location_token`]).
+//!
 //! The token calls go through our own client stack (timeouts, retries, redaction) rather than
 //! the `oauth2` crate's transport: HighLevel's token answer mixes `snake_case` and `camelCase`
 //! fields (`access_token` beside `locationId`) and its errors are `{statusCode, message}` objects
@@ -122,6 +126,10 @@ pub struct StoredOAuth {
     pub client_secret: Secret,
     /// API base URL whose `/oauth/token` refreshes.
     pub api_base: String,
+    /// Where the consent page was (a white-label host, a simulator), so a reconnect asks there
+    /// again; absent in credentials stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorize_base: Option<String>,
 }
 
 impl StoredOAuth {
@@ -153,7 +161,16 @@ impl StoredOAuth {
             client_id: app.client_id.clone(),
             client_secret: app.client_secret.clone(),
             api_base: app.api_base.to_string(),
+            authorize_base: previous
+                .and_then(|p| p.authorize_base.clone())
+                .or_else(|| Some(app.authorize_base.to_string())),
         }
+    }
+
+    /// Whether this is an agency token acting on one of its locations (see
+    /// [`agency_location_token`]).
+    pub fn is_agency(&self) -> bool {
+        self.user_type == "Company"
     }
 
     /// As sealed JSON text.
@@ -240,6 +257,39 @@ pub async fn location_token(
     http.send_json(request).await
 }
 
+/// For an agency (`Company`) token acting on `location_id`: mints that location's token and
+/// answers the credentials to store (the agency's refresh token kept, the location token as the
+/// access token) with the location token's expiry.
+pub async fn agency_location_token(
+    agency: &TokenResponse,
+    stored: StoredOAuth,
+) -> Result<(StoredOAuth, Option<i64>), HttpError> {
+    let company_id = stored
+        .company_id
+        .clone()
+        .ok_or_else(|| HttpError::Credentials {
+            reason: "the agency token names no company".into(),
+        })?;
+    let location_id = stored
+        .location_id
+        .clone()
+        .ok_or_else(|| HttpError::Credentials {
+            reason: "an agency connection needs the location it acts on".into(),
+        })?;
+    let api_base = Url::parse(&stored.api_base).map_err(|error| HttpError::Credentials {
+        reason: format!("stored API base URL: {error}"),
+    })?;
+    let minted = location_token(&api_base, &agency.access_token, &company_id, &location_id).await?;
+    let expires = expires_at_ms(&minted);
+    Ok((
+        StoredOAuth {
+            access_token: minted.access_token,
+            ..stored
+        },
+        expires,
+    ))
+}
+
 /// Refreshes GHL OAuth connections.
 #[derive(Debug)]
 pub struct GhlRefresher;
@@ -271,6 +321,30 @@ impl Refresher for GhlRefresher {
                 scopes: Vec::new(),
             };
             let renewed = StoredOAuth::from_response(&response, &app, Some(&stored));
+            if renewed.is_agency() {
+                // The agency token is refused on location routes: mint the location's token
+                // with it. The agency's new refresh token is stored with it either way.
+                return Ok(
+                    match agency_location_token(&response, renewed.clone()).await {
+                        Ok((renewed, expires)) => Refreshed {
+                            credentials: renewed.to_secret(),
+                            access_token: renewed.access_token.clone(),
+                            expires_at_ms: expires,
+                        },
+                        // The agency's refresh token was spent: its successor must be stored even
+                        // though no location token came, or the connection is lost. Stored as
+                        // expired, so the next call refreshes (and mints) again.
+                        Err(error) => {
+                            tracing::warn!(%error, "Minting an agency's location token failed.");
+                            Refreshed {
+                                credentials: renewed.to_secret(),
+                                access_token: renewed.access_token.clone(),
+                                expires_at_ms: Some(tether_store::now_ms()),
+                            }
+                        }
+                    },
+                );
+            }
             Ok(Refreshed {
                 credentials: renewed.to_secret(),
                 access_token: response.access_token.clone(),

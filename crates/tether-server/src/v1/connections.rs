@@ -2,7 +2,10 @@
 //! one from a private token or an API key (tested first), testing, renaming, deleting, and
 //! starting an OAuth connection; `GET /api/v1/settings`: the addresses a person registers with
 //! the apps. The OAuth callback, `GET /oauth/callback/{app}`, lives outside `/api`: the app sends
-//! the person's browser there, and it answers a plain HTML page.
+//! the person's browser there, and it answers a plain HTML page. When that page is the web UI's
+//! popup, its script (`/oauth/report.js`: a file of our own origin, as the CSP's
+//! `default-src 'self'` allows, never inline) tells the opener the outcome with `postMessage`
+//! to this origin only, and closes the popup.
 
 use std::collections::HashMap;
 
@@ -13,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use tether_service::connections::{
-    ConnectionView, CreateConnection, OAuthStarted, PublicSettings, StartOAuth,
+    ConnectionView, CreateConnection, OAuthStarted, PublicSettings, ReconnectConnection, StartOAuth,
 };
 use tether_service::{Page, Service};
 use utoipa::{IntoParams, ToSchema};
@@ -124,6 +127,33 @@ pub(crate) async fn test(
     Ok(Json(state.service.test_connection(&id).await?))
 }
 
+/// Gives a connection made with a private token or an API key a new one, tested first: refused
+/// credentials are not stored (422, on `token`). OAuth connections reconnect through
+/// `POST /connections/oauth` with their name.
+#[utoipa::path(
+    post,
+    path = "/connections/{id}/reconnect",
+    tag = "connections",
+    params(("id" = String, Path, description = "The connection's id or name")),
+    request_body = ReconnectConnection,
+    responses(
+        (status = 200, description = "The new credentials are stored, with the test's outcome as the health", body = ConnectionView),
+        (status = 400, description = "An empty token, or an OAuth connection (named in `diagnostics`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such connection", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The service refused the credentials; the old ones stay", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn reconnect(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Result<Json<ReconnectConnection>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<ConnectionView>, Problem> {
+    let Json(request) = body?;
+    Ok(Json(
+        state.service.reconnect_connection(&id, request).await?,
+    ))
+}
+
 /// Renames the connection. Refused (409) while a flow names it by its old name.
 #[utoipa::path(
     patch,
@@ -135,7 +165,7 @@ pub(crate) async fn test(
         (status = 200, description = "Renamed", body = ConnectionView),
         (status = 400, description = "Not a valid name", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "No such connection", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken, or flows name the connection by its old name (listed)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or flows name the connection by its old name (listed in `detail`, and each in `diagnostics` at `usedBy`)", body = ProblemBody, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn rename(
@@ -158,7 +188,7 @@ pub(crate) async fn rename(
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such connection", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "Flows use it (listed in `detail`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Flows use it (listed in `detail`, and each in `diagnostics` at `usedBy`)", body = ProblemBody, content_type = "application/problem+json"),
     ),
 )]
 pub(crate) async fn delete(
@@ -203,11 +233,56 @@ pub(crate) async fn settings(State(state): State<ApiState>) -> Json<PublicSettin
     Json(state.service.public_settings())
 }
 
-/// `GET /oauth/callback/{app}`: where the app sends the person's browser after consent.
+/// `GET /oauth/callback/{app}`: where the app sends the person's browser after consent, and
+/// `GET /oauth/report.js`, the script of its page.
 pub fn callback_routes(service: Service) -> Router {
     Router::new()
         .route("/oauth/callback/{app}", axum::routing::get(callback))
+        .route("/oauth/report.js", axum::routing::get(report_script))
         .with_state(service)
+}
+
+/// The callback page's script: when the page is a popup of Tether's own page, it tells the
+/// opener the outcome (`postMessage` to this origin only, so no other page can read it) and
+/// closes the popup; opened any other way, the page stays as it is.
+const REPORT_JS: &str = r#"// Tells the page that opened this OAuth popup how the connection went, then closes it.
+(function () {
+  var data = document.body.dataset;
+  var opener = window.opener;
+  if (!opener || opener.closed) return;
+  try {
+    opener.postMessage(
+      {
+        type: 'tether:oauth',
+        outcome: data.outcome,
+        app: data.app,
+        connection: data.connection || null,
+        health: data.health || null,
+        message: data.message || null,
+      },
+      window.location.origin
+    );
+  } catch (error) {
+    return;
+  }
+  var note = document.getElementById('closing');
+  if (note) note.hidden = false;
+  window.close();
+})();
+"#;
+
+async fn report_script() -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        REPORT_JS,
+    )
+        .into_response()
 }
 
 async fn callback(
@@ -226,8 +301,15 @@ async fn callback(
             page(
                 StatusCode::OK,
                 "Connected",
+                &[
+                    ("outcome", "connected"),
+                    ("app", &app),
+                    ("connection", &connection.name),
+                    ("health", health),
+                    ("message", connection.last_error.as_deref().unwrap_or("")),
+                ],
                 &format!(
-                    "<p>Connection <b>{}</b> is stored; its test says <b>{health}</b>.</p>{note}<p>You can close this tab.</p>",
+                    "<p>Connection <b>{}</b> is stored; its test says <b>{health}</b>.</p>{note}",
                     escape(&connection.name)
                 ),
             )
@@ -239,17 +321,32 @@ async fn callback(
             page(
                 super::problem::status(error.code),
                 "Not connected",
+                &[
+                    ("outcome", "failed"),
+                    ("app", &app),
+                    ("message", &error.message),
+                ],
                 &format!("<p>{}</p>", escape(&error.message)),
             )
         }
     }
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// The callback's page; `data` goes into `data-*` attributes of the body for its script. Links
+/// are relative, so the page works under a public URL with a path.
+fn page(status: StatusCode, title: &str, data: &[(&str, &str)], body: &str) -> Response {
+    let attributes: String = data
+        .iter()
+        .map(|(name, value)| format!(" data-{name}=\"{}\"", escape(value)))
+        .collect();
     (
         status,
         Html(format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Tether: {title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tether: {title}</title>\
+             <script src=\"../report.js\" defer></script></head>\
+             <body{attributes}><h1>{title}</h1>{body}\
+             <p id=\"closing\" hidden>Reported to Tether; this window closes.</p>\
+             <p><a href=\"../../connections\">Open Tether's connections</a> (you can close this tab).</p></body></html>"
         )),
     )
         .into_response()
@@ -260,4 +357,5 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }

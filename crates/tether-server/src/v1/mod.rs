@@ -117,6 +117,7 @@ fn api() -> OpenApiRouter<ApiState> {
             connections::delete
         ))
         .routes(routes!(connections::test))
+        .routes(routes!(connections::reconnect))
         .routes(routes!(connections::start_oauth))
         .routes(routes!(connections::settings))
         .routes(routes!(catalog::catalog))

@@ -308,6 +308,11 @@ async fn rename_and_delete_are_refused_while_flows_use_the_connection() {
             .contains("\"contacts-by-name\""),
         "{problem}"
     );
+    assert_eq!(
+        problem["diagnostics"],
+        json!([{ "path": "usedBy", "message": "contacts-by-name" }]),
+        "each flow in the way, for the page to link: {problem}"
+    );
 
     // A flow naming it by id does not mind.
     let (status, renamed) = send(
@@ -359,6 +364,8 @@ async fn rename_and_delete_are_refused_while_flows_use_the_connection() {
             .unwrap()
             .contains("contacts-by-id")
     );
+    assert_eq!(problem["diagnostics"][0]["path"], "usedBy", "{problem}");
+    assert_eq!(problem["diagnostics"][0]["message"], "contacts-by-id");
 
     // An unused connection goes.
     let (status, body) = send(api.http.post(api.url("/connections")).json(&json!({
@@ -432,10 +439,23 @@ async fn ghl_oauth_started_from_the_api_completes_through_the_callback() {
         "{html}"
     );
 
+    assert!(
+        html.contains("data-outcome=\"connected\"")
+            && html.contains("data-connection=\"ghl-main\"")
+            && html.contains("data-health=\"ok\"")
+            && html.contains("<script src=\"../report.js\" defer></script>"),
+        "the page carries the outcome for its script: {html}"
+    );
+
     let (_, connection) = send(api.http.get(api.url("/connections/ghl-main"))).await;
     assert_eq!(connection["auth"], "oauth2", "{connection}");
     assert_eq!(connection["health"], "ok");
     assert_eq!(connection["accountId"], location.as_str());
+    assert_eq!(
+        connection["accountLabel"],
+        format!("location {location}"),
+        "{connection}"
+    );
     assert!(connection["checkedAt"].is_string());
     assert!(connection["expiresAt"].is_string());
 
@@ -452,7 +472,225 @@ async fn ghl_oauth_started_from_the_api_completes_through_the_callback() {
     let (_, tested) = send(api.http.post(api.url("/connections/ghl-main/test"))).await;
     assert_eq!(tested["health"], "ok", "{tested}");
 
+    // Reconnect: the same name and app, nothing else; the client, API base and consent page
+    // come from the connection, and its id stays.
+    let (status, again) = send(
+        api.http
+            .post(api.url("/connections/oauth"))
+            .json(&json!({ "app": "ghl", "name": "ghl-main" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    let authorize = again["authorizeUrl"].as_str().unwrap();
+    assert!(
+        authorize.starts_with(&format!("{}/v2/oauth/chooselocation?", sim.base_url))
+            && authorize.contains("client_id=sim-client-id"),
+        "{authorize}"
+    );
+    let approved = browser.get(authorize).send().await.unwrap();
+    let back = approved.headers()["location"].to_str().unwrap().to_owned();
+    let rest = back.strip_prefix("http://127.0.0.1:8800").unwrap();
+    let page = browser
+        .get(format!("{}{rest}", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "{:?}", page.text().await);
+    let (_, reconnected) = send(api.http.get(api.url("/connections/ghl-main"))).await;
+    assert_eq!(reconnected["id"], connection["id"], "{reconnected}");
+    assert_eq!(reconnected["health"], "ok");
+
+    // Token reconnects are for tokens and keys.
+    let (status, problem) = send(
+        api.http
+            .post(api.url("/connections/ghl-main/reconnect"))
+            .json(&json!({ "token": "x" })),
+    )
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["diagnostics"][0]["path"], "token");
+
     sim.stop().await.unwrap();
+    api.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_callback_page_reports_to_its_opener_with_a_script_of_our_own_origin() {
+    let api = ApiHarness::start().await;
+    let script = reqwest::get(format!("{}/oauth/report.js", api.base))
+        .await
+        .unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let text = script.text().await.unwrap();
+    assert!(
+        text.contains("postMessage") && text.contains("window.location.origin"),
+        "the message goes to this origin only: {text}"
+    );
+
+    // A failed callback: the page says why, for the opener too; its CSP allows no inline script.
+    let page = reqwest::get(format!(
+        "{}/oauth/callback/ghl?state=unknown&code=x",
+        api.base
+    ))
+    .await
+    .unwrap();
+    assert_eq!(page.status(), 400);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("data-outcome=\"failed\"") && html.contains("used already"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "no inline script: {html}");
+    api.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_agency_install_acts_on_its_chosen_location_and_refreshes_by_minting_again() {
+    let api = ApiHarness::start().await;
+    // Tokens that expire at once: every call refreshes the agency token and mints the
+    // location's token again.
+    let sim = ghl_sim(GhlSimConfig {
+        auto_approve: Some(None),
+        access_token_ttl: std::time::Duration::from_secs(1),
+        ..GhlSimConfig::default()
+    })
+    .await;
+    let world = sim.sim.world().clone();
+    let (company, location) = (
+        world.config.company_id.clone(),
+        world.config.location_id.clone(),
+    );
+    let start = |body: Value| api.http.post(api.url("/connections/oauth")).json(&body);
+
+    let (status, problem) = send(start(json!({
+        "app": "ghl", "name": "ghl-agency", "apiBase": sim.base_url,
+        "clientId": "sim-client-id", "clientSecret": "sim-client-secret", "userType": "Company",
+    })))
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["diagnostics"][0]["path"], "locationId");
+    let (status, problem) = send(start(json!({
+        "app": "ghl", "name": "ghl-agency", "apiBase": sim.base_url,
+        "clientId": "sim-client-id", "clientSecret": "sim-client-secret", "userType": "reseller",
+    })))
+    .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["diagnostics"][0]["path"], "userType");
+
+    let (status, started) = send(start(json!({
+        "app": "ghl", "name": "ghl-agency", "apiBase": sim.base_url,
+        "clientId": "sim-client-id", "clientSecret": "sim-client-secret",
+        "userType": "Company", "locationId": location,
+    })))
+    .await;
+    assert_eq!(status, 200, "{started}");
+    let authorize = started["authorizeUrl"].as_str().unwrap();
+    assert!(
+        authorize.contains("user_type=Company") && authorize.contains("oauth.write"),
+        "{authorize}"
+    );
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let approved = browser.get(authorize).send().await.unwrap();
+    assert!(approved.status().is_redirection(), "{}", approved.status());
+    let back = approved.headers()["location"].to_str().unwrap().to_owned();
+    let rest = back.strip_prefix("http://127.0.0.1:8800").unwrap();
+    let page = browser
+        .get(format!("{}{rest}", api.base))
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    let html = page.text().await.unwrap();
+    assert_eq!(status, 200, "{html}");
+
+    let (_, connection) = send(api.http.get(api.url("/connections/ghl-agency"))).await;
+    assert_eq!(connection["health"], "ok", "{connection}");
+    assert_eq!(connection["accountId"], location.as_str());
+    assert_eq!(
+        connection["accountLabel"],
+        format!("location {location} of agency {company}")
+    );
+    let minted = || {
+        world
+            .log
+            .since(0)
+            .iter()
+            .filter(|request| request.path == "/oauth/locationToken" && request.status < 300)
+            .count()
+    };
+    let minted_at_connect = minted();
+    assert_eq!(minted_at_connect, 1);
+    for _ in 0..2 {
+        let (_, tested) = send(api.http.post(api.url("/connections/ghl-agency/test"))).await;
+        assert_eq!(tested["health"], "ok", "{tested}");
+    }
+    assert!(
+        minted() > minted_at_connect,
+        "an expired location token is minted again from the refreshed agency token"
+    );
+    sim.stop().await.unwrap();
+    api.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_token_connection_reconnects_with_a_new_key_tested_first() {
+    let api = ApiHarness::start().await;
+    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig::default())
+        .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+        .await
+        .unwrap();
+    let key = tether_sim::details_flowers::DEFAULT_API_KEY;
+    let (status, created) = send(api.http.post(api.url("/connections")).json(&json!({
+        "app": "details_flowers", "name": "flowers", "token": key, "baseUrl": flowers.base_url,
+    })))
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let host = flowers
+        .base_url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    assert_eq!(created["accountLabel"], host, "{created}");
+    let reconnect = |token: &str| {
+        api.http
+            .post(api.url("/connections/flowers/reconnect"))
+            .json(&json!({ "token": token }))
+    };
+
+    let (status, problem) = send(reconnect("wrong-key")).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["diagnostics"][0]["path"], "token");
+    let (_, tested) = send(api.http.post(api.url("/connections/flowers/test"))).await;
+    assert_eq!(tested["health"], "ok", "the old key stays: {tested}");
+
+    let (status, problem) = send(reconnect(" ")).await;
+    assert_eq!(status, 400, "{problem}");
+    let (status, reconnected) = send(reconnect(key)).await;
+    assert_eq!(status, 200, "{reconnected}");
+    assert_eq!(reconnected["id"], created["id"]);
+    assert_eq!(reconnected["health"], "ok");
+    let (status, _) = send(
+        api.http
+            .post(api.url("/connections/nope/reconnect"))
+            .json(&json!({ "token": key })),
+    )
+    .await;
+    assert_eq!(status, 404);
+    flowers.stop().await.unwrap();
     api.cleanup().await;
 }
 
@@ -543,6 +781,7 @@ async fn settings_tell_the_addresses_to_register() {
     let mut settings = tether_service::Settings::default();
     settings.public_url = "https://tether.example.com/".parse().unwrap();
     let api = ApiHarness::start_with(settings).await;
+    let set = |name: &str| std::env::var(name).is_ok_and(|value| !value.is_empty());
     let (status, settings) = send(api.http.get(api.url("/settings"))).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -554,6 +793,11 @@ async fn settings_tell_the_addresses_to_register() {
                 "ghl": "https://tether.example.com/oauth/callback/ghl",
             },
             "ghlWebhookUrl": "https://tether.example.com/hooks/ghl",
+            // Whether this process has default clients (CI sets none).
+            "oauthClientDefaults": {
+                "flickr": set("TETHER_FLICKR_KEY") && set("TETHER_FLICKR_SECRET"),
+                "ghl": set("TETHER_GHL_CLIENT_ID") && set("TETHER_GHL_CLIENT_SECRET"),
+            },
         })
     );
     api.cleanup().await;

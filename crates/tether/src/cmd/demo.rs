@@ -4,6 +4,8 @@
 //! connections, the shipped flows, the engine's worker and the webhook server; seeds GHL, syncs
 //! every contact to Details Flowers with a progress bar, then makes a live change in GHL and
 //! shows it arriving in Details Flowers through a signed webhook, and keeps syncing until Ctrl-C.
+//! The connections are tested once at start, as `tether connect` does, so the web UI shows them
+//! healthy; the web UI is what it prints first and last: a one-time sign-in link.
 
 use crate::out::say;
 use std::io::Write;
@@ -179,7 +181,39 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let flickr_me = connect_flickr(&store, &flickr_world, &flickr.base_url).await?;
     // The shipped flows go into the store like any user's (`tether flows apply`), and run from
     // there; the files in the data folder are for reading.
-    let service = tether_service::Service::for_store(store.clone());
+    // The server's address is chosen now, so the service knows its public URL (the OAuth
+    // redirect URLs the web UI shows, the sign-in links) before it serves.
+    let listen = free_address(args.listen)?;
+    let registry = Registry::new(store.clone());
+    let ops: Arc<dyn Operations> = Arc::new(registry.clone());
+    let service = tether_service::Service::new(
+        store.clone(),
+        ops.clone(),
+        tether_engine::executor::FlowSet::new(),
+        tether_service::Settings {
+            public_url: format!("http://{listen}")
+                .parse()
+                .context("the demo's address is no URL")?,
+            ..tether_service::Settings::default()
+        },
+    );
+    // Each connection's one cheap read, as `tether connect` tests a new one: the web UI shows
+    // their health from the start instead of `untested`.
+    let mut tested = Vec::new();
+    for name in ["ghl-main", "details-flowers-main", "flickr-main"] {
+        let connection = service
+            .test_connection(name)
+            .await
+            .with_context(|| format!("cannot test the demo's connection {name}"))?;
+        if connection.health != tether_service::connections::Health::Ok {
+            bail!(
+                "the demo's connection {name} does not work: {} ({})",
+                connection.health.as_str(),
+                connection.last_error.unwrap_or_default()
+            );
+        }
+        tested.push(format!("{name} {}", connection.health.as_str()));
+    }
     let report = super::flows::apply_paths(
         &service,
         std::slice::from_ref(&flows_dir),
@@ -193,12 +227,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             report.lines.join("\n")
         );
     }
-    service.reload_flows_since(0).await?;
+    let mut counter = service.reload_flows_since(0).await?;
     let flows = service.flows().clone();
 
     // The engine's worker, and the server that turns GHL's signed webhooks into runs.
-    let registry = Registry::new(store.clone());
-    let ops: Arc<dyn Operations> = Arc::new(registry.clone());
     let worker = Worker::new(store.clone(), ops.clone(), flows.clone());
     let worker_task = {
         let shutdown = shutdown.clone();
@@ -211,7 +243,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .published();
     let pem = |header: &str| keys[header]["publicKeyPem"].as_str().map(str::to_owned);
     let config = tether_server::ServerConfig {
-        listen: args.listen,
+        listen,
         ghl_rsa_public_key_pem: pem("x-wh-signature"),
         ghl_ed25519_public_key_pem: pem("x-ghl-signature"),
         ..tether_server::ServerConfig::default()
@@ -221,7 +253,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         move |kind: &str, _payload: &Value| starts(&flows, tether_server::webhooks::SOURCE, kind)
     };
     let server =
-        tether_server::serve(config, store.clone(), Arc::new(matcher), shutdown.clone()).await?;
+        // The same service as the flows': the web UI sees the flows that run (a connection's
+        // "used by") and the demo's public URL.
+        tether_server::serve_with(config, service.clone(), Arc::new(matcher), shutdown.clone())
+            .await?;
     ghl_world
         .webhooks
         .register(&format!("{}/hooks/ghl", server.base_url));
@@ -246,12 +281,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  Tether server             {}  (webhooks: /hooks/ghl, API: /api/v1)",
         server.base_url
     );
-    let login = super::accounts::demo_login(
-        &tether_service::Service::for_store(store.clone()),
-        server.addr,
-    )
-    .await?;
+    let login = super::accounts::demo_login(&service, server.addr).await?;
     say!("  sign in (one click, once, 15 min) {login}");
+    say!(
+        "  connections               {} (tested now)",
+        tested.join(", ")
+    );
     say!(
         "  flows                     {}",
         FLOWS
@@ -386,6 +421,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     .await?;
     say!();
     say!("Look around:");
+    // A fresh link: the first may be spent, or past its 15 minutes on a slow machine.
+    let login = super::accounts::demo_login(&service, server.addr).await?;
+    say!("  open the web UI (the flows, their runs, the connections): {login}");
     say!("  tether runs --data-dir {}", args.data_dir.display());
     say!("  tether dlq list --data-dir {}", args.data_dir.display());
     say!("  curl -s {}/api/v1/health", server.base_url);
@@ -407,9 +445,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             Duration::from_secs(60),
             shutdown.clone(),
         );
+        // Flows published from the web UI (or `tether flows apply`) run within seconds, as in
+        // `tether serve`.
+        let reload = {
+            let (service, shutdown) = (service.clone(), shutdown.clone());
+            async move {
+                loop {
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                    if let Ok(next) = service.reload_flows_since(counter).await {
+                        counter = next;
+                    }
+                }
+            }
+        };
         let shutdown = shutdown.clone();
         poller_task = Some(tokio::spawn(async move {
-            tokio::join!(poller.run(shutdown), reconcile);
+            tokio::join!(poller.run(shutdown), reconcile, reload);
         }));
         say!(
             "Syncing live changes both ways until Ctrl-C (Details Flowers is polled, and GHL reconciled, every minute)."
@@ -429,6 +483,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     flickr.stop().await?;
     store.close().await;
     Ok(())
+}
+
+/// `listen` with a free port in place of port 0 (the port is free now; the server binds it
+/// moments later, as `tether serve` does).
+fn free_address(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
+    if listen.port() != 0 {
+        return Ok(listen);
+    }
+    let probe = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = probe.local_addr()?;
+    drop(probe);
+    Ok(address)
 }
 
 /// A fresh store in `data_dir`: the demo's own folder, emptied of a previous demo's database.

@@ -2,10 +2,13 @@
 //! (playwright-core, no downloaded browser) against this build's `tether serve`: setup, sign out
 //! and in, the flows (toggle, a draft's diagnostics), a webhook's run appearing live and its steps,
 //! connections made by `tether connect` tested from the page, the dead run replayed from the Dead
-//! letters page (and a second retry refused with the reason), and refused cross-site writes; the
-//! flow editor (`editor.mjs`): the contact recipe built from a blank flow by dragging and once
-//! more by click, published, run by a contact created in `tether sim ghl`, a mapping error on
-//! its field, YAML view, history, discard and run once.
+//! letters page (and a second retry refused with the reason), and refused cross-site writes;
+//! `connections`: GHL through the OAuth popup against `tether sim ghl`, an API key refused on its
+//! field, rename, reconnect and delete (refused while flows use it), a blocked popup's link;
+//! `demo`: first contact, `tether demo`'s sign-in link to its nine flows, healthy connections and runs;
+//! `editor`: the contact recipe built from a blank flow by dragging and once more by click,
+//! published, run by a contact created in `tether sim ghl`, a mapping error on its field, YAML
+//! view, history, discard and run once.
 //! Screenshots go to `target/ui-screenshots/<journey>-<page>.png`.
 
 use std::path::{Path, PathBuf};
@@ -66,4 +69,14 @@ fn the_flow_editor_builds_the_contact_recipe_by_dragging_and_by_click_publishes_
 #[test]
 fn runs_are_found_by_email_paged_and_a_big_event_is_shown_on_demand_in_chromium() {
     run_journey("runs");
+}
+
+#[test]
+fn connections_are_made_tested_renamed_reconnected_and_deleted_in_chromium() {
+    run_journey("connections");
+}
+
+#[test]
+fn tether_demo_prints_a_sign_in_link_to_its_flows_healthy_connections_and_runs() {
+    run_journey("demo");
 }
