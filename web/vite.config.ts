@@ -1,13 +1,16 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { svelteTesting } from '@testing-library/svelte/vite';
 
 // `TETHER_WEB_OUT` is where `crates/tether-web/build.rs` wants the build (its OUT_DIR);
 // `TETHER_API` is the `tether serve` the dev server forwards API calls to.
 const api = process.env.TETHER_API ?? 'http://127.0.0.1:8800';
 
 export default defineConfig({
-  plugins: [svelte()],
+  // `svelteTesting` acts under vitest only: Svelte's browser build and a clean DOM per test for
+  // component tests (those files ask for `// @vitest-environment jsdom`).
+  plugins: [svelte(), svelteTesting()],
   build: {
     outDir: process.env.TETHER_WEB_OUT ?? 'dist',
     emptyOutDir: true,

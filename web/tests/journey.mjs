@@ -85,9 +85,11 @@ await journey(async ({ dataDir, context, page, step, shot, track }) => {
     await row.locator('.badge', { hasText: 'draft' }).waitFor();
     if ((await page.locator('tbody .badge', { hasText: 'draft' }).count()) !== 1) fail('another flow shows a draft badge');
     await row.getByRole('link', { name: flow.name }).click();
-    await page.getByRole('heading', { name: /Draft YAML/ }).waitFor();
-    await page.locator('.diagnostics').getByText(/^\d+:\d+ steps\[0\]\.lookup\.input\.contactId: unknown variable 'triggr\.contactId'/).waitFor();
-    const shown = await page.locator('pre.yaml').innerText();
+    // The flow page is the editor: the problem in its list and on its card, the text in the YAML view.
+    await page.getByRole('list', { name: 'Problems' }).getByText(/^\d+:\d+ steps\[0\]\.lookup\.input\.contactId: unknown variable 'triggr\.contactId'/).waitFor();
+    await page.getByRole('region', { name: /^Step 1: / }).getByRole('note').waitFor();
+    await page.getByRole('button', { name: 'YAML', exact: true }).click();
+    const shown = await page.getByRole('textbox', { name: 'Flow YAML' }).innerText();
     if (!shown.includes('{{ triggr.')) fail('the flow page does not show the saved draft');
     await shot('flow');
   });

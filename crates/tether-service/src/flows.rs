@@ -11,6 +11,10 @@
 //!
 //! People see a version as its number within the flow (`v2`) and its content hash (16 hex
 //! digits, `Flow.version`), never as the integer runs record.
+//!
+//! While building, a draft can be discarded (it becomes the published text again) and run once
+//! against a sample: its steps in order, as step tests, writing only when the write is confirmed,
+//! the answer naming the draft revision that ran.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -23,6 +27,7 @@ use tether_store::{ConnectionStatus, DraftSave, FlowRunStats, FlowVersion, Store
 use utoipa::ToSchema;
 
 use crate::error::{Diagnostic, Error, ErrorCode, Result};
+use crate::samples::{StepTest, TestStepRequest, render_step};
 use crate::{Page, Service};
 
 /// The most items one page of a list holds.
@@ -198,6 +203,45 @@ pub struct PublishResult {
     pub version: VersionInfo,
     /// `false` when the draft was the current version already, so no version was added.
     pub created: bool,
+}
+
+/// What to run a draft once with.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DraftRunRequest {
+    /// The draft revision the person is looking at (its `ETag`); when given, a draft saved
+    /// since is refused (412) rather than run unseen.
+    #[serde(default)]
+    pub revision: Option<i64>,
+    /// The trigger record (`trigger` in expressions).
+    #[serde(default)]
+    pub sample: Option<serde_json::Value>,
+    /// A stored sample to use as the trigger record instead of `sample`.
+    #[serde(default)]
+    pub sample_id: Option<i64>,
+    /// Lets the draft's actions write to their apps; without it they are rendered, not run.
+    #[serde(default)]
+    pub confirm_write: bool,
+}
+
+/// What running a draft once did: each step reached, as a step test.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftRun {
+    /// The flow.
+    pub flow_id: String,
+    /// The draft revision that ran.
+    pub revision: i64,
+    /// Whether actions were allowed to write.
+    pub confirm_write: bool,
+    /// The steps reached, in order.
+    pub steps: Vec<StepTest>,
+    /// Why it stopped before the last step (a filter that did not pass, a step that failed or
+    /// could not be rendered); absent when every step ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// The problems of the step that could not be rendered, with their places.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// What applying a flow file did.
@@ -429,14 +473,9 @@ impl Service {
                 let (_, diagnostics) = self.validate_flow(&stored.draft_yaml, Checks::Full).await?;
                 Ok(detail(&stored, diagnostics))
             }
-            DraftSave::Stale { current_revision } => Err(Error::new(
-                ErrorCode::PreconditionFailed,
-                format!(
-                    "the draft of flow {id:?} is at revision {current_revision}, not \
-                     {expected_revision}: someone saved it meanwhile; read it again and reapply \
-                     your change"
-                ),
-            )),
+            DraftSave::Stale { current_revision } => {
+                Err(stale_draft(id, current_revision, expected_revision))
+            }
         }
     }
 
@@ -452,6 +491,154 @@ impl Service {
             version: version_info(&version),
             created,
         })
+    }
+
+    /// Discards the draft of `id`: it becomes the published text again (a new revision, so an
+    /// editor holding the old `ETag` notices). With `expected_revision`, a draft saved since is
+    /// refused ([`ErrorCode::PreconditionFailed`]); a flow never published has nothing to go back
+    /// to ([`ErrorCode::Conflict`]). A draft equal to the published text is answered as it is.
+    pub async fn discard_flow_draft(
+        &self,
+        id: &str,
+        expected_revision: Option<i64>,
+    ) -> Result<FlowDetail> {
+        let stored = self.stored_flow(id).await?;
+        let Some(current) = stored.current.as_ref() else {
+            return Err(Error::conflict(format!(
+                "flow {id:?} was never published, so its draft has nothing to go back to; edit \
+                 the draft instead"
+            )));
+        };
+        if let Some(expected) = expected_revision
+            && expected != stored.draft_revision
+        {
+            return Err(stale_draft(id, stored.draft_revision, expected));
+        }
+        if stored.draft_yaml == current.yaml {
+            return self.flow(id).await;
+        }
+        let name = flow::peek_id_and_name(&current.yaml)
+            .map(|(_, name)| name)
+            .unwrap_or_else(|| stored.name.clone());
+        let saved = self
+            .store()
+            .save_flow_draft(
+                id,
+                &name,
+                &current.yaml,
+                Some(stored.draft_revision),
+                tether_store::now_ms(),
+            )
+            .await?;
+        match saved {
+            DraftSave::Saved(stored) => {
+                let (_, diagnostics) = self.validate_flow(&stored.draft_yaml, Checks::Full).await?;
+                Ok(detail(&stored, diagnostics))
+            }
+            DraftSave::Stale { current_revision } => {
+                Err(stale_draft(id, current_revision, stored.draft_revision))
+            }
+        }
+    }
+
+    /// Runs the draft of `id` once against a sample: every step in order as
+    /// [`Service::test_step`] tests it (lookups run; actions write only with `confirm_write`,
+    /// directly, without the flow's links), each step seeing the outputs of those before it.
+    /// It stops at a filter that does not pass, a failed step or one that cannot be rendered.
+    /// Nothing is stored: no event, no run, no sample. The answer names the revision that ran.
+    pub async fn run_draft_once(&self, id: &str, request: &DraftRunRequest) -> Result<DraftRun> {
+        let stored = self.stored_flow(id).await?;
+        if let Some(expected) = request.revision
+            && expected != stored.draft_revision
+        {
+            return Err(stale_draft(id, stored.draft_revision, expected));
+        }
+        let revision = stored.draft_revision;
+        let flow = flow::parse_flow(
+            &stored.draft_yaml,
+            Path::new("flow.yaml"),
+            Some(self.catalog()),
+        )
+        .map_err(|errors| {
+            Error::unprocessable(
+                format!(
+                    "draft revision {revision} of flow {id:?} has {} problem(s); fix them to run it",
+                    errors.problems.len()
+                ),
+                errors.problems.iter().map(Diagnostic::from).collect(),
+            )
+        })?;
+        let trigger = self
+            .trigger_record(request.sample.as_ref(), request.sample_id)
+            .await?;
+        let mut run = DraftRun {
+            flow_id: id.to_owned(),
+            revision,
+            confirm_write: request.confirm_write,
+            steps: Vec::new(),
+            stopped: None,
+            diagnostics: Vec::new(),
+        };
+        let mut outputs = std::collections::BTreeMap::new();
+        for step in &flow.steps {
+            let test_request = TestStepRequest {
+                step_id: step.id.clone(),
+                steps: outputs.clone(),
+                execute: true,
+                confirm_write: request.confirm_write,
+                ..TestStepRequest::default()
+            };
+            let (mut test, call) = match render_step(&flow, &test_request, trigger.clone()) {
+                Ok(rendered) => rendered,
+                Err(error) => {
+                    run.stopped = Some(error.message);
+                    run.diagnostics = error.diagnostics;
+                    break;
+                }
+            };
+            if let Some(call) = call {
+                test.executed = true;
+                match self
+                    .ops()
+                    .invoke(&call.connection, &call.operation, call.input)
+                    .await
+                {
+                    Ok(output) => test.output = Some(output),
+                    Err(error) => {
+                        test.error = Some(format!(
+                            "{} on {:?} failed: {}",
+                            call.operation, call.connection, error.message
+                        ));
+                    }
+                }
+            }
+            let passed = test.kind != "filter"
+                || test
+                    .output
+                    .as_ref()
+                    .and_then(|output| output.get("passed"))
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false);
+            if test.kind != "filter"
+                && let Some(output) = &test.output
+            {
+                outputs.insert(step.id.clone(), output.clone());
+            }
+            let failed = test.error.clone();
+            run.steps.push(test);
+            if !passed {
+                run.stopped = Some(format!(
+                    "the filter `{}` did not pass on this sample: a run would end here",
+                    step.id
+                ));
+                break;
+            }
+            if let Some(error) = failed {
+                run.stopped = Some(format!("step `{}` failed: {error}", step.id));
+                break;
+            }
+        }
+        Ok(run)
     }
 
     /// Applies a flow file: creates the flow or replaces its draft with `yaml`, and publishes it
@@ -732,6 +919,17 @@ impl Service {
             diagnostics,
         ))
     }
+}
+
+fn stale_draft(id: &str, current_revision: i64, expected_revision: i64) -> Error {
+    Error::new(
+        ErrorCode::PreconditionFailed,
+        format!(
+            "the draft of flow {id:?} is at revision {current_revision}, not \
+             {expected_revision}: someone saved it meanwhile; read it again and reapply your \
+             change"
+        ),
+    )
 }
 
 fn id_changed(id: &str, yaml_id: &str, yaml: &str) -> Error {

@@ -524,7 +524,7 @@ impl Service {
     }
 
     /// The trigger record of a preview or test: the stored sample `sample_id`, or `sample`.
-    async fn trigger_record(
+    pub(crate) async fn trigger_record(
         &self,
         sample: Option<&Value>,
         sample_id: Option<i64>,

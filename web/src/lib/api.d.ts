@@ -456,7 +456,11 @@ export interface paths {
          */
         put: operations["save_draft"];
         post?: never;
-        delete?: never;
+        /**
+         * Discard a flow's draft: it becomes the published YAML again, as a new revision. With
+         *     `If-Match`, a draft saved since that revision is refused (412).
+         */
+        delete: operations["discard_draft"];
         options?: never;
         head?: never;
         patch?: never;
@@ -507,9 +511,30 @@ export interface paths {
             cookie?: never;
         };
         /** A flow's samples, newest first. */
-        get: operations["list"];
+        get: operations["list_flow_samples"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/flows/{id}/test-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a flow's draft once against a sample: its steps in order, each seeing the outputs before
+         *     it; lookups run, actions write only with `confirmWrite`. Nothing is stored. The answer names
+         *     the draft revision that ran.
+         */
+        post: operations["test_run"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1102,6 +1127,45 @@ export interface components {
             updatedAt: string;
             /** @description Every problem of the draft (empty: it can be published). */
             diagnostics: components["schemas"]["Diagnostic"][];
+        };
+        /** @description What running a draft once did: each step reached, as a step test. */
+        DraftRun: {
+            /** @description The flow. */
+            flowId: string;
+            /**
+             * Format: int64
+             * @description The draft revision that ran.
+             */
+            revision: number;
+            /** @description Whether actions were allowed to write. */
+            confirmWrite: boolean;
+            /** @description The steps reached, in order. */
+            steps: components["schemas"]["StepTest"][];
+            /**
+             * @description Why it stopped before the last step (a filter that did not pass, a step that failed or
+             *     could not be rendered); absent when every step ran.
+             */
+            stopped?: string | null;
+            /** @description The problems of the step that could not be rendered, with their places. */
+            diagnostics: components["schemas"]["Diagnostic"][];
+        };
+        /** @description What to run a draft once with. */
+        DraftRunRequest: {
+            /**
+             * Format: int64
+             * @description The draft revision the person is looking at (its `ETag`); when given, a draft saved
+             *     since is refused (412) rather than run unseen.
+             */
+            revision?: number | null;
+            /** @description The trigger record (`trigger` in expressions). */
+            sample?: unknown;
+            /**
+             * Format: int64
+             * @description A stored sample to use as the trigger record instead of `sample`.
+             */
+            sampleId?: number | null;
+            /** @description Lets the draft's actions write to their apps; without it they are rendered, not run. */
+            confirmWrite?: boolean;
         };
         /**
          * @description What kind of failure, stable for programs (`"not_found"`).
@@ -3101,6 +3165,70 @@ export interface operations {
             };
         };
     };
+    discard_draft: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The draft's `ETag` as read */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The flow's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The flow with its draft back at the published YAML; `ETag` is the new revision */
+            200: {
+                headers: {
+                    /** @description The draft's revision */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowDetail"];
+                };
+            };
+            /** @description A malformed `If-Match` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such flow */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description Never published: nothing to go back to */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The draft changed since it was read */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
     enable: {
         parameters: {
             query?: never;
@@ -3178,7 +3306,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_flow_samples: {
         parameters: {
             query?: {
                 /** @description Items per page (1 to 200, default 50). */
@@ -3206,6 +3334,69 @@ export interface operations {
             };
             /** @description A bad limit or cursor */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+        };
+    };
+    test_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The flow's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftRunRequest"];
+            };
+        };
+        responses: {
+            /** @description What each step reached did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DraftRun"];
+                };
+            };
+            /** @description A bad body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description No such flow or sample */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The draft is no longer at `revision` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemBody"];
+                };
+            };
+            /** @description The draft has problems, all in `diagnostics` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,6 +21,7 @@ export type RouteName =
   | 'apps'
   | 'app'
   | 'operation'
+  | 'devMapping'
   | 'notFound';
 
 const patterns: [RouteName, string][] = [
@@ -36,6 +37,7 @@ const patterns: [RouteName, string][] = [
   ['apps', '/apps'],
   ['app', '/apps/:app'],
   ['operation', '/operations/:id'],
+  ['devMapping', '/dev/mapping'],
 ];
 
 /** Pages a signed-out person may see. */

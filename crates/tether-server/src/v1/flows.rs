@@ -1,8 +1,9 @@
 //! `/api/v1/flows`: flows with a draft (YAML kept byte for byte, its revision as the `ETag`) and
 //! published versions. A draft with problems is saved and answered with its diagnostics; a
-//! publish of one is refused with them (422). The list carries what the flows page shows of
-//! each flow's runs and connections; a delete keeps the flow's history. `/api/v1/templates`: the
-//! shipped recipes to start a flow from.
+//! publish of one is refused with them (422). A draft can be discarded (back to the published
+//! text) and run once against a sample. The list carries what the flows page shows of each flow's
+//! runs and connections; a delete keeps the flow's history. `/api/v1/templates`: the shipped
+//! recipes to start a flow from.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,7 +13,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tether_service::flows::{
-    FlowDetail, FlowSummary, PublishResult, VersionDetail, VersionInfo, VersionRef,
+    DraftRun, DraftRunRequest, FlowDetail, FlowSummary, PublishResult, VersionDetail, VersionInfo,
+    VersionRef,
 };
 use tether_service::templates::Template;
 use tether_service::{Error, ErrorCode, Page};
@@ -250,6 +252,65 @@ pub(crate) async fn save_draft(
     let yaml = yaml_body(&headers, &body)?;
     let flow = state.service.save_flow_draft(&id, &yaml, revision).await?;
     Ok(with_etag(StatusCode::OK, flow))
+}
+
+/// Discard a flow's draft: it becomes the published YAML again, as a new revision. With
+/// `If-Match`, a draft saved since that revision is refused (412).
+#[utoipa::path(
+    delete,
+    path = "/flows/{id}/draft",
+    tag = "flows",
+    params(
+        ("id" = String, Path, description = "The flow's id"),
+        ("If-Match" = Option<String>, Header, description = "The draft's `ETag` as read"),
+    ),
+    responses(
+        (status = 200, description = "The flow with its draft back at the published YAML; `ETag` is the new revision", body = FlowDetail,
+         headers(("ETag" = String, description = "The draft's revision"))),
+        (status = 400, description = "A malformed `If-Match`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such flow", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "Never published: nothing to go back to", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "The draft changed since it was read", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn discard_draft(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let revision = if headers.contains_key(header::IF_MATCH) {
+        Some(if_match(&headers)?)
+    } else {
+        None
+    };
+    let flow = state.service.discard_flow_draft(&id, revision).await?;
+    Ok(with_etag(StatusCode::OK, flow))
+}
+
+/// Run a flow's draft once against a sample: its steps in order, each seeing the outputs before
+/// it; lookups run, actions write only with `confirmWrite`. Nothing is stored. The answer names
+/// the draft revision that ran.
+#[utoipa::path(
+    post,
+    path = "/flows/{id}/test-run",
+    tag = "flows",
+    params(("id" = String, Path, description = "The flow's id")),
+    request_body(content = DraftRunRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What each step reached did", body = DraftRun),
+        (status = 400, description = "A bad body", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such flow or sample", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "The draft is no longer at `revision`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The draft has problems, all in `diagnostics`", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn test_run(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Result<Json<DraftRunRequest>, JsonRejection>,
+) -> Result<Json<DraftRun>, Problem> {
+    let Json(request) = body?;
+    Ok(Json(state.service.run_draft_once(&id, &request).await?))
 }
 
 /// Publish a flow's draft as its new current version: new events run it, runs enqueued before

@@ -189,6 +189,8 @@ pub(crate) async fn from_run(
 #[utoipa::path(
     get,
     path = "/flows/{id}/samples",
+    // `list` alone is the connections' list too; generated clients need distinct ids.
+    operation_id = "list_flow_samples",
     tag = "samples",
     params(("id" = String, Path, description = "The flow's id"), PageQuery),
     responses(

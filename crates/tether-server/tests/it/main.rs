@@ -10,6 +10,7 @@ mod apps;
 mod auth;
 mod catalog;
 mod connections;
+mod editor;
 mod flow_list;
 mod flows;
 mod journey;

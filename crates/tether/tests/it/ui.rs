@@ -5,7 +5,10 @@
 //! letters page (and a second retry refused with the reason), and refused cross-site writes;
 //! `connections`: GHL through the OAuth popup against `tether sim ghl`, an API key refused on its
 //! field, rename, reconnect and delete (refused while flows use it), a blocked popup's link;
-//! `demo`: first contact, `tether demo`'s sign-in link to its nine flows, healthy connections and runs.
+//! `demo`: first contact, `tether demo`'s sign-in link to its nine flows, healthy connections and runs;
+//! `editor`: the contact recipe built from a blank flow by dragging and once more by click,
+//! published, run by a contact created in `tether sim ghl`, a mapping error on its field, YAML
+//! view, history, discard and run once.
 //! Screenshots go to `target/ui-screenshots/<journey>-<page>.png`.
 
 use std::path::{Path, PathBuf};
@@ -49,6 +52,18 @@ fn run_journey(name: &str) {
 #[test]
 fn the_web_ui_sets_up_the_owner_signs_in_and_shows_flows_runs_and_connections_in_chromium() {
     run_journey("journey");
+}
+
+#[test]
+fn the_mapping_components_drag_fields_into_inputs_auto_map_build_filters_and_draw_a_5_mb_sample_in_chromium()
+ {
+    run_journey("mapping");
+}
+
+#[test]
+fn the_flow_editor_builds_the_contact_recipe_by_dragging_and_by_click_publishes_it_and_a_ghl_contact_becomes_a_customer_in_chromium()
+ {
+    run_journey("editor");
 }
 
 #[test]
