@@ -12,7 +12,7 @@
 // Usage: node web/tests/editor.mjs path/to/tether
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, fail, journey, root, setUpOwner, startDetailsFlowers, startServer, startSimulator, webhookKeys } from './support.mjs';
+import { connect, fail, journey, layoutShift, root, setUpOwner, startDetailsFlowers, startServer, startSimulator, webhookKeys } from './support.mjs';
 import { spawnSync } from 'node:child_process';
 
 const PIT = 'pit-editor-journey';
@@ -129,6 +129,9 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
     if (typeof ms !== 'number') fail('the editor recorded no first-cards mark');
     console.log(`editor first render (navigation start → cards): ${ms.toFixed(0)} ms`);
     await saved.getByText(/Draft saved/).waitFor();
+    const shift = await layoutShift(page);
+    console.log(`editor layout shift while loading: ${shift.toFixed(3)}`);
+    if (shift >= 0.1) fail(`the editor jumps while it loads (cumulative layout shift ${shift.toFixed(3)})`);
     await shot('seed-flow');
   });
 
@@ -151,8 +154,19 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
 
   let dragged = 0;
   await step('build the contact recipe by dragging', async () => {
-    await blank('contact-to-customer', 'New contact → customer');
+    // From the Flows page's "New flow" button: a blank flow with a name (its id suggested).
+    await page.goto(`${base}/flows`);
+    await page.getByRole('heading', { name: 'Flows' }).waitFor();
     act.reset();
+    await act.click(page.getByRole('button', { name: 'New flow', exact: true }));
+    const dialog = page.getByRole('dialog', { name: 'New flow' });
+    await act.fill(dialog.getByLabel('Name', { exact: true }), 'New contact → customer');
+    if ((await dialog.getByLabel('Id', { exact: true }).inputValue()) !== 'new-contact-customer') {
+      fail(`the suggested id is ${await dialog.getByLabel('Id', { exact: true }).inputValue()}`);
+    }
+    await act.click(dialog.getByRole('button', { name: 'Create and open' }));
+    await page.waitForURL(`${base}/flows/new-contact-customer`);
+    await page.getByRole('heading', { name: 'Choose a trigger', exact: true }).waitFor();
     // The trigger: "Contact created" dragged from the palette onto the trigger card.
     await act.drag(palette.getByRole('button', { name: 'Contact created', exact: true }), steps.getByRole('region', { name: 'Trigger' }));
     await steps.getByRole('button', { name: /Contact created \(HighLevel webhook\)/ }).waitFor();
@@ -172,9 +186,9 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
     await publish('New contacts become customers', false);
     dragged = act.count;
     console.log(`actions from new flow to published, by dragging: ${dragged}`);
-    const flow = await api('GET', '/flows/contact-to-customer');
+    const flow = await api('GET', '/flows/new-contact-customer');
     const yaml = flow.draft.yaml;
-    for (const want of ['# Built in the browser; this comment must survive.', 'ContactCreate', 'details_flowers.customer.create', 'connection: details-flowers-main', 'email: "{{ trigger.email }}"', 'full_name: "{{ trigger.name }}"']) {
+    for (const want of ['ContactCreate', 'details_flowers.customer.create', 'connection: details-flowers-main', 'email: "{{ trigger.email }}"', 'full_name: "{{ trigger.name }}"']) {
       if (!yaml.includes(want)) fail(`the published YAML lacks ${want}:\n${yaml}`);
     }
     if (flow.draft.diagnostics.length !== 0) fail(`the published draft has problems: ${JSON.stringify(flow.draft.diagnostics)}`);
@@ -183,10 +197,10 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
 
   await step('a contact created in GHL runs the flow, live', async () => {
     await page.getByRole('link', { name: 'Its runs' }).click();
-    await page.waitForURL(`${base}/runs?flow=contact-to-customer`);
+    await page.waitForURL(`${base}/runs?flow=new-contact-customer`);
     await page.locator('h1 .badge', { hasText: 'live' }).waitFor({ timeout: 15_000 });
     await createContact('Grace.Hopper@Example.com', 'Grace', 'Hopper');
-    const row = page.locator('tbody tr', { hasText: 'contact-to-customer' });
+    const row = page.locator('tbody tr', { hasText: 'new-contact-customer' });
     await row.waitFor({ timeout: 30_000 });
     await row.locator('.badge', { hasText: /^done$/ }).waitFor({ timeout: 30_000 });
     await shot('runs-live');
@@ -221,6 +235,7 @@ await journey(async ({ dataDir, page, step, shot, track, problems }) => {
     console.log(`actions from new flow to published, by click and keyboard: ${act.count}`);
     const yaml = (await api('GET', '/flows/contact-to-customer-2')).draft.yaml;
     if (!yaml.includes('email: "{{ trigger.email }}"')) fail(`the auto-mapped YAML lacks the email: ${yaml}`);
+    if (!yaml.startsWith('# Built in the browser; this comment must survive.\n')) fail(`the visual edits lost the flow's comment:\n${yaml}`);
     await shot('by-click');
   });
 

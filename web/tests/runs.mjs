@@ -2,7 +2,7 @@
 // record, failed step and duration; a run whose event is too big to show at once (cut at 64 KiB,
 // shown whole on demand, downloaded); its trigger kept as the flow's sample.
 // Usage: node web/tests/runs.mjs path/to/tether
-import { fail, journey, sendWebhook, setUpOwner, startServer } from './support.mjs';
+import { fail, journey, layoutShift, sendWebhook, setUpOwner, startServer } from './support.mjs';
 
 await journey(async ({ dataDir, page, step, shot, track }) => {
   const { base, setupUrl } = track(await startServer(dataDir));
@@ -20,6 +20,9 @@ await journey(async ({ dataDir, page, step, shot, track }) => {
     await page.goto(`${base}/runs`);
     const rows = page.locator('tbody tr');
     await page.getByRole('cell', { name: 'big.notes@example.com' }).first().waitFor({ timeout: 30_000 });
+    const shift = await layoutShift(page);
+    console.log(`runs page layout shift while loading: ${shift.toFixed(3)}`);
+    if (shift >= 0.1) fail(`the runs page jumps while it loads (cumulative layout shift ${shift.toFixed(3)})`);
     const first = await rows.count();
     if (first !== 100) fail(`the first page shows ${first} runs, wanted 100`);
     await page.getByRole('button', { name: 'Load older runs' }).click();

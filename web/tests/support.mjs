@@ -225,3 +225,21 @@ export async function setUpOwner(page, base, setupUrl) {
   await page.getByRole('button', { name: 'Create owner' }).click();
   await page.waitForURL(`${base}/flows`);
 }
+
+/**
+ * The page's cumulative layout shift since it was loaded (Chromium's `layout-shift` entries, those
+ * right after an input left out): how much the page jumped while it filled in. Under 0.1 is what
+ * people call "no jump"; 0 is none at all.
+ */
+export async function layoutShift(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        let total = 0;
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) if (!entry.hadRecentInput) total += entry.value;
+        }).observe({ type: 'layout-shift', buffered: true });
+        setTimeout(() => resolve(total), 200);
+      }),
+  );
+}
