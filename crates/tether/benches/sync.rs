@@ -10,6 +10,10 @@
 //! while syncing N. Each size runs in a fresh process of this bench (`--one N`), so no size's
 //! memory carries over to the next. Flat memory as N grows means nothing holds the whole
 //! location: what the engine keeps is bounded (SQLite's page caches, 2 MiB per connection).
+//!
+//! `CPU µs/customer` is the engine process's own CPU time (user + system, every thread; the
+//! simulators are other processes) over the same interval, per customer written: what one record
+//! costs the engine whatever the disk does (see `docs/perf/sync-profile.md`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -71,6 +75,21 @@ fn status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// This process's CPU time so far (user + system, all its threads), in microseconds, from
+/// `/proc/self/stat` (fields 14 and 15, in clock ticks of 1/100 s: Linux's `USER_HZ`).
+fn cpu_us() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    // `after_name` starts at field 3 (the state), so fields 14 and 15 are at 11 and 12.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    ticks * 10_000
+}
+
 /// Resets the peak RSS (`VmHWM`) to the current RSS (Linux `clear_refs` 5).
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -82,6 +101,8 @@ struct Row {
     seconds: f64,
     peak_mib: f64,
     dead: i64,
+    /// The engine's CPU time while syncing, µs.
+    cpu_us: u64,
 }
 
 async fn one(n: usize, flow_text: &str) -> Row {
@@ -173,6 +194,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
 
     reset_peak();
     let started = Instant::now();
+    let cpu_started = cpu_us();
     let worker_task = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(shutdown).await })
@@ -196,6 +218,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_us().saturating_sub(cpu_started);
     let peak_mib = status_kb("VmHWM:") as f64 / 1024.0;
     shutdown.cancel();
     let _ = worker_task.await;
@@ -224,6 +247,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
         seconds,
         peak_mib,
         dead: counts.dead,
+        cpu_us: cpu,
     }
 }
 
@@ -234,8 +258,8 @@ fn run_one(n: usize) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let row = runtime.block_on(one(n, flow_text));
     println!(
-        "ROW {} {} {} {} {}",
-        row.n, row.customers, row.seconds, row.peak_mib, row.dead
+        "ROW {} {} {} {} {} {}",
+        row.n, row.customers, row.seconds, row.peak_mib, row.dead, row.cpu_us
     );
 }
 
@@ -261,6 +285,7 @@ fn spawn_one(n: usize) -> Row {
         seconds: field(2).parse().expect("seconds"),
         peak_mib: field(3).parse().expect("peak"),
         dead: field(4).parse().expect("dead"),
+        cpu_us: field(5).parse().expect("cpu"),
     }
 }
 
@@ -287,19 +312,26 @@ fn main() {
         });
     println!("End-to-end sync GHL → Details Flowers (rate limits off, SQLite, 8 runs at a time)");
     println!(
-        "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5}",
-        "contacts", "customers", "seconds", "customers/s", "peak RSS MiB", "dead"
+        "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5} {:>17}",
+        "contacts",
+        "customers",
+        "seconds",
+        "customers/s",
+        "peak RSS MiB",
+        "dead",
+        "CPU µs/customer"
     );
     for n in sizes {
         let row = spawn_one(n);
         println!(
-            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5}",
+            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5} {:>17.0}",
             row.n,
             row.customers,
             row.seconds,
             row.customers as f64 / row.seconds,
             row.peak_mib,
-            row.dead
+            row.dead,
+            row.cpu_us as f64 / row.customers.max(1) as f64
         );
     }
 }
