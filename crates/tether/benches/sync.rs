@@ -14,6 +14,10 @@
 //! `CPU µs/customer` is the engine process's own CPU time (user + system, every thread; the
 //! simulators are other processes) over the same interval, per customer written: what one record
 //! costs the engine whatever the disk does (see `docs/perf/sync-profile.md`).
+//!
+//! `TETHER_BENCH_SQL=1` also counts the engine's SQL statements (sqlx's query log) and prints
+//! them per event on stderr, most frequent first: how many statements one record costs, and
+//! which. Logging every statement slows the run; its figures are not comparable then.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -90,9 +94,59 @@ fn cpu_us() -> u64 {
     ticks * 10_000
 }
 
+/// Counts the statements sqlx logs (target `sqlx::query`), by their SQL.
+#[derive(Default)]
+struct SqlCounter {
+    counts: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SqlCounter {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Statement(Option<String>);
+        impl tracing::field::Visit for Statement {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "db.statement" || (field.name() == "summary" && self.0.is_none())
+                {
+                    self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut statement = Statement(None);
+        event.record(&mut statement);
+        if let Some(sql) = statement.0 {
+            let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = sql.chars().take(110).collect();
+            if let Ok(mut counts) = self.counts.lock() {
+                *counts.entry(short).or_default() += 1;
+            }
+        }
+    }
+}
+
 /// Resets the peak RSS (`VmHWM`) to the current RSS (Linux `clear_refs` 5).
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A shared [`SqlCounter`] as a layer.
+struct ArcLayer(Arc<SqlCounter>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ArcLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.0.on_event(event, context);
+    }
 }
 
 struct Row {
@@ -254,9 +308,35 @@ async fn one(n: usize, flow_text: &str) -> Row {
 /// Runs one size in this process and prints its row for the parent (`--one N`).
 fn run_one(n: usize) {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let counter = std::env::var("TETHER_BENCH_SQL")
+        .is_ok_and(|value| value == "1")
+        .then(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            let counter = Arc::new(SqlCounter::default());
+            let subscriber = tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("sqlx::query", tracing::Level::TRACE),
+                )
+                .with(ArcLayer(counter.clone()));
+            tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+            counter
+        });
     let flow_text = include_str!("../../../flows/ghl-contact-to-df-customer.yaml");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let row = runtime.block_on(one(n, flow_text));
+    if let Some(counter) = counter
+        && let Ok(counts) = counter.counts.lock()
+    {
+        let mut sorted: Vec<(&String, &u64)> = counts.iter().collect();
+        sorted.sort_by(|a, b| b.1.cmp(a.1));
+        let total: u64 = sorted.iter().map(|(_, count)| **count).sum();
+        eprintln!("SQL statements per event ({n} events; BEGIN and COMMIT are not logged):");
+        eprintln!("{:>8.2}  all", total as f64 / n as f64);
+        for (sql, count) in sorted {
+            eprintln!("{:>8.2}  {sql}", *count as f64 / n as f64);
+        }
+    }
     println!(
         "ROW {} {} {} {} {} {}",
         row.n, row.customers, row.seconds, row.peak_mib, row.dead, row.cpu_us
