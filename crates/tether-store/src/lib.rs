@@ -42,7 +42,10 @@ pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use oauth_states::OAuthState;
 pub use run_search::{RunFacts, RunFilter, RunLink, Seed};
-pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus};
+pub use runs::{
+    NewStep, Run, RunCounts, RunId, RunStatus, RunSummary, StepCommit, StepDetail, StepResult,
+    StepStatus, StepsCommitted,
+};
 pub use samples::{Capture, CaptureId, Sample, SampleId, SampleSource};
 pub use vault::Vault;
 

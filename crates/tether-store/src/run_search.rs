@@ -536,7 +536,7 @@ enum Bind {
 
 /// The row of `run_links` saying run `run_id`'s step `step_id` wrote `link`, and the target as
 /// one of the run's records, on `connection` (a transaction's).
-async fn insert_run_link(
+pub(crate) async fn insert_run_link(
     connection: &mut sqlx::AnyConnection,
     run_id: RunId,
     step_id: &str,
