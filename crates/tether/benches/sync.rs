@@ -13,7 +13,9 @@
 //!
 //! `CPU µs/customer` is the engine process's own CPU time (user + system, every thread; the
 //! simulators are other processes) over the same interval, per customer written: what one record
-//! costs the engine whatever the disk does (see `docs/perf/sync-profile.md`).
+//! costs the engine whatever the disk does (see `docs/perf/sync-profile.md`). `feed s` is when
+//! the change feed had every event stored: far below `seconds`, runs are the bottleneck; close
+//! to it, intake is.
 //!
 //! `TETHER_BENCH_SQL=1` also counts the engine's SQL statements (sqlx's query log) and prints
 //! them per event on stderr, most frequent first: how many statements one record costs, and
@@ -157,6 +159,8 @@ struct Row {
     dead: i64,
     /// The engine's CPU time while syncing, µs.
     cpu_us: u64,
+    /// Seconds until the feed had stored every event.
+    feed_seconds: f64,
 }
 
 async fn one(n: usize, flow_text: &str) -> Row {
@@ -264,6 +268,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
     )
     .await
     .expect("the feed reads the location");
+    let feed_seconds = started.elapsed().as_secs_f64();
     loop {
         let counts = store.unfinished_run_counts().await.expect("counts");
         if counts.pending() == 0 {
@@ -302,6 +307,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
         peak_mib,
         dead: counts.dead,
         cpu_us: cpu,
+        feed_seconds,
     }
 }
 
@@ -338,8 +344,8 @@ fn run_one(n: usize) {
         }
     }
     println!(
-        "ROW {} {} {} {} {} {}",
-        row.n, row.customers, row.seconds, row.peak_mib, row.dead, row.cpu_us
+        "ROW {} {} {} {} {} {} {}",
+        row.n, row.customers, row.seconds, row.peak_mib, row.dead, row.cpu_us, row.feed_seconds
     );
 }
 
@@ -366,6 +372,7 @@ fn spawn_one(n: usize) -> Row {
         peak_mib: field(3).parse().expect("peak"),
         dead: field(4).parse().expect("dead"),
         cpu_us: field(5).parse().expect("cpu"),
+        feed_seconds: field(6).parse().expect("feed seconds"),
     }
 }
 
@@ -392,26 +399,28 @@ fn main() {
         });
     println!("End-to-end sync GHL → Details Flowers (rate limits off, SQLite, 8 runs at a time)");
     println!(
-        "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5} {:>17}",
+        "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5} {:>17} {:>7}",
         "contacts",
         "customers",
         "seconds",
         "customers/s",
         "peak RSS MiB",
         "dead",
-        "CPU µs/customer"
+        "CPU µs/customer",
+        "feed s"
     );
     for n in sizes {
         let row = spawn_one(n);
         println!(
-            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5} {:>17.0}",
+            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5} {:>17.0} {:>7.1}",
             row.n,
             row.customers,
             row.seconds,
             row.customers as f64 / row.seconds,
             row.peak_mib,
             row.dead,
-            row.cpu_us as f64 / row.customers.max(1) as f64
+            row.cpu_us as f64 / row.customers.max(1) as f64,
+            row.feed_seconds
         );
     }
 }
