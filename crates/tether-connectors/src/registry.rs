@@ -233,21 +233,24 @@ impl Registry {
     /// A client of a manifest-described app (Details Flowers) for the connection `name`.
     pub async fn rest_app(&self, name: &str) -> Result<crate::rest::RestApp, RegistryError> {
         let connection = self.store.connection(name).await?;
-        let manifest = match connection.app.as_str() {
-            "details_flowers" => tether_core::manifest::details_flowers().map_err(|error| {
-                RegistryError::Misconfigured {
-                    name: connection.name.clone(),
-                    reason: error.to_string(),
-                }
-            })?,
-            other => {
-                return Err(RegistryError::WrongApp {
-                    name: connection.name.clone(),
-                    app: other.to_owned(),
-                    expected: "details_flowers",
-                });
+        if connection.app != "details_flowers" {
+            return Err(RegistryError::WrongApp {
+                name: connection.name.clone(),
+                app: connection.app.clone(),
+                expected: "details_flowers",
+            });
+        }
+        // The client built for this connection, while it is unchanged: the manifest it was built
+        // from is embedded in the binary, and reading it again would cost every call a YAML parse.
+        if let Some(app) = self.built(&connection, |entry| entry.rest.clone()) {
+            return Ok(app);
+        }
+        let manifest = tether_core::manifest::details_flowers().map_err(|error| {
+            RegistryError::Misconfigured {
+                name: connection.name.clone(),
+                reason: error.to_string(),
             }
-        };
+        })?;
         let base_url =
             Url::parse(&connection.base_url).map_err(|error| RegistryError::Misconfigured {
                 name: connection.name.clone(),
@@ -321,6 +324,19 @@ impl Registry {
         );
         let http = HttpClient::new(config, shared.credentials, limiter)?;
         Ok(FlickrClient::new(http, endpoints).with_user(flickr::UserId::new(stored.user_nsid)))
+    }
+
+    /// The client `pick` finds among those built for `connection`, when it is unchanged since.
+    fn built<T>(
+        &self,
+        connection: &Connection,
+        pick: impl FnOnce(&Shared) -> Option<T>,
+    ) -> Option<T> {
+        let shared = self.shared.lock();
+        shared
+            .get(&connection.id)
+            .filter(|entry| fresh(entry, connection))
+            .and_then(pick)
     }
 
     /// Keeps a built client with the connection's shared parts, unless the connection changed

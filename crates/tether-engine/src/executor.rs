@@ -46,7 +46,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tether_core::ErrorKind;
 use tether_core::catalog::OperationMeta;
-use tether_store::{Link, LinkExpect, Run, RunId, StepDetail, StepStatus, Store};
+use tether_store::{Link, NewStep, Run, StepCommit, StepStatus, Store};
 use tracing::{info, warn};
 
 use crate::expr::{self, Context};
@@ -383,9 +383,12 @@ pub async fn execute_run(
         return dead_letter(store, run, worker, None, reason).await;
     };
     let mut failed_trace = StepTrace::default();
-    match execute_steps(store, ops, &flow, run, &mut failed_trace).await {
-        Ok(()) => match store.complete_run(run.id, worker).await {
-            Ok(()) => {
+    let mut pending = Pending::new(run);
+    match execute_steps(store, ops, &flow, run, &mut failed_trace, &mut pending).await {
+        // What the last steps did and the run's completion commit together.
+        Ok(()) => match pending.commit(store, run, Some(worker)).await {
+            Ok(committed) if committed.lease_lost => Outcome::LeaseLost,
+            Ok(_) => {
                 info!(run_id = %run.id, flow_id = %flow.id, "Run done.");
                 Outcome::Done
             }
@@ -396,19 +399,19 @@ pub async fn execute_run(
                 // History for `tether runs`; a failed entry never counts as finished, so the step
                 // runs again on retry. Losing it to a store error loses only history.
                 let output = json!({ "error": failure.reason, "kind": failure.kind.label() });
-                if let Err(error) = store
-                    .journal_step_with(
-                        run.id,
-                        step_id,
-                        run.attempts,
-                        StepStatus::Failed,
-                        &output,
-                        failed_trace.detail(),
-                    )
-                    .await
-                {
-                    warn!(run_id = %run.id, error = %describe(&error), "Cannot journal a failed step.");
-                }
+                pending.steps.push(NewStep {
+                    step_id: step_id.clone(),
+                    status: StepStatus::Failed,
+                    output,
+                    input: failed_trace.input.take(),
+                    duration_ms: failed_trace.duration_ms,
+                });
+            }
+            // The steps before the failed one (a filter, a map) are history too.
+            if !pending.steps.is_empty()
+                && let Err(error) = pending.commit(store, run, None).await
+            {
+                warn!(run_id = %run.id, error = %describe(&error), "Cannot journal a failed step.");
             }
             let giving_up = run.attempts >= MAX_ATTEMPTS;
             let on_error_dlq = step.as_deref().is_some_and(|step_id| {
@@ -506,12 +509,21 @@ fn lost_or_abandoned(error: &tether_store::Error) -> Outcome {
 
 /// Runs the steps not journaled yet. On failure answers the failing step (none when the run
 /// failed before any step) and why.
+///
+/// A step without effects outside (a filter, a map, a step skipped after a filter) is not
+/// committed on its own: its journal row waits in `pending` for the next commit, which a lookup
+/// or an action makes with its own row (an action's with its link and the release of its record
+/// leases), or the run's completion (see [`execute_run`]); a run whose last step is an action
+/// commits everything once. Such a step is a function of the event and of journaled outputs, so
+/// a crash that loses its row only makes the next attempt compute it again, with the same result.
+/// On failure the rows still pending stay in `pending`, for the failed step's history.
 async fn execute_steps(
     store: &Store,
     ops: &dyn Operations,
     flow: &Flow,
     run: &Run,
     failed_trace: &mut StepTrace,
+    pending: &mut Pending,
 ) -> Result<(), (Option<String>, StepFailure)> {
     let event = store
         .event(run.event_id)
@@ -545,20 +557,18 @@ async fn execute_steps(
             continue;
         }
         if filtered {
-            record_step(
-                store,
-                run,
-                &step.id,
-                StepStatus::Skipped,
-                &json!({"filtered": true}),
-                StepDetail::default(),
-            )
-            .await
-            .map_err(fail)?;
+            pending.steps.push(NewStep {
+                step_id: step.id.clone(),
+                status: StepStatus::Skipped,
+                output: json!({"filtered": true}),
+                input: None,
+                duration_ms: None,
+            });
             continue;
         }
         let started = std::time::Instant::now();
         let mut trace = StepTrace::default();
+        let mut effects = Effects::default();
         let result: Result<(StepStatus, Value), StepFailure> = async {
             Ok(match &step.kind {
                 StepKind::Filter { when } => {
@@ -619,23 +629,17 @@ async fn execute_steps(
                     let input = evaluate_input(step.id.as_str(), template, &context)?;
                     trace.input = Some(input.clone());
                     let action = ActionCall {
-                        run_id: run.id,
                         deps: sync::input_dependencies(&flow.steps, index, template),
                         policies: write,
                         link_flow: format!("{}/{}", flow.id, step.id),
-                        // On behalf of the run's worker, whose heartbeat keeps it alive.
-                        lease_owner: format!(
-                            "{}/run-{}",
-                            run.lease_owner.as_deref().unwrap_or("-"),
-                            run.id
-                        ),
+                        lease_owner: record_lease_owner(run),
                         step_id: &step.id,
                         operation,
                         connection,
                         match_on: match_on.as_ref(),
                     };
                     action
-                        .execute(store, ops, &context, source.as_ref(), input)
+                        .execute(store, ops, &context, source.as_ref(), input, &mut effects)
                         .await?
                 }
             })
@@ -649,12 +653,132 @@ async fn execute_steps(
                 return Err(fail(failure));
             }
         };
-        let recorded = record_step(store, run, &step.id, status, &output, trace.detail())
-            .await
-            .map_err(fail)?;
-        set_output(&mut context, step, recorded);
+        pending.steps.push(NewStep {
+            step_id: step.id.clone(),
+            status,
+            output,
+            input: trace.input,
+            duration_ms: trace.duration_ms,
+        });
+        let last = index + 1 == flow.steps.len();
+        let recorded = match &step.kind {
+            // Without effects outside: its row rides on the next commit.
+            StepKind::Filter { .. } | StepKind::Map { .. } => None,
+            // The last action's row, link and leases commit with the run's completion.
+            StepKind::Action { .. } if last => {
+                pending.keep(effects);
+                None
+            }
+            StepKind::Lookup { .. } | StepKind::Action { .. } => {
+                pending.keep(effects);
+                let committed = pending
+                    .commit(store, run, None)
+                    .await
+                    .map_err(|error| fail(StepFailure::store(&error)))?;
+                // The row that stands: another worker's, when it finished the step first.
+                committed.steps.into_iter().last().map(|row| row.output)
+            }
+        };
+        let output = match recorded {
+            Some(output) => output,
+            None => pending
+                .steps
+                .last()
+                .map(|row| row.output.clone())
+                .unwrap_or_default(),
+        };
+        set_output(&mut context, step, output);
     }
     Ok(())
+}
+
+/// A run's writes not committed yet (see [`execute_steps`]).
+#[derive(Debug)]
+struct Pending {
+    /// Journal rows, in step order.
+    steps: Vec<NewStep>,
+    /// The link the last action keeps, and whether the run records that its step wrote it.
+    link: Option<(Link, Option<String>)>,
+    /// Record leases the actions hold until their links are committed.
+    held: Vec<String>,
+    /// Who holds them: the run, on behalf of its worker.
+    lease_owner: String,
+}
+
+impl Pending {
+    fn new(run: &Run) -> Self {
+        Pending {
+            steps: Vec::new(),
+            link: None,
+            held: Vec::new(),
+            lease_owner: record_lease_owner(run),
+        }
+    }
+
+    /// Takes over what an action left to commit.
+    fn keep(&mut self, effects: Effects) {
+        if effects.link.is_some() {
+            self.link = effects.link;
+        }
+        self.held.extend(effects.held);
+    }
+
+    /// Commits everything pending, with the run's completion for `complete`. On a store error
+    /// nothing pending is kept (a retry computes it again) and the record leases are given back
+    /// one by one, as far as the store lets.
+    async fn commit(
+        &mut self,
+        store: &Store,
+        run: &Run,
+        complete: Option<&str>,
+    ) -> Result<tether_store::StepsCommitted, tether_store::Error> {
+        let committed = store
+            .commit_steps(
+                run.id,
+                run.attempts,
+                StepCommit {
+                    steps: &self.steps,
+                    link: self
+                        .link
+                        .as_ref()
+                        .map(|(link, step)| (link, step.as_deref())),
+                    release: &self.held,
+                    lease_owner: &self.lease_owner,
+                    complete,
+                },
+            )
+            .await;
+        self.steps.clear();
+        self.link = None;
+        if committed.is_err() {
+            for key in self.held.drain(..) {
+                if let Err(error) = store.release_lease(&key, &self.lease_owner).await {
+                    // The lease expires by itself; the record is only blocked until then.
+                    warn!(error = %describe(&error), "Cannot release a record lease.");
+                }
+            }
+        }
+        self.held.clear();
+        committed
+    }
+}
+
+/// What an action leaves for its step's commit: the link to keep and the record leases held
+/// until it is kept.
+#[derive(Debug, Default)]
+struct Effects {
+    link: Option<(Link, Option<String>)>,
+    held: Vec<String>,
+}
+
+/// Who holds an action's record leases: the run, on behalf of its worker, whose heartbeat keeps
+/// them alive.
+fn record_lease_owner(run: &Run) -> String {
+    format!(
+        "{}/run-{}",
+        run.lease_owner.as_deref().unwrap_or("-"),
+        run.id
+    )
 }
 
 /// What a person reading a run sees of a step beside its result: its resolved input (a lookup's
@@ -663,32 +787,6 @@ async fn execute_steps(
 struct StepTrace {
     input: Option<Value>,
     duration_ms: Option<i64>,
-}
-
-impl StepTrace {
-    fn detail(&self) -> StepDetail<'_> {
-        StepDetail {
-            input: self.input.as_ref(),
-            duration_ms: self.duration_ms,
-        }
-    }
-}
-
-/// Journals a finished step and answers the output that stands (another worker's, when it
-/// finished the step first).
-async fn record_step(
-    store: &Store,
-    run: &Run,
-    step_id: &str,
-    status: StepStatus,
-    output: &Value,
-    detail: StepDetail<'_>,
-) -> Result<Value, StepFailure> {
-    store
-        .journal_step_with(run.id, step_id, run.attempts, status, output, detail)
-        .await
-        .map(|recorded| recorded.output)
-        .map_err(|error| StepFailure::store(&error))
 }
 
 /// Makes a step's output readable by the later steps: under its id, and a lookup's also under
@@ -908,8 +1006,6 @@ impl<'a> OperationId<'a> {
 
 /// One action step's call, with the link logic of the module docs.
 struct ActionCall<'a> {
-    /// The run executing the action, which links it writes are recorded for.
-    run_id: RunId,
     link_flow: String,
     /// Who holds the record's lease: the run, so its own retry may take it again.
     lease_owner: String,
@@ -924,6 +1020,9 @@ struct ActionCall<'a> {
 }
 
 impl ActionCall<'_> {
+    /// Calls the action. The link it keeps and the record leases it holds are left in `effects`
+    /// for the step's commit, which gives the leases back once the link is stored; on failure it
+    /// gives them back itself.
     async fn execute(
         &self,
         store: &Store,
@@ -931,6 +1030,7 @@ impl ActionCall<'_> {
         context: &Context,
         source: Option<&SourceRecord>,
         input: Value,
+        effects: &mut Effects,
     ) -> Result<(StepStatus, Value), StepFailure> {
         let Some(id) = OperationId::parse(self.operation) else {
             return Err(StepFailure::permanent(format!(
@@ -952,7 +1052,7 @@ impl ActionCall<'_> {
                 "The trigger names no source record; the action runs without a link."
             );
             let output = match self
-                .create_or_match(store, ops, context, &id, input)
+                .create_or_match(store, ops, context, &id, input, effects)
                 .await?
             {
                 Written::Nothing { output } | Written::Skipped { output } => output,
@@ -979,16 +1079,23 @@ impl ActionCall<'_> {
                 ),
             });
         }
+        effects.held.push(lease_key);
         let result = self
-            .execute_linked(store, ops, context, source, &id, input)
+            .execute_linked(store, ops, context, source, &id, input, effects)
             .await;
-        if let Err(error) = store.release_lease(&lease_key, &self.lease_owner).await {
-            // The lease expires by itself; the record is only blocked until then.
-            warn!(error = %describe(&error), "Cannot release a record lease.");
+        if result.is_err() {
+            effects.link = None;
+            for key in effects.held.drain(..) {
+                if let Err(error) = store.release_lease(&key, &self.lease_owner).await {
+                    // The lease expires by itself; the record is only blocked until then.
+                    warn!(error = %describe(&error), "Cannot release a record lease.");
+                }
+            }
         }
         result
     }
 
+    #[allow(clippy::too_many_arguments, reason = "one private call site")]
     async fn execute_linked(
         &self,
         store: &Store,
@@ -997,6 +1104,7 @@ impl ActionCall<'_> {
         source: &SourceRecord,
         id: &OperationId<'_>,
         input: Value,
+        effects: &mut Effects,
     ) -> Result<(StepStatus, Value), StepFailure> {
         let stored = |error: tether_store::Error| StepFailure::store(&error);
         let hash = content_hash(&input);
@@ -1060,7 +1168,8 @@ impl ActionCall<'_> {
             self.update_known(store, ops, id, target_id, input, &changed, &state.written)
                 .await?
         } else {
-            self.create_or_match(store, ops, context, id, input).await?
+            self.create_or_match(store, ops, context, id, input, effects)
+                .await?
         };
         let (status, output, target_id) = match outcome {
             Written::Nothing { output } => {
@@ -1073,13 +1182,9 @@ impl ActionCall<'_> {
                         sync_state: Some(state.to_json()),
                         ..existing.clone()
                     };
-                    store
-                        .upsert_link(&link, LinkExpect::Any)
-                        .await
-                        .map_err(stored)?;
+                    effects.link = Some((link, None));
                 } else if let Some(target_id) = &target_id {
-                    self.link(store, source, id, target_id, hash, None, &state)
-                        .await?;
+                    self.keep_link(effects, source, id, target_id, hash, None, &state);
                 }
                 return Ok((StepStatus::Skipped, output));
             }
@@ -1100,8 +1205,7 @@ impl ActionCall<'_> {
         match target_id {
             Some(target_id) => {
                 let previous = link.as_ref().and_then(|link| link.source_version);
-                self.link(store, source, id, &target_id, hash, previous, &state)
-                    .await?;
+                self.keep_link(effects, source, id, &target_id, hash, previous, &state);
             }
             None => warn!(
                 step = self.step_id,
@@ -1112,21 +1216,22 @@ impl ActionCall<'_> {
         Ok((status, output))
     }
 
-    /// Writes this action's link for `source` → `target_id`.
+    /// Leaves this action's link for `source` → `target_id` to the step's commit, which also
+    /// records that the run wrote it (its detail, a search by the target record).
     #[allow(
         clippy::too_many_arguments,
         reason = "one private call site per outcome"
     )]
-    async fn link(
+    fn keep_link(
         &self,
-        store: &Store,
+        effects: &mut Effects,
         source: &SourceRecord,
         id: &OperationId<'_>,
         target_id: &str,
         hash: String,
         previous_version: Option<i64>,
         state: &SyncState,
-    ) -> Result<(), StepFailure> {
+    ) {
         let link = Link {
             flow_id: self.link_flow.clone(),
             source_app: source.app.clone(),
@@ -1140,13 +1245,7 @@ impl ActionCall<'_> {
             source_version: previous_version.max(source.version),
             sync_state: Some(state.to_json()),
         };
-        // `Any`: the record's lease already makes this the only writer of the link. The run's
-        // record of the write (its detail, a search by the target record) commits with it.
-        store
-            .upsert_link_for_run(&link, LinkExpect::Any, self.run_id, self.step_id)
-            .await
-            .map_err(|error| StepFailure::store(&error))?;
-        Ok(())
+        effects.link = Some((link, Some(self.step_id.to_owned())));
     }
 
     /// The target is known (this action's link, or the id map read backwards): writes only the
@@ -1240,7 +1339,8 @@ impl ActionCall<'_> {
     /// `match:<app>.<resource>.<field>=<value>`): two *different* flows (or steps) writing the same
     /// target — a contact's sync and its first note both upserting the customer — would otherwise
     /// both find nothing and both create. The source-record lease cannot cover that, because each
-    /// flow links its own source.
+    /// flow links its own source. The lease is held until the step's commit stores the link
+    /// (`effects`), so the next writer finds the record by its link or by the match.
     async fn create_or_match(
         &self,
         store: &Store,
@@ -1248,6 +1348,7 @@ impl ActionCall<'_> {
         context: &Context,
         id: &OperationId<'_>,
         input: Value,
+        effects: &mut Effects,
     ) -> Result<Written, StepFailure> {
         let input = self.without_never(input);
         let Some(match_on) = self.match_on else {
@@ -1308,7 +1409,9 @@ impl ActionCall<'_> {
         let result = self
             .find_then_write(ops, id, &match_on.field, value, input)
             .await;
-        if let Err(error) = store.release_lease(&lease_key, &self.lease_owner).await {
+        if result.is_ok() {
+            effects.held.push(lease_key);
+        } else if let Err(error) = store.release_lease(&lease_key, &self.lease_owner).await {
             warn!(error = %describe(&error), "Cannot release a match lease.");
         }
         result

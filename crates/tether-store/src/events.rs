@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 
 use crate::runs::{RunId, insert_run};
-use crate::{Backend, Error, Store, json_column, row_id};
+use crate::{Error, Store, json_column, row_id};
 
 row_id!(
     /// A stored event.
@@ -73,8 +73,9 @@ impl Store {
     /// [`Store::enqueue_run`]), so a redelivery also repairs intake that an older version or a
     /// changed flow list left incomplete. Answers the event and the runs, in `flows` order.
     ///
-    /// When this returns the event is durable: on SQLite the commit is synced to disk (the pool
-    /// otherwise runs `synchronous = NORMAL`, which could lose the last commits on power loss).
+    /// When this returns the event is durable: on SQLite it commits on the store's synced
+    /// connection (`synchronous = FULL`; the pool's others run `NORMAL`, which could lose the
+    /// last commits on power loss, though not on a crash of the process).
     pub async fn record_event_with_runs(
         &self,
         source: &str,
@@ -85,15 +86,8 @@ impl Store {
         flows: &[(&str, i64)],
     ) -> Result<(EventInsert, Vec<RunId>), Error> {
         let payload = payload.to_string();
-        let mut connection = self.pool.acquire().await?;
-        if self.backend == Backend::Sqlite {
-            // Per connection and per call, so only intake pays for a synced commit. Should this
-            // call be cancelled before the reset, the connection merely stays slower and safer.
-            sqlx::query("PRAGMA synchronous = FULL")
-                .execute(&mut *connection)
-                .await?;
-        }
-        let recorded = insert_event_and_runs(
+        let mut connection = self.synced.acquire().await?;
+        insert_event_and_runs(
             &mut connection,
             source,
             event_key,
@@ -102,13 +96,7 @@ impl Store {
             received_at_ms,
             flows,
         )
-        .await;
-        if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA synchronous = NORMAL")
-                .execute(&mut *connection)
-                .await?;
-        }
-        recorded
+        .await
     }
 
     /// The event with this id.

@@ -44,7 +44,10 @@ pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
 pub use links::{Link, LinkExpect};
 pub use oauth_states::OAuthState;
 pub use run_search::{RunFacts, RunFilter, RunLink, Seed};
-pub use runs::{Run, RunCounts, RunId, RunStatus, RunSummary, StepDetail, StepResult, StepStatus};
+pub use runs::{
+    NewStep, Run, RunCounts, RunId, RunStatus, RunSummary, StepCommit, StepDetail, StepResult,
+    StepStatus, StepsCommitted,
+};
 pub use samples::{Capture, CaptureId, Sample, SampleId, SampleSource};
 pub use vault::Vault;
 
@@ -151,6 +154,16 @@ fn unseal_message(connection: &str, app: Option<&str>, key: &str, key_missing: b
     format!("connection `{connection}` cannot be decrypted with the secret key in {key}: {remedy}")
 }
 
+/// SQLite's `PRAGMA synchronous` for a pool's connections.
+#[derive(Debug, Clone, Copy)]
+enum Synchronous {
+    /// In WAL mode: a commit is durable against a crash of the process, and synced to disk at
+    /// the next checkpoint.
+    Normal,
+    /// A commit is synced to disk before it returns.
+    Full,
+}
+
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -164,6 +177,11 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// On SQLite, the connection whose commits are synced to disk (`synchronous = FULL`): what
+    /// must survive a power loss once it is acknowledged outside, an event's intake, commits
+    /// here. The pool's own connections run `synchronous = NORMAL` (durable against a crash of
+    /// the process, not of the machine). On PostgreSQL every commit is synced: the pool itself.
+    synced: AnyPool,
     backend: Backend,
     vault: Vault,
 }
@@ -185,15 +203,48 @@ impl Store {
         };
         let mut options = AnyConnectOptions::from_str(url)?;
         options = options.log_statements(tracing::log::LevelFilter::Trace);
-        let pool_options = match backend {
+        let pool = Self::pool_options(backend, Synchronous::Normal)
+            .connect_with(options.clone())
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        let synced = match backend {
+            // One connection: SQLite has one writer anyway, and intakes queue for it in the pool
+            // rather than spinning on the file lock.
+            Backend::Sqlite => {
+                Self::pool_options(backend, Synchronous::Full)
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
+        Ok(Store {
+            pool,
+            synced,
+            backend,
+            vault,
+        })
+    }
+
+    /// The pool settings of `backend`; on SQLite with `synchronous` as each connection's
+    /// `PRAGMA synchronous`.
+    fn pool_options(backend: Backend, synchronous: Synchronous) -> AnyPoolOptions {
+        let synchronous = match synchronous {
+            Synchronous::Normal => "PRAGMA synchronous = NORMAL",
+            Synchronous::Full => "PRAGMA synchronous = FULL",
+        };
+        match backend {
             // SQLite has one writer; a small pool avoids "database is locked" storms, and WAL lets
             // readers go on while it writes. Each connection caches at most 2 MiB of pages
-            // (about SQLite's default, made explicit), so the store holds at most 8 MiB of the
-            // file in memory however large the file grows.
+            // (about SQLite's default, made explicit), so the store holds at most 10 MiB of the
+            // file in memory (4 connections and the synced one) however large the file grows.
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(4)
-                    .after_connect(|conn, _meta| {
+                    .after_connect(move |conn, _meta| {
                         Box::pin(async move {
                             sqlx::query("PRAGMA journal_mode = WAL")
                                 .execute(&mut *conn)
@@ -204,9 +255,7 @@ impl Store {
                             sqlx::query("PRAGMA cache_size = -2048")
                                 .execute(&mut *conn)
                                 .await?;
-                            sqlx::query("PRAGMA synchronous = NORMAL")
-                                .execute(&mut *conn)
-                                .await?;
+                            sqlx::query(synchronous).execute(&mut *conn).await?;
                             sqlx::query("PRAGMA foreign_keys = ON")
                                 .execute(&mut *conn)
                                 .await?;
@@ -215,17 +264,7 @@ impl Store {
                     })
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(10),
-        };
-        let pool = pool_options.connect_with(options).await?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store {
-            pool,
-            backend,
-            vault,
-        })
     }
 
     /// The backend in use.
@@ -235,6 +274,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections to return.
     pub async fn close(&self) {
+        self.synced.close().await;
         self.pool.close().await;
     }
 }
@@ -274,4 +314,48 @@ pub(crate) fn json_column(
 /// Milliseconds since the Unix epoch, the portable time column type of every table.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+
+    /// On SQLite, intake commits on a connection synced to disk at each commit (`FULL` = 2), and
+    /// everything else on connections synced at checkpoints (`NORMAL` = 1).
+    #[tokio::test]
+    async fn intake_has_a_synced_connection_of_its_own_on_sqlite() {
+        let path = std::env::temp_dir().join(format!(
+            "tether-store-synced-{}-{}.sqlite",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let store = Store::open_sqlite(&path, Vault::from_key(&[3; 32]))
+            .await
+            .unwrap();
+        let synchronous = |pool: &AnyPool| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("PRAGMA synchronous")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+                    .try_get::<i64, _>(0)
+                    .unwrap()
+            }
+        };
+        assert_eq!(synchronous(&store.synced).await, 2);
+        assert_eq!(synchronous(&store.pool).await, 1);
+        let (inserted, _) = store
+            .record_event_with_runs("test", "k1", "contact", &serde_json::json!({}), 1, &[])
+            .await
+            .unwrap();
+        assert!(matches!(inserted, EventInsert::New(_)));
+        assert_eq!(synchronous(&store.synced).await, 2);
+        store.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }

@@ -380,15 +380,10 @@ pub(crate) async fn insert_run_record(
     app: &str,
     record: &str,
 ) -> Result<(), Error> {
-    let record = if record.contains('@') {
-        record.to_lowercase()
-    } else {
-        record.to_owned()
-    };
     sqlx::query(
         "INSERT INTO run_records (record, run_id, app) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
-    .bind(record)
+    .bind(record_key(record))
     .bind(run_id.0)
     .bind(app)
     .execute(&mut *connection)
@@ -429,16 +424,37 @@ pub(crate) fn trigger_records(source: &str, payload: &serde_json::Value) -> Vec<
     records
 }
 
-/// Indexes the trigger records of event `event_id` as touched by `run_id`.
+/// Indexes the trigger records of event `event_id` as touched by `run_id`, in one statement.
 pub(crate) async fn index_trigger(
     connection: &mut sqlx::AnyConnection,
     run_id: RunId,
     records: &[(String, String)],
 ) -> Result<(), Error> {
-    for (app, record) in records {
-        insert_run_record(connection, run_id, app, record).await?;
+    if records.is_empty() {
+        return Ok(());
     }
+    let rows = (0..records.len())
+        .map(|index| format!("(${}, $1, ${})", index * 2 + 2, index * 2 + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO run_records (record, run_id, app) VALUES {rows} ON CONFLICT DO NOTHING"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(run_id.0);
+    for (app, record) in records {
+        query = query.bind(record_key(record)).bind(app.as_str());
+    }
+    query.execute(&mut *connection).await?;
     Ok(())
+}
+
+/// How a record is indexed: an e-mail address in lower case, any other id as it is.
+fn record_key(record: &str) -> String {
+    if record.contains('@') {
+        record.to_lowercase()
+    } else {
+        record.to_owned()
+    }
 }
 
 /// The SQL of a search and its parameters: only the conditions given are written.
@@ -536,7 +552,7 @@ enum Bind {
 
 /// The row of `run_links` saying run `run_id`'s step `step_id` wrote `link`, and the target as
 /// one of the run's records, on `connection` (a transaction's).
-async fn insert_run_link(
+pub(crate) async fn insert_run_link(
     connection: &mut sqlx::AnyConnection,
     run_id: RunId,
     step_id: &str,

@@ -173,6 +173,52 @@ pub struct StepDetail<'a> {
     pub duration_ms: Option<i64>,
 }
 
+/// A step's result to journal with [`Store::commit_steps`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStep {
+    /// The step's id in the flow.
+    pub step_id: String,
+    /// How it ended.
+    pub status: StepStatus,
+    /// Its output.
+    pub output: serde_json::Value,
+    /// Its resolved input, when it has one.
+    pub input: Option<serde_json::Value>,
+    /// How long it took, in milliseconds, when measured.
+    pub duration_ms: Option<i64>,
+}
+
+/// What [`Store::commit_steps`] writes for a run in one transaction. Nothing in it is required;
+/// an empty commit writes nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepCommit<'a> {
+    /// Journal rows, in step order (see [`Store::journal_step`] for what a second row of a
+    /// finished step does).
+    pub steps: &'a [NewStep],
+    /// A link an action keeps, written whatever is stored ([`crate::LinkExpect::Any`]: the
+    /// record's lease makes the action its only writer); with `Some(step)` the run also records
+    /// that its step wrote it ([`Store::record_run_link`]).
+    pub link: Option<(&'a crate::Link, Option<&'a str>)>,
+    /// Leases to give back (a record's, taken for an action), when `lease_owner` still holds
+    /// them.
+    pub release: &'a [String],
+    /// Who holds the leases of `release`.
+    pub lease_owner: &'a str,
+    /// Marks the run done for this worker, as [`Store::complete_run`].
+    pub complete: Option<&'a str>,
+}
+
+/// What [`Store::commit_steps`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepsCommitted {
+    /// The journal row that stands for each row given, in their order: the one given, or for a
+    /// finished step journaled before (by a worker that lost its lease), that one.
+    pub steps: Vec<StepResult>,
+    /// The run was to be completed but its worker no longer holds it: everything else was
+    /// written; the worker must drop the run ([`Error::LeaseLost`] of [`Store::complete_run`]).
+    pub lease_lost: bool,
+}
+
 /// A run with its journal, for `tether runs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
@@ -522,6 +568,73 @@ impl Store {
         decode_step(&row)
     }
 
+    /// Writes what a run did since its last commit in one transaction, so a run's steps cost one
+    /// commit rather than one each: journal rows of steps without effects outside (a filter, a
+    /// map), an action's row with the link it keeps, the record leases it held, and the run's
+    /// completion. A statement alone commits without `BEGIN`/`COMMIT`.
+    ///
+    /// The completion is the last statement and, unlike [`Store::complete_run`], a lease lost
+    /// does not undo the rest (an action's link must stay, or its write would be repeated): the
+    /// answer says so in [`StepsCommitted::lease_lost`].
+    pub async fn commit_steps(
+        &self,
+        run_id: RunId,
+        attempt: i64,
+        commit: StepCommit<'_>,
+    ) -> Result<StepsCommitted, Error> {
+        let recorded_at_ms = now_ms();
+        let statements = usize::from(!commit.steps.is_empty())
+            + commit
+                .link
+                .map_or(0, |(_, step)| if step.is_some() { 3 } else { 1 })
+            + usize::from(!commit.release.is_empty())
+            + usize::from(commit.complete.is_some());
+        let mut connection = self.pool.acquire().await?;
+        let (inserted, lease_lost) = if statements > 1 {
+            let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
+            let written =
+                write_steps(&mut transaction, run_id, attempt, recorded_at_ms, &commit).await?;
+            transaction.commit().await?;
+            written
+        } else {
+            write_steps(&mut connection, run_id, attempt, recorded_at_ms, &commit).await?
+        };
+        drop(connection);
+        let mut steps = Vec::with_capacity(commit.steps.len());
+        for step in commit.steps {
+            match inserted.get(&step.step_id) {
+                Some(&row) => steps.push(StepResult {
+                    row,
+                    run_id,
+                    step_id: step.step_id.clone(),
+                    attempt,
+                    status: step.status,
+                    output: step.output.clone(),
+                    recorded_at_ms,
+                    input: step.input.clone(),
+                    duration_ms: step.duration_ms,
+                }),
+                // Only a finished step conflicts: the row journaled first stands.
+                None => steps.push(self.finished_step(run_id, &step.step_id).await?),
+            }
+        }
+        Ok(StepsCommitted { steps, lease_lost })
+    }
+
+    /// The finished journal row of `step_id` in the run.
+    async fn finished_step(&self, run_id: RunId, step_id: &str) -> Result<StepResult, Error> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM run_steps WHERE run_id = $1 AND step_id = $2 AND status <> 'failed'"
+        ))
+        .bind(run_id.0)
+        .bind(step_id)
+        .fetch_one(&self.pool)
+        .await?;
+        decode_step(&row)
+    }
+
     /// The run's journal in the order it was written, failed attempts included.
     pub async fn journal(&self, run_id: RunId) -> Result<Vec<StepResult>, Error> {
         let rows = sqlx::query(concat!(
@@ -580,6 +693,88 @@ impl Store {
         }
         Ok(summaries)
     }
+}
+
+/// The statements of [`Store::commit_steps`] on `connection` (a transaction's when more than
+/// one): answers the journal rows inserted (step id → row id) and whether the completion found
+/// the run leased to someone else.
+async fn write_steps(
+    connection: &mut sqlx::AnyConnection,
+    run_id: RunId,
+    attempt: i64,
+    recorded_at_ms: i64,
+    commit: &StepCommit<'_>,
+) -> Result<(HashMap<String, i64>, bool), Error> {
+    // The link first: every statement here writes, so SQLite takes the write lock at once.
+    if let Some((link, step)) = commit.link {
+        let written =
+            crate::links::upsert_link_on(connection, link, crate::LinkExpect::Any).await?;
+        if let (true, Some(step)) = (written, step) {
+            crate::run_search::insert_run_link(connection, run_id, step, link).await?;
+        }
+    }
+    let mut inserted = HashMap::new();
+    if !commit.steps.is_empty() {
+        // One statement for every row: `$1` run, `$2` attempt, `$3` time, then five a row.
+        let rows = (0..commit.steps.len())
+            .map(|index| {
+                let first = index * 5 + 4;
+                format!(
+                    "($1, ${first}, $2, ${}, ${}, $3, ${}, ${})",
+                    first + 1,
+                    first + 2,
+                    first + 3,
+                    first + 4
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO run_steps (run_id, step_id, attempt, status, output, recorded_at_ms, \
+             input, duration_ms) VALUES {rows} ON CONFLICT DO NOTHING RETURNING id, step_id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(run_id.0)
+            .bind(attempt)
+            .bind(recorded_at_ms);
+        for step in commit.steps {
+            query = query
+                .bind(step.step_id.as_str())
+                .bind(step.status.as_str())
+                .bind(step.output.to_string())
+                .bind(step.input.as_ref().map(serde_json::Value::to_string))
+                .bind(step.duration_ms);
+        }
+        for row in query.fetch_all(&mut *connection).await? {
+            inserted.insert(row.try_get("step_id")?, row.try_get("id")?);
+        }
+    }
+    if !commit.release.is_empty() {
+        let keys = (0..commit.release.len())
+            .map(|index| format!("${}", index + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("DELETE FROM leases WHERE owner = $1 AND lease_key IN ({keys})");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(commit.lease_owner);
+        for key in commit.release {
+            query = query.bind(key.as_str());
+        }
+        query.execute(&mut *connection).await?;
+    }
+    let mut lease_lost = false;
+    if let Some(worker) = commit.complete {
+        let result = sqlx::query(
+            "UPDATE runs SET status = 'done', lease_owner = NULL, lease_expires_at_ms = NULL, \
+             updated_at_ms = $1 WHERE id = $2 AND status = 'running' AND lease_owner = $3",
+        )
+        .bind(recorded_at_ms)
+        .bind(run_id.0)
+        .bind(worker)
+        .execute(&mut *connection)
+        .await?;
+        lease_lost = result.rows_affected() != 1;
+    }
+    Ok((inserted, lease_lost))
 }
 
 /// Inserts a run unless `(flow_id, event_id, replay_of)` has one; answers the run's id either way.

@@ -10,6 +10,16 @@
 //! while syncing N. Each size runs in a fresh process of this bench (`--one N`), so no size's
 //! memory carries over to the next. Flat memory as N grows means nothing holds the whole
 //! location: what the engine keeps is bounded (SQLite's page caches, 2 MiB per connection).
+//!
+//! `CPU µs/customer` is the engine process's own CPU time (user + system, every thread; the
+//! simulators are other processes) over the same interval, per customer written: what one record
+//! costs the engine whatever the disk does (see `docs/perf/sync-profile.md`). `feed s` is when
+//! the change feed had every event stored: far below `seconds`, runs are the bottleneck; close
+//! to it, intake is.
+//!
+//! `TETHER_BENCH_SQL=1` also counts the engine's SQL statements (sqlx's query log) and prints
+//! them per event on stderr, most frequent first: how many statements one record costs, and
+//! which. Logging every statement slows the run; its figures are not comparable then.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -71,9 +81,74 @@ fn status_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// This process's CPU time so far (user + system, all its threads), in microseconds, from
+/// `/proc/self/stat` (fields 14 and 15, in clock ticks of 1/100 s: Linux's `USER_HZ`).
+fn cpu_us() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    // `after_name` starts at field 3 (the state), so fields 14 and 15 are at 11 and 12.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    ticks * 10_000
+}
+
+/// Counts the statements sqlx logs (target `sqlx::query`), by their SQL.
+#[derive(Default)]
+struct SqlCounter {
+    counts: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for SqlCounter {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Statement(Option<String>);
+        impl tracing::field::Visit for Statement {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "db.statement" || (field.name() == "summary" && self.0.is_none())
+                {
+                    self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let mut statement = Statement(None);
+        event.record(&mut statement);
+        if let Some(sql) = statement.0 {
+            let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = sql.chars().take(110).collect();
+            if let Ok(mut counts) = self.counts.lock() {
+                *counts.entry(short).or_default() += 1;
+            }
+        }
+    }
+}
+
 /// Resets the peak RSS (`VmHWM`) to the current RSS (Linux `clear_refs` 5).
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A shared [`SqlCounter`] as a layer.
+struct ArcLayer(Arc<SqlCounter>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ArcLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.0.on_event(event, context);
+    }
 }
 
 struct Row {
@@ -82,6 +157,10 @@ struct Row {
     seconds: f64,
     peak_mib: f64,
     dead: i64,
+    /// The engine's CPU time while syncing, µs.
+    cpu_us: u64,
+    /// Seconds until the feed had stored every event.
+    feed_seconds: f64,
 }
 
 async fn one(n: usize, flow_text: &str) -> Row {
@@ -173,6 +252,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
 
     reset_peak();
     let started = Instant::now();
+    let cpu_started = cpu_us();
     let worker_task = {
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(shutdown).await })
@@ -188,6 +268,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
     )
     .await
     .expect("the feed reads the location");
+    let feed_seconds = started.elapsed().as_secs_f64();
     loop {
         let counts = store.unfinished_run_counts().await.expect("counts");
         if counts.pending() == 0 {
@@ -196,6 +277,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_us().saturating_sub(cpu_started);
     let peak_mib = status_kb("VmHWM:") as f64 / 1024.0;
     shutdown.cancel();
     let _ = worker_task.await;
@@ -224,18 +306,46 @@ async fn one(n: usize, flow_text: &str) -> Row {
         seconds,
         peak_mib,
         dead: counts.dead,
+        cpu_us: cpu,
+        feed_seconds,
     }
 }
 
 /// Runs one size in this process and prints its row for the parent (`--one N`).
 fn run_one(n: usize) {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let counter = std::env::var("TETHER_BENCH_SQL")
+        .is_ok_and(|value| value == "1")
+        .then(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            let counter = Arc::new(SqlCounter::default());
+            let subscriber = tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::filter::Targets::new()
+                        .with_target("sqlx::query", tracing::Level::TRACE),
+                )
+                .with(ArcLayer(counter.clone()));
+            tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+            counter
+        });
     let flow_text = include_str!("../../../flows/ghl-contact-to-df-customer.yaml");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let row = runtime.block_on(one(n, flow_text));
+    if let Some(counter) = counter
+        && let Ok(counts) = counter.counts.lock()
+    {
+        let mut sorted: Vec<(&String, &u64)> = counts.iter().collect();
+        sorted.sort_by(|a, b| b.1.cmp(a.1));
+        let total: u64 = sorted.iter().map(|(_, count)| **count).sum();
+        eprintln!("SQL statements per event ({n} events; BEGIN and COMMIT are not logged):");
+        eprintln!("{:>8.2}  all", total as f64 / n as f64);
+        for (sql, count) in sorted {
+            eprintln!("{:>8.2}  {sql}", *count as f64 / n as f64);
+        }
+    }
     println!(
-        "ROW {} {} {} {} {}",
-        row.n, row.customers, row.seconds, row.peak_mib, row.dead
+        "ROW {} {} {} {} {} {} {}",
+        row.n, row.customers, row.seconds, row.peak_mib, row.dead, row.cpu_us, row.feed_seconds
     );
 }
 
@@ -261,6 +371,8 @@ fn spawn_one(n: usize) -> Row {
         seconds: field(2).parse().expect("seconds"),
         peak_mib: field(3).parse().expect("peak"),
         dead: field(4).parse().expect("dead"),
+        cpu_us: field(5).parse().expect("cpu"),
+        feed_seconds: field(6).parse().expect("feed seconds"),
     }
 }
 
@@ -287,19 +399,28 @@ fn main() {
         });
     println!("End-to-end sync GHL → Details Flowers (rate limits off, SQLite, 8 runs at a time)");
     println!(
-        "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5}",
-        "contacts", "customers", "seconds", "customers/s", "peak RSS MiB", "dead"
+        "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5} {:>17} {:>7}",
+        "contacts",
+        "customers",
+        "seconds",
+        "customers/s",
+        "peak RSS MiB",
+        "dead",
+        "CPU µs/customer",
+        "feed s"
     );
     for n in sizes {
         let row = spawn_one(n);
         println!(
-            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5}",
+            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5} {:>17.0} {:>7.1}",
             row.n,
             row.customers,
             row.seconds,
             row.customers as f64 / row.seconds,
             row.peak_mib,
-            row.dead
+            row.dead,
+            row.cpu_us as f64 / row.customers.max(1) as f64,
+            row.feed_seconds
         );
     }
 }

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde_json::json;
-use tether_store::{Error, EventId, RunCounts, RunStatus, StepStatus, Store, now_ms};
+use tether_store::{
+    Error, EventId, Link, NewStep, RunCounts, RunStatus, StepCommit, StepStatus, Store, now_ms,
+};
 
 use crate::both;
 
@@ -305,3 +307,169 @@ both!(
         assert_eq!(all[2].steps[0].output, json!(0));
     }
 );
+
+both!(
+    a_runs_steps_link_leases_and_completion_commit_together,
+    |store: Store| async move {
+        let run_id = store
+            .enqueue_run("sync", 1, event(&store, "e1").await)
+            .await
+            .unwrap();
+        let t = now_ms();
+        store.lease_runs("w", 1, t, 30_000).await.unwrap();
+        let owner = format!("w/run-{run_id}");
+        for key in [
+            "link:sync/upsert:ghl:contact:c1",
+            "match:df.customer.email=a@b.c",
+        ] {
+            assert!(store.try_lease(key, &owner, t, t + 30_000).await.unwrap());
+        }
+        let link = Link {
+            flow_id: "sync/upsert".into(),
+            source_app: "ghl".into(),
+            source_type: "contact".into(),
+            source_id: "c1".into(),
+            target_app: "details_flowers".into(),
+            target_type: "customer".into(),
+            target_id: "7".into(),
+            content_hash: "h1".into(),
+            source_version: Some(5),
+            updated_at_ms: t,
+            sync_state: None,
+        };
+        let steps = [
+            new_step("has_email", StepStatus::Ok, json!({"passed": true})),
+            new_step("customer", StepStatus::Ok, json!({"email": "a@b.c"})),
+            NewStep {
+                input: Some(json!({"email": "a@b.c"})),
+                duration_ms: Some(4),
+                ..new_step("upsert", StepStatus::Ok, json!({"id": 7}))
+            },
+        ];
+        let release = [
+            "link:sync/upsert:ghl:contact:c1".to_owned(),
+            "match:df.customer.email=a@b.c".to_owned(),
+        ];
+        let committed = store
+            .commit_steps(
+                run_id,
+                1,
+                StepCommit {
+                    steps: &steps,
+                    link: Some((&link, Some("upsert"))),
+                    release: &release,
+                    lease_owner: &owner,
+                    complete: Some("w"),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!committed.lease_lost);
+        let outputs: Vec<&serde_json::Value> =
+            committed.steps.iter().map(|step| &step.output).collect();
+        assert_eq!(
+            outputs,
+            [
+                &json!({"passed": true}),
+                &json!({"email": "a@b.c"}),
+                &json!({"id": 7})
+            ]
+        );
+        let journal = store.journal(run_id).await.unwrap();
+        let shape: Vec<(&str, i64, StepStatus)> = journal
+            .iter()
+            .map(|step| (step.step_id.as_str(), step.attempt, step.status))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("has_email", 1, StepStatus::Ok),
+                ("customer", 1, StepStatus::Ok),
+                ("upsert", 1, StepStatus::Ok),
+            ],
+            "in step order"
+        );
+        assert_eq!(
+            (journal[2].input.clone(), journal[2].duration_ms),
+            (Some(json!({"email": "a@b.c"})), Some(4))
+        );
+        assert_eq!(
+            store
+                .get_link("sync/upsert", "ghl", "contact", "c1")
+                .await
+                .unwrap(),
+            Some(link.clone())
+        );
+        let written = store.run_links(run_id).await.unwrap();
+        assert_eq!(
+            written
+                .iter()
+                .map(|row| (row.step_id.as_str(), row.target_id.as_str()))
+                .collect::<Vec<_>>(),
+            [("upsert", "7")]
+        );
+        // The leases were given back: another run takes them at once.
+        for key in &release {
+            assert!(
+                store
+                    .try_lease(key, "x/run-9", t, t + 30_000)
+                    .await
+                    .unwrap()
+            );
+        }
+        assert_eq!(store.run(run_id).await.unwrap().status, RunStatus::Done);
+
+        // A worker that lost the run still leaves its rows, but hears it lost the run; a finished
+        // step journaled before stands.
+        let late = store
+            .commit_steps(
+                run_id,
+                2,
+                StepCommit {
+                    steps: &[
+                        new_step("upsert", StepStatus::Ok, json!({"id": 8})),
+                        new_step("after", StepStatus::Ok, json!(1)),
+                    ],
+                    complete: Some("w"),
+                    ..StepCommit::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(late.lease_lost);
+        assert_eq!(
+            (late.steps[0].output.clone(), late.steps[0].attempt),
+            (json!({"id": 7}), 1)
+        );
+        assert_eq!(late.steps[1].output, json!(1));
+        assert_eq!(store.journal(run_id).await.unwrap().len(), 4);
+        // One row alone commits too.
+        let one = store
+            .commit_steps(
+                run_id,
+                2,
+                StepCommit {
+                    steps: &[new_step(
+                        "upsert",
+                        StepStatus::Failed,
+                        json!({"error": "x"}),
+                    )],
+                    ..StepCommit::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(one.steps[0].status, StepStatus::Failed);
+        assert_eq!(store.journal(run_id).await.unwrap().len(), 5);
+    }
+);
+
+fn new_step(step_id: &str, status: StepStatus, output: serde_json::Value) -> NewStep {
+    NewStep {
+        step_id: step_id.into(),
+        status,
+        output,
+        input: None,
+        duration_ms: None,
+    }
+}
