@@ -3,37 +3,12 @@
 //! runs, a write only when confirmed, the app's refusal comes back as an answer).
 
 use serde_json::{Value, json};
-use tether_core::Secret;
-use tether_sim::details_flowers::{DetailsFlowersConfig, DetailsFlowersSim, RunningDetailsFlowers};
-use tether_store::{AuthKind, NewConnection};
-use tokio_util::sync::CancellationToken;
+use tether_sim::details_flowers::RunningDetailsFlowers;
 
 use crate::support::ApiHarness;
 
 async fn flowers(api: &ApiHarness, seed_customers: usize) -> RunningDetailsFlowers {
-    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
-        rate_limit: None,
-        seed_customers,
-        ..DetailsFlowersConfig::default()
-    })
-    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
-    .await
-    .unwrap();
-    api.service
-        .store()
-        .create_connection(NewConnection {
-            name: "df".into(),
-            app: "details_flowers".into(),
-            auth_kind: AuthKind::ApiKey,
-            account_id: None,
-            base_url: flowers.base_url.clone(),
-            scopes: Vec::new(),
-            credentials: Secret::new(tether_sim::details_flowers::DEFAULT_API_KEY),
-            expires_at_ms: None,
-        })
-        .await
-        .unwrap();
-    flowers
+    api.connect_details_flowers("df", seed_customers).await
 }
 
 async fn call(api: &ApiHarness, operation: &str, body: Value) -> (u16, Value) {

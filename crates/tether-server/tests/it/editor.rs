@@ -3,10 +3,7 @@
 //! step, writing to the Details Flowers simulator only when the write is confirmed.
 
 use serde_json::{Value, json};
-use tether_sim::details_flowers::{
-    DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim, RunningDetailsFlowers,
-};
-use tokio_util::sync::CancellationToken;
+use tether_sim::details_flowers::{DEFAULT_API_KEY, RunningDetailsFlowers};
 
 use crate::support::ApiHarness;
 
@@ -43,34 +40,20 @@ steps:
 
 async fn with_flowers() -> (ApiHarness, RunningDetailsFlowers) {
     let api = ApiHarness::start().await;
-    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
-        rate_limit: None,
-        ..DetailsFlowersConfig::default()
-    })
-    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
-    .await
-    .unwrap();
-    let store = api.service.store();
-    for (name, app, base_url) in [
-        (CONNECTION, "details_flowers", flowers.base_url.clone()),
-        ("ghl-main", "ghl", "http://127.0.0.1:9".to_owned()),
-    ] {
-        store
-            .create_connection(tether_store::NewConnection {
-                name: name.into(),
-                app: app.into(),
-                auth_kind: tether_store::AuthKind::ApiKey,
-                account_id: None,
-                base_url,
-                scopes: Vec::new(),
-                credentials: tether_core::Secret::new(DEFAULT_API_KEY),
-                expires_at_ms: None,
-            })
-            .await
-            .unwrap();
-    }
-    store
-        .set_connection_settings(CONNECTION, &json!({"rate_limit": "off"}))
+    let flowers = api.connect_details_flowers(CONNECTION, 0).await;
+    // A GHL connection the flows name; nothing listens at its address.
+    api.service
+        .store()
+        .create_connection(tether_store::NewConnection {
+            name: "ghl-main".into(),
+            app: "ghl".into(),
+            auth_kind: tether_store::AuthKind::ApiKey,
+            account_id: None,
+            base_url: "http://127.0.0.1:9".into(),
+            scopes: Vec::new(),
+            credentials: tether_core::Secret::new(DEFAULT_API_KEY),
+            expires_at_ms: None,
+        })
         .await
         .unwrap();
     (api, flowers)

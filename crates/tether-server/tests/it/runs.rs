@@ -7,14 +7,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tether_connectors::registry::Registry;
-use tether_core::Secret;
 use tether_engine::executor::version_hex;
 use tether_engine::flow::parse_flow;
 use tether_engine::invoke::Operations;
 use tether_engine::worker::{IdleReport, Worker, intake};
-use tether_sim::details_flowers::{DetailsFlowersConfig, DetailsFlowersSim, RunningDetailsFlowers};
-use tether_store::{AuthKind, NewConnection};
-use tokio_util::sync::CancellationToken;
+use tether_sim::details_flowers::RunningDetailsFlowers;
 
 use crate::support::ApiHarness;
 
@@ -62,31 +59,8 @@ struct World {
 /// service's flows, and `flow_text` loaded; answers the world and the flow's version number.
 async fn world(flow_text: &str) -> (World, i64) {
     let api = ApiHarness::start().await;
-    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
-        rate_limit: None,
-        ..DetailsFlowersConfig::default()
-    })
-    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
-    .await
-    .unwrap();
+    let flowers = api.connect_details_flowers("details-flowers-main", 0).await;
     let store = api.service.store().clone();
-    store
-        .create_connection(NewConnection {
-            name: "details-flowers-main".into(),
-            app: "details_flowers".into(),
-            auth_kind: AuthKind::ApiKey,
-            account_id: None,
-            base_url: flowers.base_url.clone(),
-            scopes: Vec::new(),
-            credentials: Secret::new(tether_sim::details_flowers::DEFAULT_API_KEY),
-            expires_at_ms: None,
-        })
-        .await
-        .unwrap();
-    store
-        .set_connection_settings("details-flowers-main", &json!({"rate_limit": "off"}))
-        .await
-        .unwrap();
     let version = load(&api, flow_text);
     let registry = Registry::new(store.clone());
     let ops: Arc<dyn Operations> = Arc::new(registry.clone());

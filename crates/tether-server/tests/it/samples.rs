@@ -5,10 +5,7 @@
 
 use serde_json::{Value, json};
 use tether_engine::flow::parse_flow;
-use tether_sim::details_flowers::{
-    DEFAULT_API_KEY, DetailsFlowersConfig, DetailsFlowersSim, RunningDetailsFlowers,
-};
-use tokio_util::sync::CancellationToken;
+use tether_sim::details_flowers::RunningDetailsFlowers;
 
 use crate::support::{ApiHarness, contact_event, signed};
 
@@ -56,31 +53,7 @@ steps:
 /// The harness and a Details Flowers simulator its service has a connection to.
 async fn with_flowers() -> (ApiHarness, RunningDetailsFlowers) {
     let api = ApiHarness::start().await;
-    let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
-        rate_limit: None,
-        ..DetailsFlowersConfig::default()
-    })
-    .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
-    .await
-    .unwrap();
-    let store = api.service.store();
-    store
-        .create_connection(tether_store::NewConnection {
-            name: CONNECTION.into(),
-            app: "details_flowers".into(),
-            auth_kind: tether_store::AuthKind::ApiKey,
-            account_id: None,
-            base_url: flowers.base_url.clone(),
-            scopes: Vec::new(),
-            credentials: tether_core::Secret::new(DEFAULT_API_KEY),
-            expires_at_ms: None,
-        })
-        .await
-        .unwrap();
-    store
-        .set_connection_settings(CONNECTION, &json!({"rate_limit": "off"}))
-        .await
-        .unwrap();
+    let flowers = api.connect_details_flowers(CONNECTION, 0).await;
     (api, flowers)
 }
 

@@ -219,6 +219,44 @@ pub struct ApiHarness {
 }
 
 impl ApiHarness {
+    /// Starts a Details Flowers simulator (no rate limit, `seed_customers` customers) and stores
+    /// a connection `name` to it with the simulator's key, untested and with Tether's own rate
+    /// limit off, as the tests that run flows or operations against it need.
+    pub async fn connect_details_flowers(
+        &self,
+        name: &str,
+        seed_customers: usize,
+    ) -> tether_sim::details_flowers::RunningDetailsFlowers {
+        use tether_sim::details_flowers::{DetailsFlowersConfig, DetailsFlowersSim};
+        let flowers = DetailsFlowersSim::new(DetailsFlowersConfig {
+            rate_limit: None,
+            seed_customers,
+            ..DetailsFlowersConfig::default()
+        })
+        .spawn("127.0.0.1:0".parse().unwrap(), CancellationToken::new())
+        .await
+        .unwrap();
+        let store = self.service.store();
+        store
+            .create_connection(tether_store::NewConnection {
+                name: name.into(),
+                app: "details_flowers".into(),
+                auth_kind: tether_store::AuthKind::ApiKey,
+                account_id: None,
+                base_url: flowers.base_url.clone(),
+                scopes: Vec::new(),
+                credentials: tether_core::Secret::new(tether_sim::details_flowers::DEFAULT_API_KEY),
+                expires_at_ms: None,
+            })
+            .await
+            .unwrap();
+        store
+            .set_connection_settings(name, &serde_json::json!({"rate_limit": "off"}))
+            .await
+            .unwrap();
+        flowers
+    }
+
     /// Starts a server with the default [`tether_service::Settings`].
     pub async fn start() -> ApiHarness {
         ApiHarness::start_with(tether_service::Settings::default()).await
