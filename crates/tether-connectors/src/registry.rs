@@ -57,7 +57,23 @@ pub struct Registry {
     shared: Arc<Mutex<HashMap<String, Shared>>>,
     /// Flickr counts calls per API key across all its users: one limiter per consumer key.
     flickr_key_limiters: Arc<Mutex<HashMap<String, Arc<WindowLimiter>>>>,
+    /// Connections read lately, by the name asked for (see [`Registry::connection`]).
+    recent: Arc<Mutex<HashMap<String, Recent>>>,
 }
+
+/// A connection as read from the store, when, and at which of the store's connection
+/// generations.
+#[derive(Debug, Clone)]
+struct Recent {
+    connection: Connection,
+    read_at: std::time::Instant,
+    generation: u64,
+}
+
+/// How long a connection read from the store serves calls before it is read again. This
+/// process's own changes to connections are seen at once (the store's generation moves);
+/// another process's (a reconnect through another `tether serve`) within this.
+pub const CONNECTION_TTL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone)]
 struct Shared {
@@ -184,7 +200,37 @@ impl Registry {
             store,
             shared: Arc::new(Mutex::new(HashMap::new())),
             flickr_key_limiters: Arc::new(Mutex::new(HashMap::new())),
+            recent: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The connection named (or with id) `name`: read from the store at most every
+    /// [`CONNECTION_TTL`], and again at once after this process changed any connection. Every
+    /// call needs its connection, and reading it (a query, and opening its sealed credentials)
+    /// cost more than the call's own work on a fast service.
+    async fn connection(&self, name: &str) -> Result<Connection, tether_store::Error> {
+        let generation = self.store.connections_generation();
+        if let Some(recent) = self.recent.lock().get(name)
+            && recent.generation == generation
+            && recent.read_at.elapsed() < CONNECTION_TTL
+        {
+            return Ok(recent.connection.clone());
+        }
+        let connection = self.store.connection(name).await?;
+        let mut recent = self.recent.lock();
+        // Bounded by the connections there are (and the names they were asked by).
+        if recent.len() > 1024 {
+            recent.clear();
+        }
+        recent.insert(
+            name.to_owned(),
+            Recent {
+                connection: connection.clone(),
+                read_at: std::time::Instant::now(),
+                generation,
+            },
+        );
+        Ok(connection)
     }
 
     /// The store.
@@ -194,7 +240,7 @@ impl Registry {
 
     /// A GHL client for the connection named (or with id) `name`.
     pub async fn ghl(&self, name: &str) -> Result<GhlClient, RegistryError> {
-        let connection = self.store.connection(name).await?;
+        let connection = self.connection(name).await?;
         if connection.app != "ghl" {
             return Err(RegistryError::WrongApp {
                 name: connection.name,
@@ -232,7 +278,7 @@ impl Registry {
 
     /// A client of a manifest-described app (Details Flowers) for the connection `name`.
     pub async fn rest_app(&self, name: &str) -> Result<crate::rest::RestApp, RegistryError> {
-        let connection = self.store.connection(name).await?;
+        let connection = self.connection(name).await?;
         if connection.app != "details_flowers" {
             return Err(RegistryError::WrongApp {
                 name: connection.name.clone(),
@@ -289,7 +335,7 @@ impl Registry {
     /// with its stored keys and token, and the API key's rate limit (3,600 calls per hour,
     /// shared by every connection of the key) unless the connection sets its own.
     pub async fn flickr(&self, name: &str) -> Result<FlickrClient, RegistryError> {
-        let connection = self.store.connection(name).await?;
+        let connection = self.connection(name).await?;
         if connection.app != "flickr" {
             return Err(RegistryError::WrongApp {
                 name: connection.name,

@@ -233,6 +233,7 @@ impl Store {
         .bind((status != ConnectionStatus::Untested).then_some(now))
         .execute(&self.pool)
         .await;
+        self.connection_changed();
         match inserted {
             Ok(_) => self.connection(&id).await,
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
@@ -306,6 +307,7 @@ impl Store {
         .bind(expected_version)
         .execute(&self.pool)
         .await?;
+        self.connection_changed();
         Ok(result.rows_affected() == 1)
     }
 
@@ -328,6 +330,7 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        self.connection_changed();
         if result.rows_affected() == 0 {
             return Err(Error::NotFound {
                 what: "connection",
@@ -352,6 +355,7 @@ impl Store {
                 .bind(&current)
                 .execute(&self.pool)
                 .await;
+        self.connection_changed();
         match renamed {
             Ok(_) => self.connection(&current).await,
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
@@ -383,6 +387,7 @@ impl Store {
             .bind(name_or_id)
             .execute(&self.pool)
             .await?;
+        self.connection_changed();
         if result.rows_affected() == 0 {
             return Err(Error::NotFound {
                 what: "connection",
@@ -407,6 +412,7 @@ impl Store {
         .bind(name_or_id)
         .execute(&self.pool)
         .await?;
+        self.connection_changed();
         if result.rows_affected() == 0 {
             return Err(Error::NotFound {
                 what: "connection",
@@ -414,6 +420,19 @@ impl Store {
             });
         }
         Ok(())
+    }
+
+    /// How many changes this process made to connections so far: a cache of connections (the
+    /// connectors' registry) is current while this has not moved. Another process's changes are
+    /// not counted; such a cache must also expire.
+    pub fn connections_generation(&self) -> u64 {
+        self.connections_changed
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn connection_changed(&self) {
+        self.connections_changed
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     fn decode(&self, row: &AnyRow) -> Result<Connection, Error> {

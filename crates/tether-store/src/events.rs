@@ -3,10 +3,11 @@
 //! Recording is the durability point of intake: the webhook receiver answers only after
 //! [`Store::record_event`] returned, so an event it acknowledged survives a crash.
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Connection, Row};
 
-use crate::runs::{RunId, insert_run};
+use crate::intake::{NewEvent, Recorded};
+use crate::runs::RunId;
 use crate::{Error, Store, json_column, row_id};
 
 row_id!(
@@ -85,18 +86,28 @@ impl Store {
         received_at_ms: i64,
         flows: &[(&str, i64)],
     ) -> Result<(EventInsert, Vec<RunId>), Error> {
-        let payload = payload.to_string();
-        let mut connection = self.synced.acquire().await?;
-        insert_event_and_runs(
-            &mut connection,
-            source,
-            event_key,
-            kind,
-            &payload,
-            received_at_ms,
-            flows,
-        )
-        .await
+        let mut recorded = self
+            .record_events(vec![NewEvent {
+                source: source.to_owned(),
+                event_key: event_key.to_owned(),
+                kind: kind.to_owned(),
+                payload: payload.clone(),
+                received_at_ms,
+                flows: flows
+                    .iter()
+                    .map(|(flow_id, version)| ((*flow_id).to_owned(), *version))
+                    .collect(),
+            }])
+            .await?;
+        recorded.pop().ok_or(Error::IntakeStopped)
+    }
+
+    /// Records `events` as [`Store::record_event_with_runs`] does each, and answers what each
+    /// did, in their order. They commit together with whatever other intake is queued at the
+    /// same moment (group commit: one sync to disk for all of them); when this returns they are
+    /// durable.
+    pub async fn record_events(&self, events: Vec<NewEvent>) -> Result<Vec<Recorded>, Error> {
+        self.intake.record(events).await
     }
 
     /// The event with this id.
@@ -115,57 +126,27 @@ impl Store {
     }
 }
 
-async fn insert_event_and_runs(
-    connection: &mut AnyConnection,
-    source: &str,
-    event_key: &str,
-    kind: &str,
-    payload: &str,
-    received_at_ms: i64,
-    flows: &[(&str, i64)],
-) -> Result<(EventInsert, Vec<RunId>), Error> {
-    // The first statement writes, so SQLite takes the write lock up front instead of upgrading
-    // a read that another writer made stale.
-    let mut transaction = connection.begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO events (source, event_key, kind, payload, received_at_ms) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, event_key) DO NOTHING RETURNING id",
-    )
-    .bind(source)
-    .bind(event_key)
-    .bind(kind)
-    .bind(payload)
-    .bind(received_at_ms)
-    .fetch_optional(&mut *transaction)
-    .await?;
-    let event = match inserted {
-        Some(row) => EventInsert::New(EventId(row.try_get("id")?)),
-        None => {
-            // The conflicting row is committed (PostgreSQL waits for the other inserter before
-            // deciding "conflict"), and this statement's snapshot is newer, so it sees the row.
-            let row = sqlx::query("SELECT id FROM events WHERE source = $1 AND event_key = $2")
-                .bind(source)
-                .bind(event_key)
-                .fetch_one(&mut *transaction)
-                .await?;
-            EventInsert::Duplicate(EventId(row.try_get("id")?))
+impl Store {
+    /// The events with these ids, in one query; ids without an event are left out.
+    pub async fn events(&self, ids: &[EventId]) -> Result<Vec<Event>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-    };
-    let mut run_ids = Vec::with_capacity(flows.len());
-    let records = if flows.is_empty() {
-        Vec::new()
-    } else {
-        let payload = serde_json::from_str(payload).unwrap_or(serde_json::Value::Null);
-        crate::run_search::trigger_records(source, &payload)
-    };
-    for (flow_id, flow_version) in flows {
-        let run_id = insert_run(&mut transaction, flow_id, *flow_version, event.id(), 0).await?;
-        // What the run is about, so a search by contact id or e-mail finds it.
-        crate::run_search::index_trigger(&mut transaction, run_id, &records).await?;
-        run_ids.push(run_id);
+        let list = (1..=ids.len())
+            .map(|at| format!("${at}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT id, source, event_key, kind, payload, received_at_ms FROM events \
+             WHERE id IN ({list})"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id.0);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(decode_event).collect()
     }
-    transaction.commit().await?;
-    Ok((event, run_ids))
 }
 
 fn decode_event(row: &AnyRow) -> Result<Event, Error> {

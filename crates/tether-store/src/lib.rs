@@ -20,6 +20,7 @@ pub mod dlq;
 pub mod events;
 pub mod flow_stats;
 pub mod flows;
+mod intake;
 pub mod leases;
 pub mod links;
 pub mod oauth_states;
@@ -41,6 +42,7 @@ pub use dlq::{DeadLetter, DeadLetterFilter, DeadLetterId, DeadLetterState, Repla
 pub use events::{Event, EventId, EventInsert};
 pub use flow_stats::{FlowRunStats, LastRun};
 pub use flows::{DraftSave, FlowVersion, Published, StoredFlow};
+pub use intake::{NewEvent, Recorded};
 pub use links::{Link, LinkExpect};
 pub use oauth_states::OAuthState;
 pub use run_search::{RunFacts, RunFilter, RunLink, Seed};
@@ -116,6 +118,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// The task committing intake stopped before answering (the runtime is shutting down).
+    #[error("intake stopped before the event was committed")]
+    IntakeStopped,
 }
 
 impl Error {
@@ -123,7 +128,8 @@ impl Error {
     pub fn kind(&self) -> tether_core::ErrorKind {
         use tether_core::ErrorKind;
         match self {
-            Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => ErrorKind::Transient,
+            Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+            | Error::IntakeStopped => ErrorKind::Transient,
             Error::Database(_) | Error::Migrate(_) | Error::Seal | Error::Corrupt { .. } => {
                 ErrorKind::Bug
             }
@@ -182,6 +188,11 @@ pub struct Store {
     /// here. The pool's own connections run `synchronous = NORMAL` (durable against a crash of
     /// the process, not of the machine). On PostgreSQL every commit is synced: the pool itself.
     synced: AnyPool,
+    /// Intake's group commit on `synced` (see [`intake`]).
+    intake: intake::Intake,
+    /// Moves on every change this process makes to a connection (see
+    /// [`Store::connections_generation`]).
+    connections_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
     backend: Backend,
     vault: Vault,
 }
@@ -223,6 +234,8 @@ impl Store {
         };
         Ok(Store {
             pool,
+            intake: intake::Intake::new(synced.clone()),
+            connections_changed: std::sync::Arc::default(),
             synced,
             backend,
             vault,

@@ -107,6 +107,38 @@ impl Store {
         .await?;
         rows.iter().map(decode_link).collect()
     }
+
+    /// Every link, of any flow, pointing at one of these target records of one app and type, in
+    /// one query (a page of polled or fed records, checked for Tether's own writes at once).
+    pub async fn find_links_by_targets(
+        &self,
+        target_app: &str,
+        target_type: &str,
+        target_ids: &[&str],
+    ) -> Result<Vec<Link>, Error> {
+        let mut links = Vec::new();
+        for chunk in target_ids.chunks(500) {
+            let list = (0..chunk.len())
+                .map(|at| format!("${}", at + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {} FROM links WHERE target_app = $1 AND target_type = $2 \
+                 AND target_id IN ({list})",
+                link_columns!()
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(target_app)
+                .bind(target_type);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                links.push(decode_link(&row)?);
+            }
+        }
+        Ok(links)
+    }
 }
 
 impl Store {

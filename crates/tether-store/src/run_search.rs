@@ -424,32 +424,8 @@ pub(crate) fn trigger_records(source: &str, payload: &serde_json::Value) -> Vec<
     records
 }
 
-/// Indexes the trigger records of event `event_id` as touched by `run_id`, in one statement.
-pub(crate) async fn index_trigger(
-    connection: &mut sqlx::AnyConnection,
-    run_id: RunId,
-    records: &[(String, String)],
-) -> Result<(), Error> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let rows = (0..records.len())
-        .map(|index| format!("(${}, $1, ${})", index * 2 + 2, index * 2 + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO run_records (record, run_id, app) VALUES {rows} ON CONFLICT DO NOTHING"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(run_id.0);
-    for (app, record) in records {
-        query = query.bind(record_key(record)).bind(app.as_str());
-    }
-    query.execute(&mut *connection).await?;
-    Ok(())
-}
-
 /// How a record is indexed: an e-mail address in lower case, any other id as it is.
-fn record_key(record: &str) -> String {
+pub(crate) fn record_key(record: &str) -> String {
     if record.contains('@') {
         record.to_lowercase()
     } else {

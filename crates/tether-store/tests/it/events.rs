@@ -158,3 +158,102 @@ both!(
         assert_eq!(store.run(run_ids[0]).await.unwrap().event_id, first.id());
     }
 );
+
+both!(
+    events_recorded_together_are_new_once_and_keep_their_runs,
+    |store: Store| async move {
+        use tether_store::NewEvent;
+        let event = |key: &str, flows: &[&str]| NewEvent {
+            source: "ghl.sync".into(),
+            event_key: key.into(),
+            kind: "ContactCreate".into(),
+            payload: json!({"id": key, "email": format!("{key}@example.com")}),
+            received_at_ms: 1_000,
+            flows: flows.iter().map(|flow| ((*flow).to_owned(), 7)).collect(),
+        };
+        // One batch: a key given twice, and an event starting two flows.
+        let first = store
+            .record_events(vec![
+                event("c1", &["a"]),
+                event("c2", &["a", "b"]),
+                event("c1", &["a"]),
+                event("c3", &[]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 4);
+        assert!(matches!(first[0].0, EventInsert::New(_)));
+        assert!(matches!(first[1].0, EventInsert::New(_)));
+        assert_eq!(first[2].0, EventInsert::Duplicate(first[0].0.id()));
+        assert_eq!(first[2].1, first[0].1, "the same key's run is the same run");
+        assert_eq!(first[1].1.len(), 2);
+        assert_ne!(first[1].1[0], first[1].1[1]);
+        assert!(first[3].1.is_empty());
+        // A redelivery in a later batch finds the event and its runs, and starts a run for a
+        // flow added since.
+        let again = store
+            .record_events(vec![event("c4", &["a"]), event("c2", &["a", "b", "c"])])
+            .await
+            .unwrap();
+        assert!(matches!(again[0].0, EventInsert::New(_)));
+        assert_eq!(again[1].0, EventInsert::Duplicate(first[1].0.id()));
+        assert_eq!(&again[1].1[..2], &first[1].1[..]);
+        let counts = store.run_counts().await.unwrap();
+        assert_eq!(counts.queued, 5, "a, a+b, c for c2, a for c4: {counts:?}");
+        let leased = store.lease_runs("w", 10, 2_000, 30_000).await.unwrap();
+        let of_c2: Vec<_> = leased
+            .iter()
+            .filter(|run| run.event_id == first[1].0.id())
+            .map(|run| (run.flow_id.as_str(), run.flow_version))
+            .collect();
+        assert_eq!(of_c2, [("a", 7), ("b", 7), ("c", 7)]);
+    }
+);
+
+both!(
+    concurrent_intake_commits_every_event_with_its_run,
+    |store: Store| async move {
+        // Many callers at once share commits; each is answered with its own event and run.
+        let store = Arc::new(store);
+        let mut callers = tokio::task::JoinSet::new();
+        for caller in 0..200 {
+            let store = store.clone();
+            callers.spawn(async move {
+                let key = format!("wh-{}", caller % 150);
+                let (inserted, runs) = store
+                    .record_event_with_runs(
+                        "ghl.webhook",
+                        &key,
+                        "ContactCreate",
+                        &json!({"id": key}),
+                        caller,
+                        &[("flow", 1)],
+                    )
+                    .await
+                    .unwrap();
+                (key, inserted, runs)
+            });
+        }
+        let mut by_key = std::collections::HashMap::<String, Vec<_>>::new();
+        while let Some(joined) = callers.join_next().await {
+            let (key, inserted, runs) = joined.unwrap();
+            by_key.entry(key).or_default().push((inserted, runs));
+        }
+        assert_eq!(by_key.len(), 150);
+        for (key, outcomes) in &by_key {
+            let new = outcomes
+                .iter()
+                .filter(|(inserted, _)| matches!(inserted, EventInsert::New(_)))
+                .count();
+            assert_eq!(new, 1, "{key}: {outcomes:?}");
+            assert!(
+                outcomes
+                    .iter()
+                    .all(|(inserted, runs)| inserted.id() == outcomes[0].0.id()
+                        && runs == &outcomes[0].1),
+                "{key}: {outcomes:?}"
+            );
+        }
+        assert_eq!(store.run_counts().await.unwrap().queued, 150);
+    }
+);
