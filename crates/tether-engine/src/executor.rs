@@ -370,6 +370,20 @@ pub async fn execute_run(
     worker: &str,
     now_ms: i64,
 ) -> Outcome {
+    execute_run_with(store, ops, flows, run, None, worker, now_ms).await
+}
+
+/// [`execute_run`] given the run's trigger event when the caller read it already (a worker reads
+/// the events of the runs it leased in one query); `None` reads it.
+pub async fn execute_run_with(
+    store: &Store,
+    ops: &dyn Operations,
+    flows: &FlowSet,
+    run: &Run,
+    event: Option<tether_store::Event>,
+    worker: &str,
+    now_ms: i64,
+) -> Outcome {
     let Some(flow) = flows
         .get_or_load(store, &run.flow_id, run.flow_version)
         .await
@@ -384,7 +398,17 @@ pub async fn execute_run(
     };
     let mut failed_trace = StepTrace::default();
     let mut pending = Pending::new(run);
-    match execute_steps(store, ops, &flow, run, &mut failed_trace, &mut pending).await {
+    match execute_steps(
+        store,
+        ops,
+        &flow,
+        run,
+        event,
+        &mut failed_trace,
+        &mut pending,
+    )
+    .await
+    {
         // What the last steps did and the run's completion commit together.
         Ok(()) => match pending.commit(store, run, Some(worker)).await {
             Ok(committed) if committed.lease_lost => Outcome::LeaseLost,
@@ -522,23 +546,33 @@ async fn execute_steps(
     ops: &dyn Operations,
     flow: &Flow,
     run: &Run,
+    event: Option<tether_store::Event>,
     failed_trace: &mut StepTrace,
     pending: &mut Pending,
 ) -> Result<(), (Option<String>, StepFailure)> {
-    let event = store
-        .event(run.event_id)
-        .await
-        .map_err(|error| (None, StepFailure::store(&error)))?;
+    let event = match event {
+        Some(event) if event.id == run.event_id => event,
+        _ => store
+            .event(run.event_id)
+            .await
+            .map_err(|error| (None, StepFailure::store(&error)))?,
+    };
     // The event's arrival is `now` for expressions, so every attempt evaluates the same way and
     // content hashes do not change between retries.
     let received = DateTime::<Utc>::from_timestamp_millis(event.received_at_ms).unwrap_or_default();
     let source = SourceRecord::of(&event.source, &event.kind, &event.payload);
     let mut context =
         Context::new(event.payload, received).with_flow(&flow.id, &flow.name, &flow.version);
-    let journal = store
-        .journal(run.id)
-        .await
-        .map_err(|error| (None, StepFailure::store(&error)))?;
+    // A run leased for the first time has no journal (each lease counts an attempt), unless it
+    // replays a dead letter, whose finished steps were copied into it.
+    let journal = if run.attempts <= 1 && run.replay_of.is_none() {
+        Vec::new()
+    } else {
+        store
+            .journal(run.id)
+            .await
+            .map_err(|error| (None, StepFailure::store(&error)))?
+    };
     let finished: BTreeMap<&str, (StepStatus, &Value)> = journal
         .iter()
         .filter(|entry| entry.status.is_finished())

@@ -33,7 +33,7 @@ use crate::executor::FlowSet;
 use crate::flow::TriggerSpec;
 use crate::invoke::Operations;
 use crate::poller::PollError;
-use crate::worker::{intake_counted, starts};
+use crate::worker::{intake_many, starts};
 
 /// The events' source: webhook flows of app `ghl` match it like `ghl.webhook`.
 pub const SOURCE: &str = "ghl.sync";
@@ -197,6 +197,8 @@ async fn sync_pages(
                 operation: FEED.into(),
             })?;
         let page_len = records.len();
+        // The page's events commit together, once every one of them was read.
+        let mut events: Vec<(String, String, Value)> = Vec::with_capacity(page_len);
         for mut contact in records {
             let Some(id) = contact.get("id").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
@@ -212,14 +214,8 @@ async fn sync_pages(
             let event_key = format!("contact:{id}@{}", updated.or(added).unwrap_or("-"));
             // The contact read is the event's payload, as its webhook would carry it.
             contact["type"] = json!(kind);
-            let taken = intake_counted(store, flows, SOURCE, &event_key, kind, &contact).await?;
-            report.new_events += usize::from(taken.new);
-            report.runs_started += taken.runs;
-            if !keep_lease().await? {
-                report.lease_held = true;
-                return Ok(());
-            }
             let location = contact.get("locationId").cloned().unwrap_or(Value::Null);
+            events.push((event_key, kind.to_owned(), contact));
             for related in &related {
                 let items = list_related(ops, connection, related, &id).await?;
                 for item in items {
@@ -229,13 +225,17 @@ async fn sync_pages(
                     report.related += 1;
                     let event_key = format!("{}:{item_id}", related.key);
                     let payload = related.payload(item, &id, &location);
-                    let taken =
-                        intake_counted(store, flows, SOURCE, &event_key, related.kind, &payload)
-                            .await?;
-                    report.new_events += usize::from(taken.new);
-                    report.runs_started += taken.runs;
+                    events.push((event_key, related.kind.to_owned(), payload));
                 }
             }
+            if !keep_lease().await? {
+                report.lease_held = true;
+                return Ok(());
+            }
+        }
+        for taken in intake_many(store, flows, SOURCE, events).await? {
+            report.new_events += usize::from(taken.new);
+            report.runs_started += taken.runs;
         }
         on_page(report);
         let next = output.get("cursor").cloned().unwrap_or(Value::Null);

@@ -1,5 +1,5 @@
 //! Polling triggers: [`poll_once`] reads what changed since a flow's durable cursor and turns
-//! each record into an event through [`intake`]; a [`Poller`] does that for every poll flow at
+//! each record into an event through [`intake_many`]; a [`Poller`] does that for every poll flow at
 //! its `every` interval.
 //!
 //! One poll of a flow, in order:
@@ -16,7 +16,7 @@
 //! **Why a crash loses and duplicates nothing.** The cursor moves only after every record of the
 //! page is durable as an event (step 3 returns after the commit). A crash before step 4 leaves the
 //! old cursor, so the next poll reads the same records again; each has the same dedup key, so
-//! [`intake`] finds the stored event and starts no second run. A crash after step 4 resumes after
+//! [`intake_many`] finds the stored event and starts no second run. A crash after step 4 resumes after
 //! the last durable record. Records that share a timestamp across a page boundary are handled by
 //! the connector's (time, id) cursor with an inclusive overlap. A poller that lost its lease
 //! mid-poll (it stalled past the lease) cannot move the cursor backwards or fork it: its
@@ -41,7 +41,7 @@ use tracing::{debug, warn};
 use crate::executor::{FlowSet, content_hash};
 use crate::flow::{Flow, PollSource, TriggerSpec};
 use crate::invoke::{InvokeError, Operations};
-use crate::worker::intake;
+use crate::worker::intake_many;
 
 /// Records asked for per call of the source operation.
 pub const DEFAULT_POLL_LIMIT: usize = 100;
@@ -349,11 +349,19 @@ async fn poll_pages(
                 operation: target.operation.clone(),
             })?;
         report.records += records.len();
-        for record in records {
-            let key = target.event_key(record);
-            if intake(store, flows, &target.operation, &key, &target.kind, record).await? {
-                report.new_events += 1;
-            }
+        // The page's records commit together (one transaction).
+        let events = records
+            .iter()
+            .map(|record| {
+                (
+                    target.event_key(record),
+                    target.kind.clone(),
+                    record.clone(),
+                )
+            })
+            .collect();
+        for taken in intake_many(store, flows, &target.operation, events).await? {
+            report.new_events += usize::from(taken.new);
         }
         let next = output.get("cursor").cloned().unwrap_or(Value::Null);
         if next.is_null() || Some(&next) == cursor.as_ref() {

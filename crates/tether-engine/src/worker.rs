@@ -24,16 +24,17 @@
 //! connection a delivery belongs to and is expected to pass a source naming it only when more
 //! than one account of an app is connected (not supported yet).
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tether_store::{EventInsert, RunId, Store};
+use tether_store::{Event, EventInsert, NewEvent, Run, RunId, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-use crate::executor::{FlowSet, Outcome, SourceRecord, execute_run};
+use crate::executor::{FlowSet, Outcome, SourceRecord, execute_run, execute_run_with};
 use crate::flow::{Flow, PollSource, TriggerSpec};
 use crate::invoke::Operations;
 use crate::scheduler;
@@ -108,27 +109,54 @@ pub fn starts_event(
         .collect()
 }
 
-/// Whether the event's record is exactly as a write of Tether's left it: its version is the one
-/// the app answered that write with (see the module docs).
-async fn is_own_write(
+/// Which of `events` (`(source, kind, payload)`) carry a record exactly as a write of
+/// Tether's left it: its version is the one the app answered that write with (see the module
+/// docs). One query per app and record type among them.
+async fn own_writes(
     store: &Store,
-    source: &str,
-    kind: &str,
-    payload: &Value,
-) -> Result<bool, tether_store::Error> {
-    let Some(record) = SourceRecord::of(source, kind, payload) else {
-        return Ok(false);
-    };
-    let Some(version) = record.version else {
-        return Ok(false);
-    };
-    let writes = store
-        .find_link_by_target(&record.app, &record.record_type, &record.id)
-        .await?;
-    Ok(writes
+    events: &[(&str, &str, &Value)],
+) -> Result<Vec<bool>, tether_store::Error> {
+    let records: Vec<Option<(SourceRecord, i64)>> = events
         .iter()
-        .filter_map(SyncState::of)
-        .any(|state| state.target_version == Some(version)))
+        .map(|(source, kind, payload)| {
+            let record = SourceRecord::of(source, kind, payload)?;
+            let version = record.version?;
+            Some((record, version))
+        })
+        .collect();
+    let mut by_type: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+    for (record, _) in records.iter().flatten() {
+        by_type
+            .entry((record.app.as_str(), record.record_type.as_str()))
+            .or_default()
+            .push(record.id.as_str());
+    }
+    // Versions Tether's writes left, by target record.
+    let mut written: HashMap<(String, String, String), Vec<i64>> = HashMap::new();
+    for ((app, record_type), ids) in by_type {
+        for link in store.find_links_by_targets(app, record_type, &ids).await? {
+            if let Some(version) = SyncState::of(&link).and_then(|state| state.target_version) {
+                written
+                    .entry((link.target_app, link.target_type, link.target_id))
+                    .or_default()
+                    .push(version);
+            }
+        }
+    }
+    Ok(records
+        .iter()
+        .map(|record| {
+            record.as_ref().is_some_and(|(record, version)| {
+                written
+                    .get(&(
+                        record.app.clone(),
+                        record.record_type.clone(),
+                        record.id.clone(),
+                    ))
+                    .is_some_and(|versions| versions.contains(version))
+            })
+        })
+        .collect())
 }
 
 /// Records an event and, in the same transaction, enqueues one run per flow of `flows` whose
@@ -170,40 +198,68 @@ pub async fn intake_counted(
     kind: &str,
     payload: &Value,
 ) -> Result<Intake, tether_store::Error> {
-    let matching = starts_event(flows, source, event_key, kind);
-    let mut runs: Vec<(&str, i64)> = matching
+    let taken = intake_many(
+        store,
+        flows,
+        source,
+        vec![(event_key.to_owned(), kind.to_owned(), payload.clone())],
+    )
+    .await?;
+    Ok(taken.first().copied().unwrap_or_default())
+}
+
+/// [`intake_counted`] for many events of one `source`, given as `(event key, kind, payload)`:
+/// they commit together (one transaction, one sync to disk), and each answer is in their order.
+/// A poll's or feed's page goes in this way.
+pub async fn intake_many(
+    store: &Store,
+    flows: &FlowSet,
+    source: &str,
+    events: Vec<(String, String, Value)>,
+) -> Result<Vec<Intake>, tether_store::Error> {
+    let received_at_ms = tether_store::now_ms();
+    let matching: Vec<Vec<(String, i64)>> = events
         .iter()
-        .map(|(id, version)| (id.as_str(), *version))
+        .map(|(event_key, kind, _)| starts_event(flows, source, event_key, kind))
         .collect();
-    if !runs.is_empty() && is_own_write(store, source, kind, payload).await? {
-        debug!(
-            source,
-            event_key, kind, "Tether's own write came back; it starts no run."
-        );
-        runs.clear();
-    }
-    let (inserted, run_ids) = store
-        .record_event_with_runs(
-            source,
+    // Only events that would start runs are checked for Tether's own writes.
+    let checked: Vec<(&str, &str, &Value)> = events
+        .iter()
+        .zip(&matching)
+        .filter(|(_, runs)| !runs.is_empty())
+        .map(|((_, kind, payload), _)| (source, kind.as_str(), payload))
+        .collect();
+    let mut own = own_writes(store, &checked).await?.into_iter();
+    let mut batch = Vec::with_capacity(events.len());
+    for ((event_key, kind, payload), mut runs) in events.into_iter().zip(matching) {
+        if !runs.is_empty() && own.next().unwrap_or(false) {
+            debug!(
+                source,
+                event_key, kind, "Tether's own write came back; it starts no run."
+            );
+            runs.clear();
+        }
+        batch.push(NewEvent {
+            source: source.to_owned(),
             event_key,
             kind,
             payload,
-            tether_store::now_ms(),
-            &runs,
-        )
-        .await?;
-    debug!(
-        source,
-        event_key,
-        kind,
-        runs = run_ids.len(),
-        "Event recorded."
-    );
-    let new = matches!(inserted, EventInsert::New(_));
-    Ok(Intake {
-        new,
-        runs: if new { run_ids.len() } else { 0 },
-    })
+            received_at_ms,
+            flows: runs,
+        });
+    }
+    let recorded = store.record_events(batch).await?;
+    debug!(source, events = recorded.len(), "Events recorded.");
+    Ok(recorded
+        .into_iter()
+        .map(|(inserted, run_ids)| {
+            let new = matches!(inserted, EventInsert::New(_));
+            Intake {
+                new,
+                runs: if new { run_ids.len() } else { 0 },
+            }
+        })
+        .collect())
 }
 
 /// Records an event and, in the same transaction, enqueues one run of the flow `flow_id` at its
@@ -387,43 +443,67 @@ impl Worker {
         Ok(Some(outcome))
     }
 
+    /// Leases up to `n` due runs and reads their events in one query (a run whose event could
+    /// not be read reads it itself). A store failure is logged and leases nothing.
+    async fn lease_ahead(&self, n: usize, now: i64) -> Vec<(Run, Option<Event>)> {
+        let runs = match self.store.lease_runs(&self.id, n, now, LEASE_FOR_MS).await {
+            Ok(runs) => runs,
+            Err(error) => {
+                warn!(worker = %self.id, %error, "Cannot lease runs.");
+                return Vec::new();
+            }
+        };
+        let ids: Vec<_> = runs.iter().map(|run| run.event_id).collect();
+        let events: HashMap<_, _> = match self.store.events(&ids).await {
+            Ok(events) => events.into_iter().map(|event| (event.id, event)).collect(),
+            Err(error) => {
+                debug!(worker = %self.id, %error, "Cannot read the leased runs' events.");
+                HashMap::new()
+            }
+        };
+        runs.into_iter()
+            .map(|run| {
+                let event = events.get(&run.event_id).cloned();
+                (run, event)
+            })
+            .collect()
+    }
+
     /// Leases and executes runs until `shutdown` is cancelled, then waits for the runs in flight
     /// (each call has a deadline) and returns. Looks for due runs every [`POLL_INTERVAL`] while
     /// idle, and again as soon as a run finishes.
+    ///
+    /// Runs are leased [`Worker::concurrency`] at a time, ahead of need: a run that finishes is
+    /// replaced from the ones leased already, not by a lease of its own (one statement and commit
+    /// per batch, not per run). The heartbeat keeps the waiting ones' leases alive as it does the
+    /// running ones'; on shutdown they are given back, due at once, for any worker.
     pub async fn run(&self, shutdown: CancellationToken) {
         let concurrency = self.concurrency.max(1);
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        let mut ahead: VecDeque<(Run, Option<Event>)> = VecDeque::new();
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !shutdown.is_cancelled() {
-            let free = concurrency.saturating_sub(tasks.len());
-            if free > 0 {
+            if ahead.is_empty() && tasks.len() < concurrency {
                 let now = tether_store::now_ms();
-                match self
-                    .store
-                    .lease_runs(&self.id, free, now, LEASE_FOR_MS)
+                ahead.extend(self.lease_ahead(concurrency, now).await);
+            }
+            while tasks.len() < concurrency
+                && let Some((run, event)) = ahead.pop_front()
+            {
+                let worker = self.clone();
+                tasks.spawn(async move {
+                    execute_run_with(
+                        &worker.store,
+                        worker.ops.as_ref(),
+                        &worker.flows,
+                        &run,
+                        event,
+                        &worker.id,
+                        tether_store::now_ms(),
+                    )
                     .await
-                {
-                    Ok(runs) => {
-                        for run in runs {
-                            let worker = self.clone();
-                            tasks.spawn(async move {
-                                execute_run(
-                                    &worker.store,
-                                    worker.ops.as_ref(),
-                                    &worker.flows,
-                                    &run,
-                                    &worker.id,
-                                    tether_store::now_ms(),
-                                )
-                                .await
-                            });
-                        }
-                    }
-                    Err(error) => {
-                        warn!(worker = %self.id, %error, "Cannot lease runs.");
-                    }
-                }
+                });
             }
             tokio::select! {
                 () = shutdown.cancelled() => {}
@@ -440,6 +520,13 @@ impl Worker {
                     }
                 }
             }
+        }
+        let never_started: Vec<RunId> = ahead.iter().map(|(run, _)| run.id).collect();
+        if let Err(error) = self.store.give_back_runs(&self.id, &never_started).await {
+            warn!(
+                worker = %self.id, %error,
+                "Cannot give back runs leased ahead; they are taken over when their leases expire."
+            );
         }
         while let Some(joined) = tasks.join_next().await {
             if let Err(error) = joined {

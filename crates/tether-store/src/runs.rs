@@ -448,6 +448,33 @@ impl Store {
         lease_held(result.rows_affected(), run_id, worker)
     }
 
+    /// Gives back runs `worker` leased but never started (a worker leases a few runs ahead and
+    /// is stopping): each is due again at once, as it was before the lease, its attempt not
+    /// counted. Runs another worker took over meanwhile are left alone. Answers how many went
+    /// back.
+    pub async fn give_back_runs(&self, worker: &str, runs: &[RunId]) -> Result<u64, Error> {
+        if runs.is_empty() {
+            return Ok(0);
+        }
+        let ids = (0..runs.len())
+            .map(|index| format!("${}", index + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE runs SET status = CASE WHEN attempts <= 1 THEN 'queued' ELSE 'retry' END, \
+             attempts = attempts - 1, next_attempt_at_ms = $2, lease_owner = NULL, \
+             lease_expires_at_ms = NULL, updated_at_ms = $2 \
+             WHERE status = 'running' AND lease_owner = $1 AND id IN ({ids})"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(worker)
+            .bind(now_ms());
+        for run in runs {
+            query = query.bind(run.0);
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected())
+    }
+
     /// The run with this id.
     pub async fn run(&self, run_id: RunId) -> Result<Run, Error> {
         let row = sqlx::query(concat!(

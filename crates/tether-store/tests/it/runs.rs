@@ -473,3 +473,55 @@ fn new_step(step_id: &str, status: StepStatus, output: serde_json::Value) -> New
         duration_ms: None,
     }
 }
+
+both!(
+    runs_given_back_are_due_again_with_their_attempts_uncounted,
+    |store: Store| async move {
+        let first = store
+            .enqueue_run("sync", 1, event(&store, "e1").await)
+            .await
+            .unwrap();
+        let second = store
+            .enqueue_run("sync", 1, event(&store, "e2").await)
+            .await
+            .unwrap();
+        let now = now_ms();
+        // `second` was tried once before: it goes back to retry, `first` to queued.
+        let leased = store.lease_runs("w1", 2, now, 30_000).await.unwrap();
+        assert_eq!(leased.len(), 2);
+        store.retry_run(second, "w1", now, "boom").await.unwrap();
+        store
+            .lease_run(second, "w1", now, 30_000)
+            .await
+            .unwrap()
+            .unwrap();
+        // Another worker's run is not given back by w1.
+        let third = store
+            .enqueue_run("sync", 1, event(&store, "e3").await)
+            .await
+            .unwrap();
+        store
+            .lease_run(third, "w2", now, 30_000)
+            .await
+            .unwrap()
+            .unwrap();
+
+        let given = store
+            .give_back_runs("w1", &[first, second, third])
+            .await
+            .unwrap();
+        assert_eq!(given, 2);
+        let first = store.run(first).await.unwrap();
+        assert_eq!((first.status, first.attempts), (RunStatus::Queued, 0));
+        assert_eq!(first.lease_owner, None);
+        let second = store.run(second).await.unwrap();
+        assert_eq!((second.status, second.attempts), (RunStatus::Retry, 1));
+        let third = store.run(third).await.unwrap();
+        assert_eq!(third.lease_owner.as_deref(), Some("w2"));
+        // Due at once, for any worker.
+        let again = store.lease_runs("w3", 5, now_ms(), 30_000).await.unwrap();
+        let ids: HashSet<_> = again.iter().map(|run| run.id).collect();
+        assert_eq!(ids, HashSet::from([first.id, second.id]));
+        assert_eq!(store.give_back_runs("w1", &[]).await.unwrap(), 0);
+    }
+);
