@@ -13,8 +13,8 @@
 //!
 //! Everything here is a pure function of the expression and the [`Context`].
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use minijinja::value::Rest;
@@ -31,6 +31,9 @@ pub const ROOT_VARIABLES: [&str; 4] = ["trigger", "steps", "flow", "now"];
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {
     root: Value,
+    /// `root` as minijinja reads it, made on first use and dropped on every change: a run's
+    /// expressions between two step outputs share one conversion of the event.
+    jinja: std::sync::OnceLock<minijinja::Value>,
 }
 
 impl Context {
@@ -49,12 +52,14 @@ impl Context {
         );
         Context {
             root: Value::Object(root),
+            jinja: std::sync::OnceLock::new(),
         }
     }
 
     /// Sets `flow.id`, `flow.name` and `flow.version`.
     pub fn with_flow(mut self, id: &str, name: &str, version: &str) -> Self {
         self.root["flow"] = serde_json::json!({ "id": id, "name": name, "version": version });
+        self.jinja = std::sync::OnceLock::new();
         self
     }
 
@@ -63,6 +68,14 @@ impl Context {
         if let Some(steps) = self.root["steps"].as_object_mut() {
             steps.insert(step_id.to_owned(), serde_json::json!({ "output": output }));
         }
+        self.jinja = std::sync::OnceLock::new();
+    }
+
+    /// The context as minijinja values (see `jinja`).
+    fn jinja(&self) -> minijinja::Value {
+        self.jinja
+            .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(&self.root)))
+            .clone()
     }
 
     /// The whole context as one JSON object.
@@ -149,8 +162,7 @@ pub fn shape(text: &str) -> Shape<'_> {
 pub fn compile(text: &str) -> Result<BTreeSet<String>, String> {
     let variables = match shape(text) {
         Shape::Literal => return Ok(BTreeSet::new()),
-        Shape::Expression(inner) => ENVIRONMENT
-            .compile_expression(inner)
+        Shape::Expression(inner) => compiled(inner)
             .map_err(|error| describe(&error))?
             .undeclared_variables(true),
         Shape::Template => ENVIRONMENT
@@ -515,7 +527,7 @@ const FUNCTIONS: [&str; 7] = [
 /// Evaluates one string: a literal stays itself, a single `{{ ... }}` gives its typed value, a
 /// template gives the rendered string.
 pub fn evaluate(text: &str, context: &Context) -> Result<Value, MapError> {
-    let jinja_context = minijinja::Value::from(minijinja::value::Serde(&context.root));
+    let jinja_context = context.jinja();
     evaluate_with(text, context, &jinja_context)
 }
 
@@ -559,7 +571,7 @@ pub fn evaluate_located(
     text: &str,
     context: &Context,
 ) -> Result<Value, (MapError, Option<TextPos>)> {
-    let jinja_context = minijinja::Value::from(minijinja::value::Serde(&context.root));
+    let jinja_context = context.jinja();
     evaluate_at(text, context, &jinja_context)
         .map_err(|(error, offset)| (error, offset.map(|offset| TextPos::of(text, offset))))
 }
@@ -598,9 +610,7 @@ fn evaluate_at(
     match shape(text) {
         Shape::Literal => Ok(Value::String(text.to_owned())),
         Shape::Expression(inner) => {
-            let expression = ENVIRONMENT
-                .compile_expression(inner)
-                .map_err(|error| failure(error, inner))?;
+            let expression = compiled(inner).map_err(|error| failure(error, inner))?;
             let value = expression
                 .eval(jinja_context.clone())
                 .map_err(|error| failure(error, inner))?;
@@ -628,7 +638,7 @@ fn evaluate_at(
 /// Evaluates every string inside a JSON value (an action's `input`), keeping the other values
 /// as they are. The first failure is returned, naming its path.
 pub fn evaluate_value(template: &Value, context: &Context) -> Result<Value, MapError> {
-    let jinja_context = minijinja::Value::from(minijinja::value::Serde(&context.root));
+    let jinja_context = context.jinja();
     evaluate_value_with(template, context, &jinja_context)
 }
 
@@ -667,7 +677,7 @@ pub fn map_record(
     fields: &BTreeMap<String, Value>,
     context: &Context,
 ) -> (Value, Vec<FieldProblem>) {
-    let jinja_context = minijinja::Value::from(minijinja::value::Serde(&context.root));
+    let jinja_context = context.jinja();
     let mut record = Map::new();
     let mut problems = Vec::new();
     for (field, template) in fields {
@@ -702,6 +712,28 @@ fn describe(error: &minijinja::Error) -> String {
         Some(detail) => format!("{}: {detail}", error.kind()),
         None => error.kind().to_string(),
     }
+}
+
+/// The expression `source` compiled, once per text: a flow's expressions are few and run for
+/// every event, and compiling one costs more than evaluating it.
+fn compiled(
+    source: &str,
+) -> Result<Arc<minijinja::Expression<'static, 'static>>, minijinja::Error> {
+    /// Compiled expressions by their text; emptied when full (flows changed a great deal).
+    static COMPILED: LazyLock<
+        parking_lot::Mutex<HashMap<String, Arc<minijinja::Expression<'static, 'static>>>>,
+    > = LazyLock::new(Default::default);
+    const MAX_COMPILED: usize = 4096;
+    if let Some(expression) = COMPILED.lock().get(source) {
+        return Ok(expression.clone());
+    }
+    let expression = Arc::new(ENVIRONMENT.compile_expression_owned(source.to_owned())?);
+    let mut compiled = COMPILED.lock();
+    if compiled.len() >= MAX_COMPILED {
+        compiled.clear();
+    }
+    compiled.insert(source.to_owned(), expression.clone());
+    Ok(expression)
 }
 
 static ENVIRONMENT: LazyLock<Environment<'static>> = LazyLock::new(|| {
