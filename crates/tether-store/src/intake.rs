@@ -1,23 +1,22 @@
 //! Group commit for intake: every event recorded at about the same time, from any caller, commits
 //! in one transaction on the synced connection, with its runs.
 //!
-//! A caller queues its events and waits. The first caller to find no commit under way starts
-//! one, as a task of its own (so a caller that stops waiting, a webhook whose sender hung up,
-//! never strands the others): it takes everything queued (up to [`MAX_BATCH`] events), writes
-//! it with multi-row statements, commits, answers each caller, and goes on while more is queued.
-//! While one commit waits for the disk, the next batch gathers: under load one sync to disk
-//! serves hundreds of events, and a lone event waits for nothing but its own commit.
+//! A caller queues its events and waits ([`crate::group`]): everything queued (up to
+//! [`MAX_BATCH`] events) is written with multi-row statements and committed together. While one
+//! commit waits for the disk, the next batch gathers: under load one sync to disk serves
+//! hundreds of events, and a lone event waits for nothing but its own commit.
 //!
 //! A batch that fails is written again one caller at a time, each in its own transaction, so one
 //! caller's bad event (or any failure) is answered to that caller alone.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use sqlx::{AnyConnection, AnyPool, Connection, Row};
 use tokio::sync::oneshot;
 
 use crate::events::{EventId, EventInsert};
+use crate::group::Group;
 use crate::runs::RunId;
 use crate::{Error, now_ms};
 
@@ -53,17 +52,10 @@ struct Waiting {
     reply: oneshot::Sender<Result<Vec<Recorded>, Error>>,
 }
 
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<Waiting>,
-    committing: bool,
-}
-
 /// The intake queue of one store (see the module docs).
 #[derive(Clone)]
 pub(crate) struct Intake {
-    pool: AnyPool,
-    queue: Arc<Mutex<Queue>>,
+    group: Group<Waiting>,
 }
 
 impl std::fmt::Debug for Intake {
@@ -75,9 +67,16 @@ impl std::fmt::Debug for Intake {
 impl Intake {
     /// An intake committing on `pool` (the store's synced connection).
     pub(crate) fn new(pool: AnyPool) -> Self {
+        let writer = Arc::new(IntakeWriter { pool });
         Intake {
-            pool,
-            queue: Arc::default(),
+            group: Group::new(
+                Arc::new(move |batch| {
+                    let writer = writer.clone();
+                    Box::pin(async move { writer.commit(batch).await })
+                }),
+                |waiting: &Waiting| waiting.events.len(),
+                MAX_BATCH,
+            ),
         }
     }
 
@@ -88,58 +87,16 @@ impl Intake {
             return Ok(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        let start = {
-            let mut queue = self
-                .queue
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            queue.waiting.push(Waiting { events, reply });
-            !std::mem::replace(&mut queue.committing, true)
-        };
-        if start {
-            let intake = self.clone();
-            tokio::spawn(async move { intake.commit_while_queued().await });
-        }
+        self.group.submit(Waiting { events, reply });
         answer.await.map_err(|_| Error::IntakeStopped)?
     }
+}
 
-    async fn commit_while_queued(self) {
-        // A panic below must not leave the queue believing a commit is under way.
-        struct Reset(Arc<Mutex<Queue>>);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                if std::thread::panicking() {
-                    let mut queue = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
-                    queue.committing = false;
-                }
-            }
-        }
-        let _reset = Reset(self.queue.clone());
-        loop {
-            let batch = {
-                let mut queue = self
-                    .queue
-                    .lock()
-                    .unwrap_or_else(|poison| poison.into_inner());
-                if queue.waiting.is_empty() {
-                    queue.committing = false;
-                    return;
-                }
-                let mut taken = 0;
-                let mut count = 0;
-                for waiting in &queue.waiting {
-                    if count > 0 && count + waiting.events.len() > MAX_BATCH {
-                        break;
-                    }
-                    count += waiting.events.len();
-                    taken += 1;
-                }
-                queue.waiting.drain(..taken).collect::<Vec<_>>()
-            };
-            self.commit(batch).await;
-        }
-    }
+struct IntakeWriter {
+    pool: AnyPool,
+}
 
+impl IntakeWriter {
     async fn commit(&self, batch: Vec<Waiting>) {
         let events: Vec<&NewEvent> = batch.iter().flat_map(|waiting| &waiting.events).collect();
         match self.write(&events).await {

@@ -15,28 +15,46 @@ impl Store {
         expires_at_ms: i64,
     ) -> Result<bool, Error> {
         // One statement for both backends: an upsert that only takes over an expired or own lease.
-        let result = sqlx::query(
-            "INSERT INTO leases (lease_key, owner, expires_at_ms) VALUES ($1, $2, $3) \
-             ON CONFLICT (lease_key) DO UPDATE SET owner = excluded.owner, expires_at_ms = excluded.expires_at_ms \
-             WHERE leases.expires_at_ms < $4 OR leases.owner = excluded.owner",
-        )
-        .bind(key)
-        .bind(owner)
-        .bind(expires_at_ms)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        // It goes through the run path's writer (group commit): actions take record leases.
+        let (key, owner) = (key.to_owned(), owner.to_owned());
+        self.writer
+            .write(move |connection| {
+                let (key, owner) = (key.clone(), owner.clone());
+                Box::pin(async move {
+                    let result = sqlx::query(
+                        "INSERT INTO leases (lease_key, owner, expires_at_ms) VALUES ($1, $2, $3) \
+                         ON CONFLICT (lease_key) DO UPDATE SET owner = excluded.owner, \
+                         expires_at_ms = excluded.expires_at_ms \
+                         WHERE leases.expires_at_ms < $4 OR leases.owner = excluded.owner",
+                    )
+                    .bind(key)
+                    .bind(owner)
+                    .bind(expires_at_ms)
+                    .bind(now_ms)
+                    .execute(&mut *connection)
+                    .await?;
+                    Ok(result.rows_affected() == 1)
+                })
+            })
+            .await
     }
 
     /// Gives the lease back, when `owner` still holds it.
     pub async fn release_lease(&self, key: &str, owner: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM leases WHERE lease_key = $1 AND owner = $2")
-            .bind(key)
-            .bind(owner)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let (key, owner) = (key.to_owned(), owner.to_owned());
+        self.writer
+            .write(move |connection| {
+                let (key, owner) = (key.clone(), owner.clone());
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM leases WHERE lease_key = $1 AND owner = $2")
+                        .bind(key)
+                        .bind(owner)
+                        .execute(&mut *connection)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Extends, until `until_ms`, everything `owner` (a worker) holds: the runs it leased and the

@@ -20,6 +20,7 @@ pub mod dlq;
 pub mod events;
 pub mod flow_stats;
 pub mod flows;
+mod group;
 mod intake;
 pub mod leases;
 pub mod links;
@@ -29,6 +30,7 @@ pub mod run_search;
 pub mod runs;
 pub mod samples;
 pub mod vault;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -118,8 +120,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
-    /// The task committing intake stopped before answering (the runtime is shutting down).
-    #[error("intake stopped before the event was committed")]
+    /// The task committing a batch (intake, or the run path's writes) stopped before answering
+    /// (the runtime is shutting down).
+    #[error("the store stopped before the write was committed")]
     IntakeStopped,
 }
 
@@ -190,6 +193,8 @@ pub struct Store {
     synced: AnyPool,
     /// Intake's group commit on `synced` (see [`intake`]).
     intake: intake::Intake,
+    /// The run path's group-committed writes (see [`writer`]).
+    writer: writer::Writer,
     /// Moves on every change this process makes to a connection (see
     /// [`Store::connections_generation`]).
     connections_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -233,6 +238,7 @@ impl Store {
             Backend::Postgres => pool.clone(),
         };
         Ok(Store {
+            writer: writer::Writer::new(pool.clone()),
             pool,
             intake: intake::Intake::new(synced.clone()),
             connections_changed: std::sync::Arc::default(),

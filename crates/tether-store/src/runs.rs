@@ -7,6 +7,7 @@
 //! run whose lease expired is due again: its worker died, and another one takes it over.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -208,6 +209,42 @@ pub struct StepCommit<'a> {
     pub complete: Option<&'a str>,
 }
 
+/// A [`StepCommit`] owned, for the writer's job.
+struct OwnedStepCommit {
+    steps: Vec<NewStep>,
+    link: Option<(crate::Link, Option<String>)>,
+    release: Vec<String>,
+    lease_owner: String,
+    complete: Option<String>,
+}
+
+impl OwnedStepCommit {
+    fn of(commit: &StepCommit<'_>) -> Self {
+        OwnedStepCommit {
+            steps: commit.steps.to_vec(),
+            link: commit
+                .link
+                .map(|(link, step)| (link.clone(), step.map(str::to_owned))),
+            release: commit.release.to_vec(),
+            lease_owner: commit.lease_owner.to_owned(),
+            complete: commit.complete.map(str::to_owned),
+        }
+    }
+
+    fn borrow(&self) -> StepCommit<'_> {
+        StepCommit {
+            steps: &self.steps,
+            link: self
+                .link
+                .as_ref()
+                .map(|(link, step)| (link, step.as_deref())),
+            release: &self.release,
+            lease_owner: &self.lease_owner,
+            complete: self.complete.as_deref(),
+        }
+    }
+}
+
 /// What [`Store::commit_steps`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepsCommitted {
@@ -300,6 +337,16 @@ const SQLITE_LEASE_RUNS: &str = concat!(
     run_columns!()
 );
 
+/// PostgreSQL's lease: the due rows locked (skipping those another worker is taking), then updated.
+const POSTGRES_LEASE_RUNS: &str = concat!(
+    "WITH due AS (",
+    due_runs!(),
+    " FOR UPDATE SKIP LOCKED) ",
+    take_lease!(),
+    "(SELECT id FROM due) RETURNING ",
+    run_columns!()
+);
+
 /// Runs by status, from the covering index `runs_by_status` (no sort).
 const RUN_COUNTS: &str = "SELECT status, COUNT(*) AS n FROM runs GROUP BY status";
 
@@ -336,29 +383,31 @@ impl Store {
         lease_for_ms: i64,
     ) -> Result<Vec<Run>, Error> {
         let limit = i64::try_from(n).unwrap_or(i64::MAX);
-        let query = match self.backend {
+        let sql = match self.backend {
             // Several processes lease concurrently: SKIP LOCKED hands rows another worker is
             // taking to nobody else, without waiting for it, and the CTE locks before updating.
-            Backend::Postgres => sqlx::query(concat!(
-                "WITH due AS (",
-                due_runs!(),
-                " FOR UPDATE SKIP LOCKED) ",
-                take_lease!(),
-                "(SELECT id FROM due) RETURNING ",
-                run_columns!()
-            )),
+            Backend::Postgres => POSTGRES_LEASE_RUNS,
             // SQLite has no row locks and needs none: it has one writer, and an UPDATE takes the
             // write lock before it reads, so select-and-update in one statement is atomic.
-            Backend::Sqlite => sqlx::query(SQLITE_LEASE_RUNS),
+            Backend::Sqlite => SQLITE_LEASE_RUNS,
         };
-        let rows = query
-            .bind(worker)
-            .bind(now_ms)
-            .bind(limit)
-            .bind(now_ms.saturating_add(lease_for_ms))
-            .fetch_all(&self.pool)
+        let worker = worker.to_owned();
+        let mut runs = self
+            .writer
+            .write(move |connection| {
+                let worker = worker.clone();
+                Box::pin(async move {
+                    let rows = sqlx::query(sql)
+                        .bind(worker)
+                        .bind(now_ms)
+                        .bind(limit)
+                        .bind(now_ms.saturating_add(lease_for_ms))
+                        .fetch_all(&mut *connection)
+                        .await?;
+                    rows.iter().map(decode_run).collect::<Result<Vec<_>, _>>()
+                })
+            })
             .await?;
-        let mut runs = rows.iter().map(decode_run).collect::<Result<Vec<_>, _>>()?;
         runs.sort_by_key(|run| run.id);
         Ok(runs)
     }
@@ -610,23 +659,18 @@ impl Store {
         commit: StepCommit<'_>,
     ) -> Result<StepsCommitted, Error> {
         let recorded_at_ms = now_ms();
-        let statements = usize::from(!commit.steps.is_empty())
-            + commit
-                .link
-                .map_or(0, |(_, step)| if step.is_some() { 3 } else { 1 })
-            + usize::from(!commit.release.is_empty())
-            + usize::from(commit.complete.is_some());
-        let mut connection = self.pool.acquire().await?;
-        let (inserted, lease_lost) = if statements > 1 {
-            let mut transaction = sqlx::Connection::begin(&mut *connection).await?;
-            let written =
-                write_steps(&mut transaction, run_id, attempt, recorded_at_ms, &commit).await?;
-            transaction.commit().await?;
-            written
-        } else {
-            write_steps(&mut connection, run_id, attempt, recorded_at_ms, &commit).await?
-        };
-        drop(connection);
+        // The run path's writer commits it with the other runs' writes of the moment; the job
+        // owns a copy of what it writes, because it may run again alone (see `writer`).
+        let owned = Arc::new(OwnedStepCommit::of(&commit));
+        let (inserted, lease_lost) = self
+            .writer
+            .write(move |connection| {
+                let owned = owned.clone();
+                Box::pin(async move {
+                    write_steps(connection, run_id, attempt, recorded_at_ms, &owned.borrow()).await
+                })
+            })
+            .await?;
         let mut steps = Vec::with_capacity(commit.steps.len());
         for step in commit.steps {
             match inserted.get(&step.step_id) {

@@ -1,0 +1,195 @@
+//! The run path's writes, group-committed: a record lease taken or given back, runs leased, a
+//! run's steps committed. Each is a job run on the writer's connection inside the transaction of
+//! its batch ([`crate::group`]), and its caller is answered once that transaction committed.
+//!
+//! On SQLite this makes the run path one writer: no two of its transactions contend for the
+//! file's lock (a loser would sleep in SQLite's busy handler), and the runs finishing at about
+//! the same moment share one commit. On PostgreSQL, one commit serves the batch as well.
+//!
+//! A job runs only statements on the connection it is given, never the pool (the writer holds a
+//! pooled connection while it runs). When a batch fails, each of its jobs runs again alone, in
+//! its own transaction, so one job's failure is answered to its caller only; a job must
+//! therefore be repeatable, which a job's statements are as long as they commit or roll back
+//! together.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use sqlx::{AnyConnection, AnyPool, Connection};
+use tokio::sync::oneshot;
+
+use crate::Error;
+use crate::group::Group;
+
+/// Jobs committed in one transaction at most.
+const MAX_JOBS: usize = 256;
+
+/// What a job's future is.
+pub(crate) type JobFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'c>>;
+
+type Answer = Box<dyn Any + Send>;
+type Job = Arc<dyn for<'c> Fn(&'c mut AnyConnection) -> JobFuture<'c, Answer> + Send + Sync>;
+
+struct Waiting {
+    job: Job,
+    reply: oneshot::Sender<Result<Answer, Error>>,
+}
+
+/// The run path's writer of one store (see the module docs).
+#[derive(Clone)]
+pub(crate) struct Writer {
+    group: Group<Waiting>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// A writer committing on a connection of `pool`.
+    pub(crate) fn new(pool: AnyPool) -> Self {
+        let pool = Arc::new(pool);
+        Writer {
+            group: Group::new(
+                Arc::new(move |batch| {
+                    let pool = pool.clone();
+                    Box::pin(async move { commit(&pool, batch).await })
+                }),
+                |_| 1,
+                MAX_JOBS,
+            ),
+        }
+    }
+
+    /// Runs `job` in the next batch's transaction and answers what it answered, once that
+    /// transaction committed.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        job: impl for<'c> Fn(&'c mut AnyConnection) -> JobFuture<'c, T> + Send + Sync + 'static,
+    ) -> Result<T, Error> {
+        let job: Job = Arc::new(move |connection| {
+            let future = job(connection);
+            Box::pin(async move { future.await.map(|value| Box::new(value) as Answer) })
+        });
+        let (reply, answer) = oneshot::channel();
+        self.group.submit(Waiting { job, reply });
+        let answer = answer.await.map_err(|_| Error::IntakeStopped)??;
+        answer
+            .downcast::<T>()
+            .map(|value| *value)
+            .map_err(|_| Error::Corrupt {
+                field: "writer",
+                reason: "a job answered another type than its own".into(),
+            })
+    }
+}
+
+async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
+    let together = async {
+        let mut connection = pool.acquire().await?;
+        let mut transaction = connection.begin().await?;
+        let mut answers = Vec::with_capacity(batch.len());
+        for waiting in &batch {
+            answers.push((waiting.job)(&mut transaction).await?);
+        }
+        transaction.commit().await?;
+        Ok::<_, Error>(answers)
+    }
+    .await;
+    match together {
+        Ok(answers) => {
+            for (waiting, answer) in batch.into_iter().zip(answers) {
+                let _ = waiting.reply.send(Ok(answer));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(waiting) = batch.into_iter().next() {
+                let _ = waiting.reply.send(Err(error));
+            }
+        }
+        Err(error) => {
+            tracing::debug!(
+                %error, jobs = batch.len(),
+                "A batch of writes failed; running each alone."
+            );
+            for waiting in batch {
+                let alone = async {
+                    let mut connection = pool.acquire().await?;
+                    let mut transaction = connection.begin().await?;
+                    let answer = (waiting.job)(&mut transaction).await?;
+                    transaction.commit().await?;
+                    Ok::<_, Error>(answer)
+                }
+                .await;
+                let _ = waiting.reply.send(alone);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_job_fails_alone_and_every_other_job_commits() {
+        sqlx::any::install_default_drivers();
+        let path = std::env::temp_dir().join(format!(
+            "tether-writer-{}-{}.sqlite",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("a SQLite file opens");
+        sqlx::query("CREATE TABLE written (n INTEGER PRIMARY KEY)")
+            .execute(&pool)
+            .await
+            .expect("a table");
+        let writer = Writer::new(pool.clone());
+        // Fifty callers at once: they share batches, and job 13 fails in whichever it is in.
+        let mut callers = tokio::task::JoinSet::new();
+        for n in 0..50_i64 {
+            let writer = writer.clone();
+            callers.spawn(async move {
+                let answer = writer
+                    .write(move |connection| {
+                        Box::pin(async move {
+                            let sql = if n == 13 {
+                                "INSERT INTO missing (n) VALUES ($1)"
+                            } else {
+                                "INSERT INTO written (n) VALUES ($1)"
+                            };
+                            sqlx::query(sql).bind(n).execute(&mut *connection).await?;
+                            Ok(n * 10)
+                        })
+                    })
+                    .await;
+                (n, answer)
+            });
+        }
+        while let Some(joined) = callers.join_next().await {
+            let (n, answer) = joined.expect("a caller finishes");
+            match answer {
+                Ok(answer) => assert_eq!(answer, n * 10, "job {n} answers its own value"),
+                Err(_) => assert_eq!(n, 13, "only job 13 fails"),
+            }
+        }
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM written ORDER BY n")
+            .fetch_all(&pool)
+            .await
+            .expect("rows");
+        let expected: Vec<i64> = (0..50).filter(|n| *n != 13).collect();
+        assert_eq!(rows, expected);
+        pool.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
