@@ -17,6 +17,10 @@
 //! the change feed had every event stored: far below `seconds`, runs are the bottleneck; close
 //! to it, intake is.
 //!
+//! A second table is the ceiling: the same calls (the feed's pages; Details Flowers' find by
+//! e-mail, then a create) in a bare loop, 8 at a time, with no store at all (`--bare`), and
+//! `engine/bare`, the share of that ceiling the durable engine reaches: the cost of durability.
+//!
 //! `TETHER_BENCH_SQL=1` also counts the engine's SQL statements (sqlx's query log) and prints
 //! them per event on stderr, most frequent first: how many statements one record costs, and
 //! which. Logging every statement slows the run; its figures are not comparable then.
@@ -163,7 +167,129 @@ struct Row {
     feed_seconds: f64,
 }
 
-async fn one(n: usize, flow_text: &str) -> Row {
+/// The same calls the engine makes for each contact (the feed's pages from GHL; for each contact
+/// with an e-mail, Details Flowers' find by e-mail, then a create when none is found), 8 at a
+/// time, in a bare loop: no store, no journal, no links. What the simulators and HTTP allow.
+async fn bare_loop(ops: Arc<dyn Operations>) {
+    let mut cursor = serde_json::Value::Null;
+    let mut calls = tokio::task::JoinSet::new();
+    loop {
+        let output = ops
+            .invoke(
+                "ghl-main",
+                "ghl.contact.updated",
+                json!({"cursor": cursor, "limit": tether_engine::ghl_sync::DEFAULT_PAGE}),
+            )
+            .await
+            .expect("the feed reads a page");
+        let records = output["records"].as_array().cloned().unwrap_or_default();
+        for contact in &records {
+            let Some(email) = contact["email"]
+                .as_str()
+                .map(|email| email.trim().to_lowercase())
+                .filter(|email| !email.is_empty())
+            else {
+                continue;
+            };
+            while calls.len() >= 8 {
+                calls.join_next().await;
+            }
+            let name: Vec<&str> = ["firstName", "lastName"]
+                .iter()
+                .filter_map(|field| contact[*field].as_str())
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .collect();
+            let input = json!({
+                "ghl_contact_id": contact["id"],
+                "email": email,
+                "full_name": name.join(" "),
+                "phone": contact["phone"],
+            });
+            let ops = ops.clone();
+            calls.spawn(async move {
+                let found = ops
+                    .invoke(
+                        "details-flowers-main",
+                        "details_flowers.customer.find_by_email",
+                        json!({"email": email}),
+                    )
+                    .await
+                    .expect("find by e-mail");
+                if found["items"].as_array().is_none_or(Vec::is_empty) {
+                    ops.invoke(
+                        "details-flowers-main",
+                        "details_flowers.customer.create",
+                        input,
+                    )
+                    .await
+                    .expect("create");
+                }
+            });
+        }
+        let next = output["cursor"].clone();
+        if next.is_null() || next == cursor || records.len() < tether_engine::ghl_sync::DEFAULT_PAGE
+        {
+            break;
+        }
+        cursor = next;
+    }
+    while calls.join_next().await.is_some() {}
+}
+
+/// The engine's sync of the location: GHL's change feed taking every contact in as events and
+/// a worker (8 runs at a time) executing them into Details Flowers; answers the seconds, the
+/// engine's CPU µs, and when the feed had stored every event.
+async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f64, u64, f64) {
+    let flows = FlowSet::new();
+    flows
+        .insert(
+            parse_flow(
+                flow_text,
+                Path::new("ghl-contact-to-df-customer.yaml"),
+                None,
+            )
+            .expect("the shipped recipe parses"),
+        )
+        .expect("one flow");
+    let mut worker = Worker::new(store.clone(), ops.clone(), flows.clone());
+    worker.concurrency = 8;
+    let shutdown = CancellationToken::new();
+
+    reset_peak();
+    let started = Instant::now();
+    let cpu_started = cpu_us();
+    let worker_task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move { worker.run(shutdown).await })
+    };
+    tether_engine::ghl_sync::sync_once(
+        store,
+        ops.as_ref(),
+        &flows,
+        "ghl-main",
+        "bench",
+        tether_engine::ghl_sync::DEFAULT_PAGE,
+        |_| {},
+    )
+    .await
+    .expect("the feed reads the location");
+    let feed_seconds = started.elapsed().as_secs_f64();
+    loop {
+        let counts = store.unfinished_run_counts().await.expect("counts");
+        if counts.pending() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_us().saturating_sub(cpu_started);
+    shutdown.cancel();
+    let _ = worker_task.await;
+    (seconds, cpu, feed_seconds)
+}
+
+async fn one(n: usize, flow_text: &str, bare: bool) -> Row {
     let n_text = n.to_string();
     let (_ghl, ghl_url) = start(
         &[
@@ -234,53 +360,18 @@ async fn one(n: usize, flow_text: &str) -> Row {
             .await
             .expect("settings");
     }
-    let flows = FlowSet::new();
-    flows
-        .insert(
-            parse_flow(
-                flow_text,
-                Path::new("ghl-contact-to-df-customer.yaml"),
-                None,
-            )
-            .expect("the shipped recipe parses"),
-        )
-        .expect("one flow");
     let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
-    let mut worker = Worker::new(store.clone(), ops.clone(), flows.clone());
-    worker.concurrency = 8;
-    let shutdown = CancellationToken::new();
-
-    reset_peak();
-    let started = Instant::now();
-    let cpu_started = cpu_us();
-    let worker_task = {
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move { worker.run(shutdown).await })
+    let (seconds, cpu, feed_seconds) = if bare {
+        reset_peak();
+        let started = Instant::now();
+        let cpu_started = cpu_us();
+        bare_loop(ops.clone()).await;
+        let seconds = started.elapsed().as_secs_f64();
+        (seconds, cpu_us().saturating_sub(cpu_started), seconds)
+    } else {
+        engine(&store, ops, flow_text).await
     };
-    tether_engine::ghl_sync::sync_once(
-        &store,
-        ops.as_ref(),
-        &flows,
-        "ghl-main",
-        "bench",
-        tether_engine::ghl_sync::DEFAULT_PAGE,
-        |_| {},
-    )
-    .await
-    .expect("the feed reads the location");
-    let feed_seconds = started.elapsed().as_secs_f64();
-    loop {
-        let counts = store.unfinished_run_counts().await.expect("counts");
-        if counts.pending() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu = cpu_us().saturating_sub(cpu_started);
     let peak_mib = status_kb("VmHWM:") as f64 / 1024.0;
-    shutdown.cancel();
-    let _ = worker_task.await;
     let counts = store.run_counts().await.expect("counts");
     let registry = Registry::new(store.clone());
     let app = registry
@@ -312,7 +403,7 @@ async fn one(n: usize, flow_text: &str) -> Row {
 }
 
 /// Runs one size in this process and prints its row for the parent (`--one N`).
-fn run_one(n: usize) {
+fn run_one(n: usize, bare: bool) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let counter = std::env::var("TETHER_BENCH_SQL")
         .is_ok_and(|value| value == "1")
@@ -330,7 +421,7 @@ fn run_one(n: usize) {
         });
     let flow_text = include_str!("../../../flows/ghl-contact-to-df-customer.yaml");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let row = runtime.block_on(one(n, flow_text));
+    let row = runtime.block_on(one(n, flow_text, bare));
     if let Some(counter) = counter
         && let Ok(counts) = counter.counts.lock()
     {
@@ -351,9 +442,10 @@ fn run_one(n: usize) {
 
 /// Runs one size in a fresh process (so one size's memory cannot carry over to the next) and
 /// reads its row.
-fn spawn_one(n: usize) -> Row {
+fn spawn_one(n: usize, bare: bool) -> Row {
     let output = Command::new(std::env::current_exe().expect("the bench knows its path"))
         .args(["--one", &n.to_string()])
+        .args(bare.then_some("--bare"))
         .stderr(Stdio::inherit())
         .output()
         .expect("the bench runs itself");
@@ -384,7 +476,10 @@ fn main() {
             .and_then(|at| args.get(at + 1))
     };
     if let Some(n) = value_of("--one") {
-        run_one(n.parse().expect("--one takes a number of contacts"));
+        run_one(
+            n.parse().expect("--one takes a number of contacts"),
+            args.iter().any(|arg| arg == "--bare"),
+        );
         return;
     }
     let quick = args.iter().any(|arg| arg == "--quick");
@@ -409,8 +504,10 @@ fn main() {
         "CPU µs/customer",
         "feed s"
     );
-    for n in sizes {
-        let row = spawn_one(n);
+    let mut engine_rates = Vec::new();
+    for &n in &sizes {
+        let row = spawn_one(n, false);
+        engine_rates.push(row.customers as f64 / row.seconds);
         println!(
             "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5} {:>17.0} {:>7.1}",
             row.n,
@@ -421,6 +518,29 @@ fn main() {
             row.dead,
             row.cpu_us as f64 / row.customers.max(1) as f64,
             row.feed_seconds
+        );
+    }
+
+    println!();
+    println!(
+        "The ceiling: the same calls in a bare loop, no store (8 at a time); engine/bare is the \
+         share of it the durable engine reaches"
+    );
+    println!(
+        "{:>9} {:>10} {:>9} {:>12} {:>17} {:>11}",
+        "contacts", "customers", "seconds", "customers/s", "CPU µs/customer", "engine/bare"
+    );
+    for (&n, engine_rate) in sizes.iter().zip(engine_rates) {
+        let row = spawn_one(n, true);
+        let rate = row.customers as f64 / row.seconds;
+        println!(
+            "{:>9} {:>10} {:>9.1} {:>12.0} {:>17.0} {:>11.2}",
+            row.n,
+            row.customers,
+            row.seconds,
+            rate,
+            row.cpu_us as f64 / row.customers.max(1) as f64,
+            engine_rate / rate
         );
     }
 }
