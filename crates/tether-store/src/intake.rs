@@ -9,6 +9,7 @@
 //! A batch that fails is written again one caller at a time, each in its own transaction, so one
 //! caller's bad event (or any failure) is answered to that caller alone.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -147,8 +148,8 @@ pub(crate) async fn insert_events(
     let mut keys: HashMap<(&str, &str), &NewEvent> = HashMap::with_capacity(events.len());
     for event in events {
         let key = (event.source.as_str(), event.event_key.as_str());
-        if !keys.contains_key(&key) {
-            keys.insert(key, event);
+        if let Entry::Vacant(vacant) = keys.entry(key) {
+            vacant.insert(event);
             unique.push(event);
         }
     }
@@ -182,7 +183,7 @@ pub(crate) async fn insert_events(
     }
     for event in &unique {
         let key = (event.source.as_str(), event.event_key.as_str());
-        if !ids.contains_key(&key) {
+        if let Entry::Vacant(vacant) = ids.entry(key) {
             // Stored before (a redelivery). The conflicting row is committed (PostgreSQL waits for
             // the other inserter before deciding "conflict"), so this statement sees it.
             let row = sqlx::query("SELECT id FROM events WHERE source = $1 AND event_key = $2")
@@ -190,7 +191,7 @@ pub(crate) async fn insert_events(
                 .bind(key.1)
                 .fetch_one(&mut *connection)
                 .await?;
-            ids.insert(key, EventId(row.try_get("id")?));
+            vacant.insert(EventId(row.try_get("id")?));
         }
     }
 
