@@ -64,6 +64,9 @@ pub const LINK_LEASE_MS: i64 = 30 * 1000;
 pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
 /// No retry waits longer than this.
 pub const BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// No retry comes sooner than this, whatever the jitter drew: a retry due at once would be
+/// leased again by the same pass of a worker, a hot loop against a failing service.
+pub const BACKOFF_FLOOR: Duration = Duration::from_millis(100);
 
 /// The number the store records for a flow version.
 ///
@@ -340,15 +343,15 @@ impl StepFailure {
 }
 
 /// How long the retry after failed attempt number `attempts` (from 1) waits: full jitter, a
-/// uniform draw in `[0, min(cap, base × 2^(attempts-1))]`, but no less than a throttling peer's
-/// `Retry-After`.
+/// uniform draw in `[0, min(cap, base × 2^(attempts-1))]`, but no less than [`BACKOFF_FLOOR`]
+/// nor a throttling peer's `Retry-After`.
 pub fn backoff(attempts: i64, kind: ErrorKind) -> Duration {
     let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
     let ceiling = BACKOFF_BASE
         .saturating_mul(2u32.saturating_pow(exponent))
         .min(BACKOFF_CAP);
     let ceiling_ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-    let jittered = Duration::from_millis(fastrand::u64(0..=ceiling_ms));
+    let jittered = Duration::from_millis(fastrand::u64(0..=ceiling_ms)).max(BACKOFF_FLOOR);
     match kind {
         ErrorKind::Throttled {
             retry_after: Some(retry_after),
@@ -1723,7 +1726,8 @@ mod tests {
                 .saturating_mul(2u32.pow(u32::try_from(attempts - 1).unwrap_or(0).min(20)))
                 .min(BACKOFF_CAP);
             for _ in 0..50 {
-                assert!(backoff(attempts, ErrorKind::Transient) <= ceiling);
+                let wait = backoff(attempts, ErrorKind::Transient);
+                assert!(wait <= ceiling && wait >= BACKOFF_FLOOR, "{wait:?}");
             }
         }
         let throttled = ErrorKind::Throttled {
