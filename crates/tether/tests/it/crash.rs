@@ -9,6 +9,9 @@
 //! `tether serve`), as in production; the test reads the end state through Tether's own
 //! connectors, from a second store of its own.
 //!
+//! The same runs with three `tether serve` processes sharing one PostgreSQL database, one of them
+//! killed each time and started again while the others go on.
+//!
 //! `TETHER_CRASH_CONTACTS` changes the location's size and `TETHER_CRASH_SEED` replays a run's
 //! kill moments (the seed is printed).
 
@@ -34,37 +37,100 @@ const FLOWS: &[&str] = &[
     "ghl-appointment-to-df-delivery.yaml",
 ];
 
-fn tether(data_dir: &Path, args: &[&str]) {
-    let output = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "tether {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+/// Where the crashing Tether keeps its state: a data folder (the secret key, and on SQLite the
+/// database) and, for scale-out, a PostgreSQL database every process shares.
+struct Place {
+    data_dir: PathBuf,
+    /// The PostgreSQL URL, and the admin URL and name to drop it with afterwards.
+    postgres: Option<(String, String, String)>,
 }
 
-fn serve(data_dir: &Path, flows: &Path) -> Running {
-    let (running, _) = start_process(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--flows",
-            &flows.display().to_string(),
-            "--reconcile-every",
-            "1s",
-            "--data-dir",
-            &data_dir.display().to_string(),
-        ],
-        &[],
-        "Tether serving on ",
-    );
-    running
+impl Place {
+    /// `--database URL` when on PostgreSQL.
+    fn database_args(&self) -> Vec<String> {
+        match &self.postgres {
+            Some((url, _, _)) => vec!["--database".into(), url.clone()],
+            None => Vec::new(),
+        }
+    }
+
+    fn tether(&self, args: &[&str]) {
+        let output = Command::new(env!("CARGO_BIN_EXE_tether"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(self.database_args())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "tether {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn serve(&self, flows: &Path) -> Running {
+        let database = self.database_args();
+        let extra: Vec<&str> = database.iter().map(String::as_str).collect();
+        let (running, _) = start_process(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--flows",
+                &flows.display().to_string(),
+                "--reconcile-every",
+                "1s",
+                "--data-dir",
+                &self.data_dir.display().to_string(),
+            ],
+            &extra,
+            "Tether serving on ",
+        );
+        running
+    }
+
+    /// The crashing Tether's store, opened by the test to watch its runs.
+    async fn store(&self) -> Store {
+        let vault = Vault::load(&self.data_dir.join("secret.key")).unwrap();
+        match &self.postgres {
+            Some((url, _, _)) => Store::connect(url, vault).await.unwrap(),
+            None => Store::open_sqlite(&self.data_dir.join("tether.sqlite"), vault)
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+/// A new PostgreSQL database on 127.0.0.1:5432 (or `TETHER_TEST_POSTGRES`): its URL, the admin
+/// URL and its name.
+async fn new_postgres_database() -> (String, String, String) {
+    use sqlx::Connection;
+    let admin_url = std::env::var("TETHER_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let database = format!("tether_crash_{}_{}", std::process::id(), fastrand::u32(..));
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|error| {
+            panic!("PostgreSQL at {admin_url} is needed (set TETHER_TEST_POSTGRES): {error}")
+        });
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    (format!("{base}/{database}"), admin_url, database)
+}
+
+async fn drop_postgres_database(admin_url: &str, database: &str) {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
 }
 
 /// A store of the test's own, connected to both simulators without client-side limits.
@@ -155,17 +221,34 @@ fn counts(records: &[Value], field: &str) -> BTreeMap<String, usize> {
 
 #[test]
 fn sigkill_during_the_initial_sync_loses_and_duplicates_nothing() {
-    crash_sync(5_000, false);
+    crash_sync(5_000, false, Backend::Sqlite);
+}
+
+/// Scale-out: three `tether serve` processes share one PostgreSQL database, and one of them, at
+/// random, is killed with SIGKILL and started again, ten times, during the initial sync of a
+/// 10,000-contact location.
+#[test]
+fn sigkill_of_one_of_three_processes_on_postgres_loses_and_duplicates_nothing() {
+    crash_sync(10_000, false, Backend::Postgres { processes: 3 });
+}
+
+/// Where the crashing Tether keeps its runs.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    /// One process on the data folder's SQLite file.
+    Sqlite,
+    /// `processes` processes on one PostgreSQL database.
+    Postgres { processes: usize },
 }
 
 /// The same with both services answering 10 % of requests with a 5xx, late. Smaller, because a
 /// debug build under faults is several times slower; `TETHER_CRASH_CONTACTS=5000` runs it at full size.
 #[test]
 fn sigkill_during_an_initial_sync_against_faulty_services_loses_and_duplicates_nothing() {
-    crash_sync(1_000, true);
+    crash_sync(1_000, true, Backend::Sqlite);
 }
 
-fn crash_sync(default_contacts: usize, faults: bool) {
+fn crash_sync(default_contacts: usize, faults: bool, backend: Backend) {
     let n_contacts: usize = std::env::var("TETHER_CRASH_CONTACTS")
         .ok()
         .and_then(|text| text.parse().ok())
@@ -174,7 +257,9 @@ fn crash_sync(default_contacts: usize, faults: bool) {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or_else(|| fastrand::u64(..));
-    println!("crash test: {n_contacts} contacts, faults {faults}, TETHER_CRASH_SEED={seed}");
+    println!(
+        "crash test: {n_contacts} contacts, faults {faults}, {backend:?}, TETHER_CRASH_SEED={seed}"
+    );
     let mut rng = fastrand::Rng::with_seed(seed);
 
     let n_text = n_contacts.to_string();
@@ -193,7 +278,19 @@ fn crash_sync(default_contacts: usize, faults: bool) {
         std::process::id(),
         fastrand::u64(..)
     ));
-    let data_dir = dir.join("data");
+    // The observer's HTTP client needs a TLS provider chosen, as the binary does at start.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (postgres, processes) = match backend {
+        Backend::Sqlite => (None, 1),
+        Backend::Postgres { processes } => {
+            (Some(runtime.block_on(new_postgres_database())), processes)
+        }
+    };
+    let place = Place {
+        data_dir: dir.join("data"),
+        postgres,
+    };
     let flows_dir = dir.join("flows");
     std::fs::create_dir_all(&flows_dir).unwrap();
     let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
@@ -212,30 +309,21 @@ fn crash_sync(default_contacts: usize, faults: bool) {
         "--api-base",
         &ghl_url,
     ];
-    tether(&data_dir, &pit_args);
-    tether(
-        &data_dir,
-        &[
-            "connect",
-            "details-flowers",
-            "--name",
-            "details-flowers-main",
-            "--api-key",
-            "sim-api-key",
-            "--base-url",
-            &flowers_url,
-        ],
-    );
+    place.tether(&pit_args);
+    place.tether(&[
+        "connect",
+        "details-flowers",
+        "--name",
+        "details-flowers-main",
+        "--api-key",
+        "sim-api-key",
+        "--base-url",
+        &flowers_url,
+    ]);
     for name in ["ghl-main", "details-flowers-main"] {
-        tether(
-            &data_dir,
-            &["connections", "set", name, "--rate-limit", "off"],
-        );
+        place.tether(&["connections", "set", name, "--rate-limit", "off"]);
     }
 
-    // The observer's HTTP client needs a TLS provider chosen, as the binary does at start.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let registry = runtime.block_on(observer(&dir, &ghl_url, &flowers_url));
     let seeded = runtime.block_on(ghl_contacts(&registry));
     let ids: Vec<String> = seeded
@@ -274,10 +362,11 @@ fn crash_sync(default_contacts: usize, faults: bool) {
         assert_eq!(String::from_utf8_lossy(&status.stdout), "200", "{url}");
     }
 
-    // Ten lives, each killed at a random moment; between them, contacts change in GHL.
+    // Ten lives, each ending with one process (of one, or of several sharing the database)
+    // killed at a random moment and started again; between them, contacts change in GHL.
+    let mut servers: Vec<Running> = (0..processes).map(|_| place.serve(&flows_dir)).collect();
     let mut renamed = BTreeSet::new();
     for life in 0..10 {
-        let mut server = serve(&data_dir, &flows_dir);
         let pause = Duration::from_millis(rng.u64(300..2_500));
         runtime.block_on(async { tokio::time::sleep(pause).await });
         for change in 0..3 {
@@ -294,19 +383,15 @@ fn crash_sync(default_contacts: usize, faults: bool) {
         let pause = Duration::from_millis(rng.u64(100..1_000));
         runtime.block_on(async { tokio::time::sleep(pause).await });
         // `Child::kill` is SIGKILL on Unix: no shutdown code runs.
-        server.0.kill().unwrap();
-        server.0.wait().unwrap();
+        let victim = rng.usize(..processes);
+        servers[victim].0.kill().unwrap();
+        servers[victim].0.wait().unwrap();
+        servers[victim] = place.serve(&flows_dir);
     }
 
     // The last life runs until the work is done: nothing pending, and the feed has read every
     // change (a pass every second finds nothing new for a while).
-    let _server = serve(&data_dir, &flows_dir);
-    let store = runtime
-        .block_on(Store::open_sqlite(
-            &data_dir.join("tether.sqlite"),
-            Vault::load(&data_dir.join("secret.key")).unwrap(),
-        ))
-        .unwrap();
+    let store = runtime.block_on(place.store());
     let started = Instant::now();
     let mut quiet_since: Option<(Instant, i64)> = None;
     loop {
@@ -403,6 +488,10 @@ fn crash_sync(default_contacts: usize, faults: bool) {
         customers.len(),
         started.elapsed()
     );
-    drop(store);
+    runtime.block_on(store.close());
+    drop(servers);
+    if let Some((_, admin_url, database)) = &place.postgres {
+        runtime.block_on(drop_postgres_database(admin_url, database));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
