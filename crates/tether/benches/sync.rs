@@ -21,6 +21,10 @@
 //! e-mail, then a create) in a bare loop, 8 at a time, with no store at all (`--bare`), and
 //! `engine/bare`, the share of that ceiling the durable engine reaches: the cost of durability.
 //!
+//! `-- --postgres postgres://postgres@127.0.0.1:5432/postgres --processes 1,3` runs the same job
+//! on a fresh PostgreSQL database instead, with 1 and then 3 engine processes (`--work URL`, 8
+//! runs at a time each) and the feed in a process of its own: scale-out. CPU is all of them.
+//!
 //! `TETHER_BENCH_SQL=1` also counts the engine's SQL statements (sqlx's query log) and prints
 //! them per event on stderr, most frequent first: how many statements one record costs, and
 //! which. Logging every statement slows the run; its figures are not comparable then.
@@ -289,7 +293,184 @@ async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f6
     (seconds, cpu, feed_seconds)
 }
 
-async fn one(n: usize, flow_text: &str, bare: bool) -> Row {
+/// Where the engine keeps its state for one size.
+#[derive(Debug, Clone)]
+enum Mode {
+    /// The engine in this process on a fresh SQLite file.
+    Sqlite,
+    /// No store: the same calls in a bare loop.
+    Bare,
+    /// `processes` engine processes (`--work URL`) on a fresh PostgreSQL database made through
+    /// `admin` (the feed runs in this process).
+    Postgres { admin: String, processes: usize },
+}
+
+impl Mode {
+    /// The arguments that give this mode to `--one`.
+    fn args(&self) -> Vec<String> {
+        match self {
+            Mode::Sqlite => Vec::new(),
+            Mode::Bare => vec!["--bare".into()],
+            Mode::Postgres { admin, processes } => vec![
+                "--postgres".into(),
+                admin.clone(),
+                "--processes".into(),
+                processes.to_string(),
+            ],
+        }
+    }
+}
+
+/// A process's CPU time so far (user + system), in microseconds, from `/proc/PID/stat`.
+fn cpu_us_of(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    (fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)) * 10_000
+}
+
+/// An engine process of the PostgreSQL mode (`--work URL`): a worker (8 runs at a time) on the
+/// store at URL until its standard input closes.
+fn run_worker(url: &str) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let flow_text = include_str!("../../../flows/ghl-contact-to-df-customer.yaml");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = Store::connect(url, Vault::from_key(&[5; 32]))
+            .await
+            .expect("the bench's database");
+        let flows = FlowSet::new();
+        flows
+            .insert(
+                parse_flow(
+                    flow_text,
+                    Path::new("ghl-contact-to-df-customer.yaml"),
+                    None,
+                )
+                .expect("the shipped recipe parses"),
+            )
+            .expect("one flow");
+        let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+        let mut worker = Worker::new(store.clone(), ops, flows);
+        worker.concurrency = 8;
+        let shutdown = CancellationToken::new();
+        {
+            let shutdown = shutdown.clone();
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+                shutdown.cancel();
+            });
+        }
+        println!("WORKING");
+        worker.run(shutdown).await;
+        store.close().await;
+    });
+}
+
+/// The PostgreSQL mode's engine: `processes` worker processes, the feed in this one; answers
+/// the seconds, the CPU µs of all of them, and when the feed had stored every event.
+async fn engine_on_postgres(
+    store: &Store,
+    url: &str,
+    processes: usize,
+    ops: Arc<dyn Operations>,
+    flow_text: &str,
+) -> (f64, u64, f64) {
+    let flows = FlowSet::new();
+    flows
+        .insert(
+            parse_flow(
+                flow_text,
+                Path::new("ghl-contact-to-df-customer.yaml"),
+                None,
+            )
+            .expect("the shipped recipe parses"),
+        )
+        .expect("one flow");
+    let exe = std::env::current_exe().expect("the bench knows its path");
+    let mut workers: Vec<Process> = (0..processes)
+        .map(|_| {
+            let mut child = Command::new(&exe)
+                .args(["--work", url])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("a worker process starts");
+            let stdout = child.stdout.take().expect("piped");
+            let mut lines = BufReader::new(stdout).lines();
+            assert!(
+                lines.any(|line| line.is_ok_and(|line| line == "WORKING")),
+                "a worker process started"
+            );
+            Process(child)
+        })
+        .collect();
+    let pids: Vec<u32> = workers.iter().map(|worker| worker.0.id()).collect();
+    let cpu_of_all = || cpu_us() + pids.iter().map(|pid| cpu_us_of(*pid)).sum::<u64>();
+    let started = Instant::now();
+    let cpu_started = cpu_of_all();
+    tether_engine::ghl_sync::sync_once(
+        store,
+        ops.as_ref(),
+        &flows,
+        "ghl-main",
+        "bench",
+        tether_engine::ghl_sync::DEFAULT_PAGE,
+        |_| {},
+    )
+    .await
+    .expect("the feed reads the location");
+    let feed_seconds = started.elapsed().as_secs_f64();
+    loop {
+        let counts = store.unfinished_run_counts().await.expect("counts");
+        if counts.pending() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = cpu_of_all().saturating_sub(cpu_started);
+    for worker in &mut workers {
+        // Closing its input stops it; it finishes what it holds and exits.
+        drop(worker.0.stdin.take());
+        let _ = worker.0.wait();
+    }
+    (seconds, cpu, feed_seconds)
+}
+
+/// A fresh PostgreSQL database made through `admin`: its URL and name.
+async fn new_database(admin: &str) -> (String, String) {
+    use sqlx::Connection;
+    let name = format!("tether_bench_{}_{}", std::process::id(), fastrand::u32(..));
+    let mut connection = sqlx::PgConnection::connect(admin)
+        .await
+        .unwrap_or_else(|error| panic!("PostgreSQL at {admin}: {error}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut connection)
+        .await
+        .expect("a database");
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("an admin URL names a database");
+    (format!("{base}/{name}"), name)
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut connection) = sqlx::PgConnection::connect(admin).await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await;
+    }
+}
+
+async fn one(n: usize, flow_text: &str, mode: &Mode) -> Row {
     let n_text = n.to_string();
     let (_ghl, ghl_url) = start(
         &[
@@ -321,9 +502,15 @@ async fn one(n: usize, flow_text: &str, bare: bool) -> Row {
         "tether-bench-sync-{}-{n}.sqlite",
         std::process::id()
     ));
-    let store = Store::open_sqlite(&path, Vault::from_key(&[5; 32]))
-        .await
-        .expect("store");
+    let database = match mode {
+        Mode::Postgres { admin, .. } => Some(new_database(admin).await),
+        _ => None,
+    };
+    let store = match &database {
+        Some((url, _)) => Store::connect(url, Vault::from_key(&[5; 32])).await,
+        None => Store::open_sqlite(&path, Vault::from_key(&[5; 32])).await,
+    }
+    .expect("store");
     for (name, app, auth_kind, account, base_url, secret) in [
         (
             "ghl-main",
@@ -361,15 +548,20 @@ async fn one(n: usize, flow_text: &str, bare: bool) -> Row {
             .expect("settings");
     }
     let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
-    let (seconds, cpu, feed_seconds) = if bare {
-        reset_peak();
-        let started = Instant::now();
-        let cpu_started = cpu_us();
-        bare_loop(ops.clone()).await;
-        let seconds = started.elapsed().as_secs_f64();
-        (seconds, cpu_us().saturating_sub(cpu_started), seconds)
-    } else {
-        engine(&store, ops, flow_text).await
+    let (seconds, cpu, feed_seconds) = match (mode, &database) {
+        (Mode::Bare, _) => {
+            reset_peak();
+            let started = Instant::now();
+            let cpu_started = cpu_us();
+            bare_loop(ops.clone()).await;
+            let seconds = started.elapsed().as_secs_f64();
+            (seconds, cpu_us().saturating_sub(cpu_started), seconds)
+        }
+        (Mode::Postgres { processes, .. }, Some((url, _))) => {
+            reset_peak();
+            engine_on_postgres(&store, url, *processes, ops, flow_text).await
+        }
+        _ => engine(&store, ops, flow_text).await,
     };
     let peak_mib = status_kb("VmHWM:") as f64 / 1024.0;
     let counts = store.run_counts().await.expect("counts");
@@ -388,6 +580,9 @@ async fn one(n: usize, flow_text: &str, bare: bool) -> Row {
         all.len()
     };
     store.close().await;
+    if let (Mode::Postgres { admin, .. }, Some((_, name))) = (mode, &database) {
+        drop_database(admin, name).await;
+    }
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
@@ -403,7 +598,7 @@ async fn one(n: usize, flow_text: &str, bare: bool) -> Row {
 }
 
 /// Runs one size in this process and prints its row for the parent (`--one N`).
-fn run_one(n: usize, bare: bool) {
+fn run_one(n: usize, mode: &Mode) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let counter = std::env::var("TETHER_BENCH_SQL")
         .is_ok_and(|value| value == "1")
@@ -421,7 +616,7 @@ fn run_one(n: usize, bare: bool) {
         });
     let flow_text = include_str!("../../../flows/ghl-contact-to-df-customer.yaml");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let row = runtime.block_on(one(n, flow_text, bare));
+    let row = runtime.block_on(one(n, flow_text, mode));
     if let Some(counter) = counter
         && let Ok(counts) = counter.counts.lock()
     {
@@ -442,10 +637,10 @@ fn run_one(n: usize, bare: bool) {
 
 /// Runs one size in a fresh process (so one size's memory cannot carry over to the next) and
 /// reads its row.
-fn spawn_one(n: usize, bare: bool) -> Row {
+fn spawn_one(n: usize, mode: &Mode) -> Row {
     let output = Command::new(std::env::current_exe().expect("the bench knows its path"))
         .args(["--one", &n.to_string()])
-        .args(bare.then_some("--bare"))
+        .args(mode.args())
         .stderr(Stdio::inherit())
         .output()
         .expect("the bench runs itself");
@@ -468,22 +663,12 @@ fn spawn_one(n: usize, bare: bool) -> Row {
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let value_of = |name: &str| {
-        args.iter()
-            .position(|arg| arg == name)
-            .and_then(|at| args.get(at + 1))
-    };
-    if let Some(n) = value_of("--one") {
-        run_one(
-            n.parse().expect("--one takes a number of contacts"),
-            args.iter().any(|arg| arg == "--bare"),
-        );
-        return;
-    }
+/// The sizes asked for (`--sizes 10000,100000`; `--quick`: 2,000 and 10,000).
+fn sizes_of(args: &[String]) -> Vec<usize> {
     let quick = args.iter().any(|arg| arg == "--quick");
-    let sizes: Vec<usize> = value_of("--sizes")
+    args.iter()
+        .position(|arg| arg == "--sizes")
+        .and_then(|at| args.get(at + 1))
         .map(|text| text.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| {
             if quick {
@@ -491,8 +676,10 @@ fn main() {
             } else {
                 vec![10_000, 100_000]
             }
-        });
-    println!("End-to-end sync GHL → Details Flowers (rate limits off, SQLite, 8 runs at a time)");
+        })
+}
+
+fn print_header() {
     println!(
         "{:>9} {:>10} {:>9} {:>12} {:>14} {:>5} {:>17} {:>7}",
         "contacts",
@@ -504,21 +691,89 @@ fn main() {
         "CPU µs/customer",
         "feed s"
     );
+}
+
+fn print_row(row: &Row) {
+    println!(
+        "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5} {:>17.0} {:>7.1}",
+        row.n,
+        row.customers,
+        row.seconds,
+        row.customers as f64 / row.seconds,
+        row.peak_mib,
+        row.dead,
+        row.cpu_us as f64 / row.customers.max(1) as f64,
+        row.feed_seconds
+    );
+}
+
+/// The PostgreSQL tables (`--postgres ADMIN_URL`, `--processes 1,3`): for each number of engine
+/// processes, the same columns as SQLite's. Peak RSS is the feed's process; CPU is all of them.
+fn postgres_table(sizes: &[usize], admin: &str, processes: Option<&String>) {
+    let counts: Vec<usize> = processes
+        .map(|text| text.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 3]);
+    for (at, &processes) in counts.iter().enumerate() {
+        if at > 0 {
+            println!();
+        }
+        println!(
+            "End-to-end sync GHL → Details Flowers (rate limits off, PostgreSQL, {processes} \
+             engine process(es) of 8 runs at a time, the feed in another)"
+        );
+        print_header();
+        for &n in sizes {
+            print_row(&spawn_one(
+                n,
+                &Mode::Postgres {
+                    admin: admin.to_owned(),
+                    processes,
+                },
+            ));
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value_of = |name: &str| {
+        args.iter()
+            .position(|arg| arg == name)
+            .and_then(|at| args.get(at + 1))
+    };
+    if let Some(url) = value_of("--work") {
+        run_worker(url);
+        return;
+    }
+    let postgres = value_of("--postgres").cloned();
+    if let Some(n) = value_of("--one") {
+        let mode = if args.iter().any(|arg| arg == "--bare") {
+            Mode::Bare
+        } else if let Some(admin) = postgres {
+            Mode::Postgres {
+                admin,
+                processes: value_of("--processes")
+                    .and_then(|text| text.parse().ok())
+                    .unwrap_or(1),
+            }
+        } else {
+            Mode::Sqlite
+        };
+        run_one(n.parse().expect("--one takes a number of contacts"), &mode);
+        return;
+    }
+    if let Some(admin) = postgres {
+        postgres_table(&sizes_of(&args), &admin, value_of("--processes"));
+        return;
+    }
+    let sizes = sizes_of(&args);
+    println!("End-to-end sync GHL → Details Flowers (rate limits off, SQLite, 8 runs at a time)");
+    print_header();
     let mut engine_rates = Vec::new();
     for &n in &sizes {
-        let row = spawn_one(n, false);
+        let row = spawn_one(n, &Mode::Sqlite);
         engine_rates.push(row.customers as f64 / row.seconds);
-        println!(
-            "{:>9} {:>10} {:>9.1} {:>12.0} {:>14.1} {:>5} {:>17.0} {:>7.1}",
-            row.n,
-            row.customers,
-            row.seconds,
-            row.customers as f64 / row.seconds,
-            row.peak_mib,
-            row.dead,
-            row.cpu_us as f64 / row.customers.max(1) as f64,
-            row.feed_seconds
-        );
+        print_row(&row);
     }
 
     println!();
@@ -531,7 +786,7 @@ fn main() {
         "contacts", "customers", "seconds", "customers/s", "CPU µs/customer", "engine/bare"
     );
     for (&n, engine_rate) in sizes.iter().zip(engine_rates) {
-        let row = spawn_one(n, true);
+        let row = spawn_one(n, &Mode::Bare);
         let rate = row.customers as f64 / row.seconds;
         println!(
             "{:>9} {:>10} {:>9.1} {:>12.0} {:>17.0} {:>11.2}",
