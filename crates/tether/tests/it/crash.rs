@@ -229,6 +229,9 @@ fn sigkill_during_the_initial_sync_loses_and_duplicates_nothing() {
 /// 10,000-contact location.
 #[test]
 fn sigkill_of_one_of_three_processes_on_postgres_loses_and_duplicates_nothing() {
+    let _alone = crate::BROWSER_OR_SCALE_OUT
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     crash_sync(10_000, false, Backend::Postgres { processes: 3 });
 }
 

@@ -24,3 +24,9 @@ mod robust;
 mod samples;
 mod tidy;
 mod ui;
+
+/// The browser journeys share the machine with each other, but not with the scale-out crash
+/// test: three `tether serve` processes syncing 10,000 contacts take both cores of a CI machine
+/// for minutes, and a journey's few-second waits (an OAuth popup closing) would time out. The
+/// journeys hold it for reading; that crash test holds it alone.
+pub(crate) static BROWSER_OR_SCALE_OUT: std::sync::RwLock<()> = std::sync::RwLock::new(());

@@ -20,6 +20,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// Runs the journey `web/tests/<name>.mjs` against this build's binary and fails with its
 /// output when it fails.
 fn run_journey(name: &str) {
+    let _shared = crate::BROWSER_OR_SCALE_OUT
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let web = root.join("web");
     assert!(
