@@ -245,17 +245,7 @@ async fn bare_loop(ops: Arc<dyn Operations>) {
 /// a worker (8 runs at a time) executing them into Details Flowers; answers the seconds, the
 /// engine's CPU µs, and when the feed had stored every event.
 async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f64, u64, f64) {
-    let flows = FlowSet::new();
-    flows
-        .insert(
-            parse_flow(
-                flow_text,
-                Path::new("ghl-contact-to-df-customer.yaml"),
-                None,
-            )
-            .expect("the shipped recipe parses"),
-        )
-        .expect("one flow");
+    let flows = recipe(flow_text);
     let mut worker = Worker::new(store.clone(), ops.clone(), flows.clone());
     worker.concurrency = 8;
     let shutdown = CancellationToken::new();
@@ -267,10 +257,41 @@ async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f6
         let shutdown = shutdown.clone();
         tokio::spawn(async move { worker.run(shutdown).await })
     };
+    let (feed_seconds, seconds) = feed_until_done(store, ops.as_ref(), &flows, started).await;
+    let cpu = cpu_us().saturating_sub(cpu_started);
+    shutdown.cancel();
+    let _ = worker_task.await;
+    (seconds, cpu, feed_seconds)
+}
+
+/// The shipped contact recipe as the only flow.
+fn recipe(flow_text: &str) -> FlowSet {
+    let flows = FlowSet::new();
+    flows
+        .insert(
+            parse_flow(
+                flow_text,
+                Path::new("ghl-contact-to-df-customer.yaml"),
+                None,
+            )
+            .expect("the shipped recipe parses"),
+        )
+        .expect("one flow");
+    flows
+}
+
+/// GHL's change feed taking the whole location in as events, then the wait until no run is
+/// pending; answers when the feed was done and when the runs were, in seconds from `started`.
+async fn feed_until_done(
+    store: &Store,
+    ops: &dyn Operations,
+    flows: &FlowSet,
+    started: Instant,
+) -> (f64, f64) {
     tether_engine::ghl_sync::sync_once(
         store,
-        ops.as_ref(),
-        &flows,
+        ops,
+        flows,
         "ghl-main",
         "bench",
         tether_engine::ghl_sync::DEFAULT_PAGE,
@@ -286,11 +307,7 @@ async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f6
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu = cpu_us().saturating_sub(cpu_started);
-    shutdown.cancel();
-    let _ = worker_task.await;
-    (seconds, cpu, feed_seconds)
+    (feed_seconds, started.elapsed().as_secs_f64())
 }
 
 /// Where the engine keeps its state for one size.
@@ -342,19 +359,8 @@ fn run_worker(url: &str) {
         let store = Store::connect(url, Vault::from_key(&[5; 32]))
             .await
             .expect("the bench's database");
-        let flows = FlowSet::new();
-        flows
-            .insert(
-                parse_flow(
-                    flow_text,
-                    Path::new("ghl-contact-to-df-customer.yaml"),
-                    None,
-                )
-                .expect("the shipped recipe parses"),
-            )
-            .expect("one flow");
         let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
-        let mut worker = Worker::new(store.clone(), ops, flows);
+        let mut worker = Worker::new(store.clone(), ops, recipe(flow_text));
         worker.concurrency = 8;
         let shutdown = CancellationToken::new();
         {
@@ -379,17 +385,7 @@ async fn engine_on_postgres(
     ops: Arc<dyn Operations>,
     flow_text: &str,
 ) -> (f64, u64, f64) {
-    let flows = FlowSet::new();
-    flows
-        .insert(
-            parse_flow(
-                flow_text,
-                Path::new("ghl-contact-to-df-customer.yaml"),
-                None,
-            )
-            .expect("the shipped recipe parses"),
-        )
-        .expect("one flow");
+    let flows = recipe(flow_text);
     let exe = std::env::current_exe().expect("the bench knows its path");
     let mut workers: Vec<Process> = (0..processes)
         .map(|_| {
@@ -413,26 +409,7 @@ async fn engine_on_postgres(
     let cpu_of_all = || cpu_us() + pids.iter().map(|pid| cpu_us_of(*pid)).sum::<u64>();
     let started = Instant::now();
     let cpu_started = cpu_of_all();
-    tether_engine::ghl_sync::sync_once(
-        store,
-        ops.as_ref(),
-        &flows,
-        "ghl-main",
-        "bench",
-        tether_engine::ghl_sync::DEFAULT_PAGE,
-        |_| {},
-    )
-    .await
-    .expect("the feed reads the location");
-    let feed_seconds = started.elapsed().as_secs_f64();
-    loop {
-        let counts = store.unfinished_run_counts().await.expect("counts");
-        if counts.pending() == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let seconds = started.elapsed().as_secs_f64();
+    let (feed_seconds, seconds) = feed_until_done(store, ops.as_ref(), &flows, started).await;
     let cpu = cpu_of_all().saturating_sub(cpu_started);
     for worker in &mut workers {
         // Closing its input stops it; it finishes what it holds and exits.
