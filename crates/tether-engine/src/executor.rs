@@ -774,19 +774,15 @@ impl Pending {
                 run.id,
                 run.attempts,
                 StepCommit {
-                    steps: &self.steps,
-                    link: self
-                        .link
-                        .as_ref()
-                        .map(|(link, step)| (link, step.as_deref())),
-                    release: &self.held,
-                    lease_owner: &self.lease_owner,
-                    complete,
+                    steps: std::mem::take(&mut self.steps),
+                    link: self.link.take(),
+                    // Kept here too: on a store error they are given back one by one.
+                    release: self.held.clone(),
+                    lease_owner: self.lease_owner.clone(),
+                    complete: complete.map(str::to_owned),
                 },
             )
             .await;
-        self.steps.clear();
-        self.link = None;
         if committed.is_err() {
             for key in self.held.drain(..) {
                 if let Err(error) = store.release_lease(&key, &self.lease_owner).await {

@@ -99,7 +99,7 @@ impl Store {
                     .collect(),
             }])
             .await?;
-        recorded.pop().ok_or(Error::IntakeStopped)
+        recorded.pop().ok_or(Error::Stopped)
     }
 
     /// Records `events` as [`Store::record_event_with_runs`] does each, and answers what each

@@ -89,7 +89,7 @@ impl Intake {
         }
         let (reply, answer) = oneshot::channel();
         self.group.submit(Waiting { events, reply });
-        answer.await.map_err(|_| Error::IntakeStopped)?
+        answer.await.map_err(|_| Error::Stopped)?
     }
 }
 

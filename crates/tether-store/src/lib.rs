@@ -123,7 +123,7 @@ pub enum Error {
     /// The task committing a batch (intake, or the run path's writes) stopped before answering
     /// (the runtime is shutting down).
     #[error("the store stopped before the write was committed")]
-    IntakeStopped,
+    Stopped,
 }
 
 impl Error {
@@ -131,8 +131,9 @@ impl Error {
     pub fn kind(&self) -> tether_core::ErrorKind {
         use tether_core::ErrorKind;
         match self {
-            Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
-            | Error::IntakeStopped => ErrorKind::Transient,
+            Error::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) | Error::Stopped => {
+                ErrorKind::Transient
+            }
             Error::Database(_) | Error::Migrate(_) | Error::Seal | Error::Corrupt { .. } => {
                 ErrorKind::Bug
             }

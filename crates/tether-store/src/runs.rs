@@ -190,59 +190,24 @@ pub struct NewStep {
 }
 
 /// What [`Store::commit_steps`] writes for a run in one transaction. Nothing in it is required;
-/// an empty commit writes nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct StepCommit<'a> {
+/// an empty commit writes nothing. It is owned: it moves into the run path's writer (see
+/// `writer.rs`), which may run it a second time alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepCommit {
     /// Journal rows, in step order (see [`Store::journal_step`] for what a second row of a
     /// finished step does).
-    pub steps: &'a [NewStep],
+    pub steps: Vec<NewStep>,
     /// A link an action keeps, written whatever is stored ([`crate::LinkExpect::Any`]: the
     /// record's lease makes the action its only writer); with `Some(step)` the run also records
     /// that its step wrote it ([`Store::record_run_link`]).
-    pub link: Option<(&'a crate::Link, Option<&'a str>)>,
+    pub link: Option<(crate::Link, Option<String>)>,
     /// Leases to give back (a record's, taken for an action), when `lease_owner` still holds
     /// them.
-    pub release: &'a [String],
+    pub release: Vec<String>,
     /// Who holds the leases of `release`.
-    pub lease_owner: &'a str,
+    pub lease_owner: String,
     /// Marks the run done for this worker, as [`Store::complete_run`].
-    pub complete: Option<&'a str>,
-}
-
-/// A [`StepCommit`] owned, for the writer's job.
-struct OwnedStepCommit {
-    steps: Vec<NewStep>,
-    link: Option<(crate::Link, Option<String>)>,
-    release: Vec<String>,
-    lease_owner: String,
-    complete: Option<String>,
-}
-
-impl OwnedStepCommit {
-    fn of(commit: &StepCommit<'_>) -> Self {
-        OwnedStepCommit {
-            steps: commit.steps.to_vec(),
-            link: commit
-                .link
-                .map(|(link, step)| (link.clone(), step.map(str::to_owned))),
-            release: commit.release.to_vec(),
-            lease_owner: commit.lease_owner.to_owned(),
-            complete: commit.complete.map(str::to_owned),
-        }
-    }
-
-    fn borrow(&self) -> StepCommit<'_> {
-        StepCommit {
-            steps: &self.steps,
-            link: self
-                .link
-                .as_ref()
-                .map(|(link, step)| (link, step.as_deref())),
-            release: &self.release,
-            lease_owner: &self.lease_owner,
-            complete: self.complete.as_deref(),
-        }
-    }
+    pub complete: Option<String>,
 }
 
 /// What [`Store::commit_steps`] did.
@@ -656,33 +621,40 @@ impl Store {
         &self,
         run_id: RunId,
         attempt: i64,
-        commit: StepCommit<'_>,
+        commit: StepCommit,
     ) -> Result<StepsCommitted, Error> {
         let recorded_at_ms = now_ms();
-        // The run path's writer commits it with the other runs' writes of the moment; the job
-        // owns a copy of what it writes, because it may run again alone (see `writer`).
-        let owned = Arc::new(OwnedStepCommit::of(&commit));
+        // The run path's writer commits it with the other runs' writes of the moment.
+        let commit = Arc::new(commit);
         let (inserted, lease_lost) = self
             .writer
-            .write(move |connection| {
-                let owned = owned.clone();
-                Box::pin(async move {
-                    write_steps(connection, run_id, attempt, recorded_at_ms, &owned.borrow()).await
-                })
+            .write({
+                let commit = commit.clone();
+                move |connection| {
+                    let commit = commit.clone();
+                    Box::pin(async move {
+                        write_steps(connection, run_id, attempt, recorded_at_ms, &commit).await
+                    })
+                }
             })
             .await?;
-        let mut steps = Vec::with_capacity(commit.steps.len());
-        for step in commit.steps {
+        // The writer drops the job before answering, so the rows come back without a copy.
+        let steps_given = match Arc::try_unwrap(commit) {
+            Ok(commit) => commit.steps,
+            Err(shared) => shared.steps.clone(),
+        };
+        let mut steps = Vec::with_capacity(steps_given.len());
+        for step in steps_given {
             match inserted.get(&step.step_id) {
                 Some(&row) => steps.push(StepResult {
                     row,
                     run_id,
-                    step_id: step.step_id.clone(),
+                    step_id: step.step_id,
                     attempt,
                     status: step.status,
-                    output: step.output.clone(),
+                    output: step.output,
                     recorded_at_ms,
-                    input: step.input.clone(),
+                    input: step.input,
                     duration_ms: step.duration_ms,
                 }),
                 // Only a finished step conflicts: the row journaled first stands.
@@ -774,13 +746,13 @@ async fn write_steps(
     run_id: RunId,
     attempt: i64,
     recorded_at_ms: i64,
-    commit: &StepCommit<'_>,
+    commit: &StepCommit,
 ) -> Result<(HashMap<String, i64>, bool), Error> {
     // The link first: every statement here writes, so SQLite takes the write lock at once.
-    if let Some((link, step)) = commit.link {
+    if let Some((link, step)) = &commit.link {
         let written =
             crate::links::upsert_link_on(connection, link, crate::LinkExpect::Any).await?;
-        if let (true, Some(step)) = (written, step) {
+        if let (true, Some(step)) = (written, step.as_deref()) {
             crate::run_search::insert_run_link(connection, run_id, step, link).await?;
         }
     }
@@ -808,7 +780,7 @@ async fn write_steps(
             .bind(run_id.0)
             .bind(attempt)
             .bind(recorded_at_ms);
-        for step in commit.steps {
+        for step in &commit.steps {
             query = query
                 .bind(step.step_id.as_str())
                 .bind(step.status.as_str())
@@ -826,14 +798,14 @@ async fn write_steps(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("DELETE FROM leases WHERE owner = $1 AND lease_key IN ({keys})");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(commit.lease_owner);
-        for key in commit.release {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(commit.lease_owner.as_str());
+        for key in &commit.release {
             query = query.bind(key.as_str());
         }
         query.execute(&mut *connection).await?;
     }
     let mut lease_lost = false;
-    if let Some(worker) = commit.complete {
+    if let Some(worker) = commit.complete.as_deref() {
         let result = sqlx::query(
             "UPDATE runs SET status = 'done', lease_owner = NULL, lease_expires_at_ms = NULL, \
              updated_at_ms = $1 WHERE id = $2 AND status = 'running' AND lease_owner = $3",

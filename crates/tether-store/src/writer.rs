@@ -77,7 +77,7 @@ impl Writer {
         });
         let (reply, answer) = oneshot::channel();
         self.group.submit(Waiting { job, reply });
-        let answer = answer.await.map_err(|_| Error::IntakeStopped)??;
+        let answer = answer.await.map_err(|_| Error::Stopped)??;
         answer
             .downcast::<T>()
             .map(|value| *value)
@@ -103,12 +103,16 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
     match together {
         Ok(answers) => {
             for (waiting, answer) in batch.into_iter().zip(answers) {
-                let _ = waiting.reply.send(Ok(answer));
+                // The job goes before its caller hears: what it held is the caller's again.
+                let Waiting { job, reply } = waiting;
+                drop(job);
+                let _ = reply.send(Ok(answer));
             }
         }
         Err(error) if batch.len() == 1 => {
-            if let Some(waiting) = batch.into_iter().next() {
-                let _ = waiting.reply.send(Err(error));
+            if let Some(Waiting { job, reply }) = batch.into_iter().next() {
+                drop(job);
+                let _ = reply.send(Err(error));
             }
         }
         Err(error) => {
@@ -125,7 +129,9 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
                     Ok::<_, Error>(answer)
                 }
                 .await;
-                let _ = waiting.reply.send(alone);
+                let Waiting { job, reply } = waiting;
+                drop(job);
+                let _ = reply.send(alone);
             }
         }
     }

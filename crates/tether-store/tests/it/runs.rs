@@ -355,11 +355,11 @@ both!(
                 run_id,
                 1,
                 StepCommit {
-                    steps: &steps,
-                    link: Some((&link, Some("upsert"))),
-                    release: &release,
-                    lease_owner: &owner,
-                    complete: Some("w"),
+                    steps: steps.to_vec(),
+                    link: Some((link.clone(), Some("upsert".into()))),
+                    release: release.to_vec(),
+                    lease_owner: owner.clone(),
+                    complete: Some("w".into()),
                 },
             )
             .await
@@ -426,11 +426,11 @@ both!(
                 run_id,
                 2,
                 StepCommit {
-                    steps: &[
+                    steps: vec![
                         new_step("upsert", StepStatus::Ok, json!({"id": 8})),
                         new_step("after", StepStatus::Ok, json!(1)),
                     ],
-                    complete: Some("w"),
+                    complete: Some("w".into()),
                     ..StepCommit::default()
                 },
             )
@@ -449,7 +449,7 @@ both!(
                 run_id,
                 2,
                 StepCommit {
-                    steps: &[new_step(
+                    steps: vec![new_step(
                         "upsert",
                         StepStatus::Failed,
                         json!({"error": "x"}),
