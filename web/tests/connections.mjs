@@ -98,7 +98,7 @@ await journey(async ({ dataDir, browser, context, page, step, shot, track }) => 
     // Without the location: refused on that field, before any consent.
     const blank = context.waitForEvent('page');
     await form.getByRole('button', { name: 'Connect' }).click();
-    await (await blank).waitForEvent('close', { timeout: 5_000 });
+    await (await blank).waitForEvent('close', { timeout: 15_000 });
     await form.locator('#new-locationId-error').waitFor();
     await form.getByLabel('Location id').fill(location);
     if ((await form.locator('#new-locationId-error').count()) !== 0) fail('an edited field keeps its old refusal');
