@@ -9,7 +9,7 @@
 // them; done for an unused one); reconnect (the popup again; a new key); delete (refused while
 // used, listing the flows; done for an unused one); and, in a browser that blocks popups, the
 // consent URL offered as a link, the consent finished in another tab, and the page noticing.
-import { EMAIL, PASSWORD, fail, journey, setUpOwner, startDetailsFlowers, startServer, startSimulator } from './support.mjs';
+import { EMAIL, PASSWORD, closes, fail, journey, setUpOwner, startDetailsFlowers, startServer, startSimulator } from './support.mjs';
 
 const CLIENT_ID = 'sim-client-id';
 const CLIENT_SECRET = 'sim-client-secret';
@@ -57,8 +57,7 @@ await journey(async ({ dataDir, browser, context, page, step, shot, track }) => 
     await form.getByRole('button', { name: 'Connect' }).click();
     const blank = await refusedPopup;
     await form.locator('#new-clientId-error').waitFor();
-    await blank.waitForEvent('close', { timeout: 5_000 }).catch(() => {});
-    if (!blank.isClosed()) fail('the popup of a refused start stayed open');
+    await closes(blank, 'the popup of a refused start');
     if ((await form.getByLabel('Client id').getAttribute('aria-invalid')) !== 'true') fail('the client id field is not marked');
 
     await form.getByLabel('Client id').fill(CLIENT_ID);
@@ -98,7 +97,7 @@ await journey(async ({ dataDir, browser, context, page, step, shot, track }) => 
     // Without the location: refused on that field, before any consent.
     const blank = context.waitForEvent('page');
     await form.getByRole('button', { name: 'Connect' }).click();
-    await (await blank).waitForEvent('close', { timeout: 15_000 });
+    await closes(await blank, 'the popup of an agency start without its location');
     await form.locator('#new-locationId-error').waitFor();
     await form.getByLabel('Location id').fill(location);
     if ((await form.locator('#new-locationId-error').count()) !== 0) fail('an edited field keeps its old refusal');

@@ -22,6 +22,17 @@ export function fail(message) {
   throw new Error(message);
 }
 
+/**
+ * Waits for a popup to close; `what` names it in the failure. A popup our page
+ * closes at once may be closed before anyone listens for its `close` event,
+ * which then never comes: so an already closed popup passes at once.
+ */
+export async function closes(popup, what, timeout = 15_000) {
+  if (popup.isClosed()) return;
+  await popup.waitForEvent('close', { timeout }).catch(() => {});
+  if (!popup.isClosed()) fail(`${what} stayed open for ${timeout / 1000} s`);
+}
+
 if (!binary || !existsSync(binary)) fail(`usage: node ${process.argv[1]} <tether binary>; got ${binary ?? 'nothing'}`);
 if (!existsSync(CHROMIUM)) {
   fail(`${CHROMIUM} is missing: install Chromium with \`apt-get install -y chromium\` (the test never downloads a browser)`);
