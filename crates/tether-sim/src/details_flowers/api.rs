@@ -30,6 +30,7 @@ pub async fn handle(
     if world.log.enabled() {
         world.log.push(LoggedRequest {
             seq: 0,
+            received_at_ms: chrono::Utc::now().timestamp_millis(),
             method: method.to_string(),
             path: uri.path().to_owned(),
             query: uri.query().map(str::to_owned),

@@ -341,6 +341,7 @@ pub fn log_request(
     }
     world.log.push(LoggedRequest {
         seq: 0,
+        received_at_ms: chrono::Utc::now().timestamp_millis(),
         method: method.to_string(),
         path: uri.path().to_owned(),
         query: uri.query().map(str::to_owned),

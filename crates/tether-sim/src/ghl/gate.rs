@@ -58,6 +58,7 @@ pub async fn gate(State(world): State<Arc<World>>, request: Request, next: Next)
     };
     let log_entry = world.log.enabled().then(|| LoggedRequest {
         seq: 0,
+        received_at_ms: chrono::Utc::now().timestamp_millis(),
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),

@@ -24,6 +24,8 @@ pub struct LoggedRequest {
     pub operation_id: Option<String>,
     /// Status answered.
     pub status: u16,
+    /// When the request arrived, ms since the epoch (how fast a client sent, against a limit).
+    pub received_at_ms: i64,
 }
 
 /// The ring buffer of recent requests.
