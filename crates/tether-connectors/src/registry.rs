@@ -1,8 +1,13 @@
 //! The connections of a running Tether: clients built from stored connections, sharing one rate
 //! limiter and one credential cache per connection across every caller in the process.
+//!
+//! Across processes (several `tether serve` on one database), a registry made with
+//! [`Registry::sharing_budgets`] splits each rate-limit budget between the processes spending it:
+//! about every second it counts them in the store ([`Store::count_budget_spenders`]) and gives
+//! each limiter its part ([`BudgetPart`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use http::HeaderName;
@@ -10,9 +15,12 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tether_core::Secret;
 use tether_http::{
-    ApiKeyHeader, ClientConfig, Credentials, HttpClient, LimitConfig, StaticBearer, WindowLimiter,
+    ApiKeyHeader, BudgetPart, ClientConfig, Credentials, HttpClient, LimitConfig, StaticBearer,
+    WindowLimiter,
 };
+use tether_store::budgets::BudgetToCount;
 use tether_store::{AuthKind, Connection, Store};
+use tokio::sync::Notify;
 use url::Url;
 
 use crate::auth::ghl::GhlRefresher;
@@ -59,7 +67,30 @@ pub struct Registry {
     flickr_key_limiters: Arc<Mutex<HashMap<String, Arc<WindowLimiter>>>>,
     /// Connections read lately, by the name asked for (see [`Registry::connection`]).
     recent: Arc<Mutex<HashMap<String, Recent>>>,
+    /// The budgets this process shares with others, when it does.
+    sharing: Option<Arc<Sharing>>,
 }
+
+/// The rate-limit budgets this process spends together with other processes.
+#[derive(Debug)]
+struct Sharing {
+    /// This process's name in the store's count.
+    instance: String,
+    /// Told by a limiter whose caller waits for its part.
+    wake: Arc<Notify>,
+    /// Each budget's limiter in this process, by the budget's name.
+    limiters: Mutex<HashMap<String, Weak<WindowLimiter>>>,
+}
+
+/// How often the processes spending a budget are counted. A process that stops renewing its
+/// count (its store is away) stops sending [`PART_VALID_FOR`] later, before the others stop
+/// counting it.
+pub const COUNT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a count holds. The others keep counting a process for this long after its last
+/// renewal, plus the budget's window, so what it sent under its part has aged out before they
+/// take the part over.
+pub const PART_VALID_FOR: Duration = Duration::from_secs(3);
 
 /// A connection as read from the store, when, and at which of the store's connection
 /// generations.
@@ -201,6 +232,41 @@ impl Registry {
             shared: Arc::new(Mutex::new(HashMap::new())),
             flickr_key_limiters: Arc::new(Mutex::new(HashMap::new())),
             recent: Arc::new(Mutex::new(HashMap::new())),
+            sharing: None,
+        }
+    }
+
+    /// This registry, splitting each connection's rate-limit budget (and each Flickr API key's)
+    /// with the other processes that spend it through the same store: each process sends at most
+    /// its part, so together they never exceed the service's limit. Counts the spenders about
+    /// every [`COUNT_EVERY`] on a task of its own, for as long as the registry lives; needs a
+    /// Tokio runtime.
+    pub fn sharing_budgets(mut self) -> Self {
+        let sharing = Arc::new(Sharing {
+            instance: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
+            wake: Arc::new(Notify::new()),
+            limiters: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(count_spenders(
+            Arc::downgrade(&sharing),
+            sharing.wake.clone(),
+            self.store.clone(),
+        ));
+        self.sharing = Some(sharing);
+        self
+    }
+
+    /// A limiter for the budget `scope`: its own, or one sharing the budget with other processes.
+    fn limiter(&self, scope: String, limits: LimitConfig) -> Arc<WindowLimiter> {
+        match &self.sharing {
+            None => Arc::new(WindowLimiter::new(limits)),
+            Some(sharing) => {
+                let limiter = Arc::new(WindowLimiter::shared(limits, sharing.wake.clone()));
+                let mut limiters = sharing.limiters.lock();
+                limiters.retain(|_, limiter| limiter.strong_count() > 0);
+                limiters.insert(scope, Arc::downgrade(&limiter));
+                limiter
+            }
         }
     }
 
@@ -360,7 +426,12 @@ impl Registry {
                 self.flickr_key_limiters
                     .lock()
                     .entry(stored.consumer_key.clone())
-                    .or_insert_with(|| Arc::new(WindowLimiter::new(LimitConfig::flickr())))
+                    .or_insert_with(|| {
+                        self.limiter(
+                            flickr_key_scope(&stored.consumer_key),
+                            LimitConfig::flickr(),
+                        )
+                    })
                     .clone(),
             ),
         };
@@ -436,7 +507,7 @@ impl Registry {
             }
             _ => settings
                 .limits(published)
-                .map(|limits| Arc::new(WindowLimiter::new(limits))),
+                .map(|limits| self.limiter(format!("connection:{}", connection.id), limits)),
         };
         let entry = Shared {
             limiter,
@@ -449,6 +520,90 @@ impl Registry {
         shared.insert(connection.id.clone(), entry.clone());
         Ok(entry)
     }
+}
+
+/// The budget name of a Flickr API key: a digest, so the key itself is not written to the store.
+fn flickr_key_scope(consumer_key: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(consumer_key.as_bytes());
+    let hex: String = digest[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("flickr-key:{hex}")
+}
+
+/// Counts, about every [`COUNT_EVERY`] and whenever a limiter waits for its part, the processes
+/// spending each budget this process spends, and gives each limiter its part. Ends with the
+/// registry.
+async fn count_spenders(sharing: Weak<Sharing>, wake: Arc<Notify>, store: Store) {
+    loop {
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(COUNT_EVERY) => {}
+        }
+        let Some(sharing) = sharing.upgrade() else {
+            return;
+        };
+        let spending: Vec<(String, Arc<WindowLimiter>)> = {
+            let mut limiters = sharing.limiters.lock();
+            limiters.retain(|_, limiter| limiter.strong_count() > 0);
+            limiters
+                .iter()
+                .filter_map(|(scope, limiter)| Some((scope.clone(), limiter.upgrade()?)))
+                .filter(|(_, limiter)| limiter.is_spending())
+                .collect()
+        };
+        if spending.is_empty() {
+            continue;
+        }
+        let started = tokio::time::Instant::now();
+        let now_ms = tether_store::now_ms();
+        let budgets: Vec<BudgetToCount> = spending
+            .iter()
+            .map(|(scope, limiter)| BudgetToCount {
+                scope: scope.clone(),
+                counts_since_ms: now_ms - millis(limiter.window_with_margin() + PART_VALID_FOR),
+            })
+            .collect();
+        match store
+            .count_budget_spenders(&sharing.instance, now_ms, &budgets)
+            .await
+        {
+            Ok(counts) => {
+                for ((scope, limiter), count) in spending.iter().zip(counts) {
+                    if limiter.part().is_none_or(|part| part.of != count.processes) {
+                        tracing::debug!(
+                            scope = %scope,
+                            processes = count.processes,
+                            newcomer = count.joined_others,
+                            "processes sharing a rate limit"
+                        );
+                    }
+                    // The others see this process at their next count, and what they sent over
+                    // their new part ages out one window later.
+                    let hold = limiter.window_with_margin() + 2 * COUNT_EVERY;
+                    limiter.set_part(BudgetPart {
+                        of: count.processes,
+                        rank: count.rank,
+                        hold_until: count
+                            .joined_others
+                            .then(|| tokio::time::Instant::now() + hold),
+                        valid_until: started + PART_VALID_FOR,
+                    });
+                }
+            }
+            Err(error) => {
+                // The parts lapse: this process's limiters send nothing until a count succeeds.
+                tracing::warn!(error = %error, "cannot count the processes sharing rate limits");
+                tokio::time::sleep(COUNT_EVERY).await;
+            }
+        }
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Whether `entry` still serves `connection`: same settings and, for a static token that

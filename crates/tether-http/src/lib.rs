@@ -15,5 +15,5 @@ pub mod retry;
 pub use auth::{ApiKeyHeader, Credentials, NoAuth, StaticBearer};
 pub use client::{ApiRequest, ApiResponse, ClientConfig, HttpClient, Timeouts};
 pub use error::Error;
-pub use ratelimit::{LimitConfig, WindowLimiter};
+pub use ratelimit::{BudgetPart, LimitConfig, WindowLimiter};
 pub use retry::RetryConfig;

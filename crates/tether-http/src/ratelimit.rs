@@ -17,8 +17,17 @@
 //! counted per UTC day and seeded from `X-RateLimit-Daily-Remaining`; when it is used up,
 //! [`WindowLimiter::acquire`] answers at once with the time of the reset instead of sleeping for
 //! hours, so the caller can park the work.
+//!
+//! Several processes calling with one connection (`tether serve` processes on one database) each
+//! hold a [`WindowLimiter::shared`] limiter and split the burst between them: with `n` processes
+//! counted, each sends at most `burst / n` in any window, so the sum stays under the service's
+//! limit without a request to the store per call. Who counts the processes and hands each its
+//! [`BudgetPart`] is the caller's business (the connectors' registry keeps a row per process in
+//! the store); the limiter only obeys: without a valid part it sends nothing, and a newcomer
+//! waits until the others have made room.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -89,6 +98,34 @@ struct State {
     answers_without_headers: u32,
     /// When the probe in flight was sent; another probe may go once it is answered or stale.
     probe_sent_at: Option<Instant>,
+    /// This process's part of a budget shared with other processes; `None` when the budget is
+    /// this process's alone.
+    part: Option<PartState>,
+}
+
+/// This process's part of a budget shared by several processes, as the caller counted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetPart {
+    /// How many processes share the budget, this one included (at least 1).
+    pub of: u32,
+    /// This process's place among them (0 for the first), in an order they all agree on: the
+    /// first `burst % of` take one request of the remainder each, so no request is left unused.
+    pub rank: u32,
+    /// Send nothing before this: a process that has just joined others waits until they have
+    /// seen it and what they sent for more than their new part has aged out.
+    pub hold_until: Option<Instant>,
+    /// The count holds until then; later, sends wait for a new count. The caller sets it before
+    /// the others would stop counting this process, so a process that cannot renew its count
+    /// (its store is away) stops sending before the others take its part.
+    pub valid_until: Instant,
+}
+
+#[derive(Debug, Default)]
+struct PartState {
+    /// The last part given, if any.
+    part: Option<BudgetPart>,
+    /// When a caller last waited for a part.
+    wanted_at: Option<Instant>,
 }
 
 /// Answers without rate-limit headers after which the seeded limits are trusted as they are.
@@ -101,7 +138,12 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub struct WindowLimiter {
     state: Mutex<State>,
+    /// Told when a caller waits for a [`BudgetPart`] (shared limiters only).
+    wake: Option<Arc<tokio::sync::Notify>>,
 }
+
+/// How often a caller waiting for its [`BudgetPart`] looks again.
+const PART_POLL: Duration = Duration::from_millis(10);
 
 impl WindowLimiter {
     /// A limiter with `config`, nothing sent yet.
@@ -116,8 +158,57 @@ impl WindowLimiter {
                 learned: false,
                 answers_without_headers: 0,
                 probe_sent_at: None,
+                part: None,
             }),
+            wake: None,
         }
+    }
+
+    /// A limiter whose budget is shared with other processes: it sends nothing until it is given
+    /// its part ([`WindowLimiter::set_part`]), and then at most its part of the burst. `wake` is
+    /// told whenever a caller waits for a part, so whoever counts the processes can count now.
+    pub fn shared(config: LimitConfig, wake: Arc<tokio::sync::Notify>) -> Self {
+        let mut limiter = Self::new(config);
+        limiter.state.get_mut().part = Some(PartState::default());
+        limiter.wake = Some(wake);
+        limiter
+    }
+
+    /// Gives this process its part of a shared budget (no effect on a limiter of its own). A hold
+    /// already given lasts: the next count no longer finds this process new, but the others may
+    /// not have made room yet.
+    pub fn set_part(&self, mut part: BudgetPart) {
+        if let Some(state) = self.state.lock().part.as_mut() {
+            let held = state.part.and_then(|given| given.hold_until);
+            part.hold_until = part.hold_until.max(held);
+            state.part = Some(part);
+        }
+    }
+
+    /// The part last given, if this limiter shares its budget and was given one.
+    pub fn part(&self) -> Option<BudgetPart> {
+        self.state.lock().part.as_ref().and_then(|state| state.part)
+    }
+
+    /// Whether this process is spending the shared budget: it sent within the last window, or a
+    /// caller waited for a part lately. Whoever counts the processes counts this one while so.
+    pub fn is_spending(&self) -> bool {
+        let mut state = self.state.lock();
+        let now = Instant::now();
+        state.forget_before(now);
+        let window = state.window_with_margin();
+        let Some(part) = &state.part else {
+            return false;
+        };
+        !state.sends.is_empty()
+            || part
+                .wanted_at
+                .is_some_and(|at| now.duration_since(at) < window)
+    }
+
+    /// The burst window and its margin: a send counts against the budget for this long.
+    pub fn window_with_margin(&self) -> Duration {
+        self.state.lock().window_with_margin()
     }
 
     /// A limiter that trusts `config` from the start, without probing (for limits known to be
@@ -142,7 +233,7 @@ impl WindowLimiter {
     /// trusted; a probe unanswered for [`PROBE_TIMEOUT`] lets the next one go.
     pub async fn acquire(&self) -> Result<(), DailyQuotaExhausted> {
         loop {
-            let wait_until = {
+            let wait_until = 'wait: {
                 let mut state = self.state.lock();
                 let now = Instant::now();
                 state.roll_day(Utc::now());
@@ -152,6 +243,23 @@ impl WindowLimiter {
                     });
                 }
                 state.forget_before(now);
+                if let Some(part) = state.part.as_mut() {
+                    match part.part {
+                        Some(given) if given.valid_until > now => {
+                            if let Some(hold) = given.hold_until.filter(|hold| *hold > now) {
+                                break 'wait hold;
+                            }
+                        }
+                        // No part, or an outdated one: ask for a count and look again shortly.
+                        _ => {
+                            part.wanted_at = Some(now);
+                            if let Some(wake) = &self.wake {
+                                wake.notify_one();
+                            }
+                            break 'wait now + PART_POLL;
+                        }
+                    }
+                }
                 let probe_busy = !state.learned
                     && state
                         .probe_sent_at
@@ -219,14 +327,17 @@ impl WindowLimiter {
             state.forget_before(now);
             let believed_used = state.sends.len() as u64;
             let reported_used = u64::from(state.config.burst_max).saturating_sub(remaining);
-            // Someone else spent part of this window's budget: count it as spent now.
-            for _ in believed_used..reported_used {
+            // Processes sharing the budget may spend what is not this one's part.
+            let others_may_use =
+                u64::from(state.config.burst_max).saturating_sub(state.limits().0 as u64);
+            // Someone else spent more of this window's budget: count the excess as spent now.
+            for _ in (believed_used + others_may_use)..reported_used {
                 state.sends.push_back(now);
             }
             if remaining == 0 {
                 // Nothing left: wait until our oldest send in the window ages out. When the log is
                 // empty (we never saw this window open), wait one full window.
-                let window = state.config.burst_window + state.config.margin();
+                let window = state.window_with_margin();
                 let until = state
                     .sends
                     .front()
@@ -269,8 +380,31 @@ impl LimitConfig {
 }
 
 impl State {
+    /// The burst this process may send per window, and that window: the whole budget, or this
+    /// process's part of it. With more processes than the burst allows, each sends one request
+    /// per several windows.
+    fn limits(&self) -> (usize, Duration) {
+        let (of, rank) = self
+            .part
+            .as_ref()
+            .and_then(|state| state.part)
+            .map_or((1, 0), |part| (part.of.max(1), part.rank));
+        let max = self.config.burst_max.max(1);
+        if max >= of {
+            let remainder = u32::from(rank < max % of);
+            ((max / of + remainder) as usize, self.config.burst_window)
+        } else {
+            (1, self.config.burst_window * of.div_ceil(max))
+        }
+    }
+
+    /// How long a send counts: the (part's) window and the margin.
+    fn window_with_margin(&self) -> Duration {
+        self.limits().1 + self.config.margin()
+    }
+
     fn forget_before(&mut self, now: Instant) {
-        let horizon = self.config.burst_window + self.config.margin();
+        let horizon = self.window_with_margin();
         while self
             .sends
             .front()
@@ -287,13 +421,13 @@ impl State {
         if let Some(until) = self.blocked_until.filter(|until| *until > now) {
             return Some(until);
         }
-        let max = self.config.burst_max as usize;
+        let (max, _) = self.limits();
         if self.sends.len() < max {
             return None;
         }
         // The send that must age out before one more fits.
         let idx = self.sends.len() - max;
-        Some(self.sends[idx] + self.config.burst_window + self.config.margin())
+        Some(self.sends[idx] + self.window_with_margin())
     }
 
     fn block_until(&mut self, until: Instant) {
@@ -487,5 +621,155 @@ mod tests {
         let exhausted = limiter.acquire().await.unwrap_err();
         assert!(exhausted.resume_at > Utc::now());
         assert_eq!(exhausted.resume_at.time(), chrono::NaiveTime::MIN);
+    }
+
+    fn part(of: u32, hold: Option<Duration>, valid: Duration) -> BudgetPart {
+        BudgetPart {
+            of,
+            rank: of - 1,
+            hold_until: hold.map(|hold| Instant::now() + hold),
+            valid_until: Instant::now() + valid,
+        }
+    }
+
+    fn shared(burst_max: u32) -> (Arc<WindowLimiter>, Arc<tokio::sync::Notify>) {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let limiter = WindowLimiter::shared(
+            LimitConfig {
+                burst_max,
+                burst_window: Duration::from_secs(10),
+                daily_max: 100_000,
+                safety_margin: Duration::ZERO,
+            },
+            wake.clone(),
+        );
+        // Trusted limits, as after the service's headers.
+        limiter.state.lock().learned = true;
+        (Arc::new(limiter), wake)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shared_limiter_sends_nothing_until_it_is_given_its_part_and_asks_for_one() {
+        let (limiter, wake) = shared(90);
+        assert!(!limiter.is_spending());
+        let waiting = tokio::spawn({
+            let limiter = limiter.clone();
+            async move { limiter.acquire().await }
+        });
+        tokio::time::timeout(Duration::from_secs(1), wake.notified())
+            .await
+            .expect("a caller waiting for a part asks for a count");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(!waiting.is_finished(), "no send without a part");
+        assert!(limiter.is_spending(), "a waiting caller counts as spending");
+        limiter.set_part(part(3, None, Duration::from_secs(60)));
+        waiting.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_of_n_processes_sends_its_part_of_the_burst_in_any_window() {
+        let (limiter, _wake) = shared(100);
+        limiter.set_part(part(3, None, Duration::from_secs(3600)));
+        let start = Instant::now();
+        let mut sent_at = Vec::new();
+        for _ in 0..100 {
+            limiter.acquire().await.unwrap();
+            sent_at.push(Instant::now().duration_since(start));
+        }
+        // 33 per window: the 34th waits for the first to age out.
+        assert_eq!(sent_at[32], Duration::ZERO);
+        assert_eq!(sent_at[33], Duration::from_secs(10));
+        for pair in sent_at.windows(34) {
+            assert!(pair[33] - pair[0] >= Duration::from_secs(10));
+        }
+        // The first of the three takes the remainder: 34.
+        let (first, _wake) = shared(100);
+        first.set_part(BudgetPart {
+            rank: 0,
+            ..part(3, None, Duration::from_secs(3600))
+        });
+        for _ in 0..34 {
+            first.acquire().await.unwrap();
+        }
+        assert!(first.next_slot().is_some(), "and not one more");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_others_spending_counts_against_this_part_only_beyond_their_parts() {
+        let (limiter, _wake) = shared(100);
+        limiter.set_part(part(3, None, Duration::from_secs(3600)));
+        for _ in 0..20 {
+            limiter.acquire().await.unwrap();
+        }
+        // 20 sent here and 60 by the two others, within their 67: this part stays whole.
+        limiter.observe(&headers(&[
+            ("x-ratelimit-max", "100"),
+            ("x-ratelimit-remaining", "20"),
+        ]));
+        assert_eq!(limiter.state.lock().sends.len(), 20);
+        // None left: the others spent 80, 13 beyond their parts, which this part loses.
+        limiter.observe(&headers(&[
+            ("x-ratelimit-max", "100"),
+            ("x-ratelimit-remaining", "0"),
+        ]));
+        assert_eq!(limiter.state.lock().sends.len(), 33);
+        assert!(limiter.next_slot().is_some(), "nothing is left to send");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn more_processes_than_the_burst_each_send_one_per_several_windows() {
+        let (limiter, _wake) = shared(2);
+        limiter.set_part(part(5, None, Duration::from_secs(3600)));
+        let start = Instant::now();
+        limiter.acquire().await.unwrap();
+        limiter.acquire().await.unwrap();
+        // 5 processes, 2 per 10 s: one each per 30 s, so at most 5 / 3 per window in all.
+        assert_eq!(
+            Instant::now().duration_since(start),
+            Duration::from_secs(30)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_newcomer_holds_and_an_outdated_count_stops_the_sends() {
+        let (limiter, wake) = shared(100);
+        let start = Instant::now();
+        limiter.set_part(part(
+            2,
+            Some(Duration::from_secs(12)),
+            Duration::from_secs(20),
+        ));
+        // The next count no longer finds it new; the hold lasts.
+        limiter.set_part(part(2, None, Duration::from_secs(20)));
+        limiter.acquire().await.unwrap();
+        assert_eq!(
+            Instant::now().duration_since(start),
+            Duration::from_secs(12),
+            "the newcomer waited out its hold"
+        );
+        // The count expires at 20 s: a send after that waits for a new one.
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        let waiting = tokio::spawn({
+            let limiter = limiter.clone();
+            async move { limiter.acquire().await }
+        });
+        tokio::time::timeout(Duration::from_secs(1), wake.notified())
+            .await
+            .expect("asks for a new count");
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(!waiting.is_finished());
+        limiter.set_part(part(1, None, Duration::from_secs(20)));
+        waiting.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_limiter_of_its_own_ignores_parts() {
+        let limiter = limiter(10);
+        limiter.set_part(part(5, None, Duration::ZERO));
+        assert_eq!(limiter.part(), None);
+        for _ in 0..10 {
+            limiter.acquire().await.unwrap();
+        }
+        assert!(!limiter.is_spending(), "only a shared limiter is counted");
     }
 }

@@ -14,6 +14,7 @@
 //! reach a table and opened only when read back.
 
 pub mod accounts;
+pub mod budgets;
 pub mod connections;
 pub mod cursors;
 pub mod dlq;

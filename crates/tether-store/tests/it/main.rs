@@ -7,6 +7,7 @@
 )]
 
 mod accounts;
+mod budgets;
 mod connections;
 mod cursors;
 mod dlq;

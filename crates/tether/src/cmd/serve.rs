@@ -57,7 +57,8 @@ pub async fn run(args: ServeArgs, mut settings: crate::config::Config) -> anyhow
         settings.listen.set_port(port);
     }
     let store = settings.data_args().open_or_create().await?;
-    let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+    // Other `tether serve` processes on the same database may spend the same rate limits.
+    let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()).sharing_budgets());
     let service = tether_service::Service::new(
         store.clone(),
         ops.clone(),

@@ -27,8 +27,8 @@ use tether_store::{AuthKind, NewConnection, Store, Vault};
 
 use crate::cli::{Running, start_process};
 
-const PIT: &str = "crash-pit";
-const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
+pub(crate) const PIT: &str = "crash-pit";
+pub(crate) const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
 /// The recipes that carry GHL into Details Flowers.
 const FLOWS: &[&str] = &[
     "ghl-contact-to-df-customer.yaml",
@@ -39,10 +39,10 @@ const FLOWS: &[&str] = &[
 
 /// Where the crashing Tether keeps its state: a data folder (the secret key, and on SQLite the
 /// database) and, for scale-out, a PostgreSQL database every process shares.
-struct Place {
-    data_dir: PathBuf,
+pub(crate) struct Place {
+    pub(crate) data_dir: PathBuf,
     /// The PostgreSQL URL, and the admin URL and name to drop it with afterwards.
-    postgres: Option<(String, String, String)>,
+    pub(crate) postgres: Option<(String, String, String)>,
 }
 
 impl Place {
@@ -54,7 +54,7 @@ impl Place {
         }
     }
 
-    fn tether(&self, args: &[&str]) {
+    pub(crate) fn tether(&self, args: &[&str]) {
         let output = Command::new(env!("CARGO_BIN_EXE_tether"))
             .args(args)
             .arg("--data-dir")
@@ -69,7 +69,7 @@ impl Place {
         );
     }
 
-    fn serve(&self, flows: &Path) -> Running {
+    pub(crate) fn serve(&self, flows: &Path) -> Running {
         let database = self.database_args();
         let extra: Vec<&str> = database.iter().map(String::as_str).collect();
         let (running, _) = start_process(
@@ -91,7 +91,7 @@ impl Place {
     }
 
     /// The crashing Tether's store, opened by the test to watch its runs.
-    async fn store(&self) -> Store {
+    pub(crate) async fn store(&self) -> Store {
         let vault = Vault::load(&self.data_dir.join("secret.key")).unwrap();
         match &self.postgres {
             Some((url, _, _)) => Store::connect(url, vault).await.unwrap(),
@@ -104,7 +104,7 @@ impl Place {
 
 /// A new PostgreSQL database on 127.0.0.1:5432 (or `TETHER_TEST_POSTGRES`): its URL, the admin
 /// URL and its name.
-async fn new_postgres_database() -> (String, String, String) {
+pub(crate) async fn new_postgres_database() -> (String, String, String) {
     use sqlx::Connection;
     let admin_url = std::env::var("TETHER_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
@@ -122,7 +122,7 @@ async fn new_postgres_database() -> (String, String, String) {
     (format!("{base}/{database}"), admin_url, database)
 }
 
-async fn drop_postgres_database(admin_url: &str, database: &str) {
+pub(crate) async fn drop_postgres_database(admin_url: &str, database: &str) {
     use sqlx::Connection;
     let mut admin = sqlx::PgConnection::connect(admin_url).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

@@ -22,6 +22,7 @@ mod flows;
 mod logs;
 mod robust;
 mod samples;
+mod scale_out;
 mod tidy;
 mod ui;
 
