@@ -25,13 +25,17 @@
 //! on a fresh PostgreSQL database instead, with 1 and then 3 engine processes (`--work URL`, 8
 //! runs at a time each) and the feed in a process of its own: scale-out. CPU is all of them.
 //!
+//! `TETHER_BENCH_CONCURRENCY=N` runs N runs at a time in each engine instead of 8.
+//!
 //! `TETHER_BENCH_SQL=1` also counts the engine's SQL statements (sqlx's query log) and prints
 //! them per event on stderr, most frequent first: how many statements one record costs, and
 //! which. Logging every statement slows the run; its figures are not comparable then.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,40 +48,10 @@ use tether_engine::worker::Worker;
 use tether_store::{AuthKind, NewConnection, Store, Vault};
 use tokio_util::sync::CancellationToken;
 
+use support::{Process, drop_database, new_database, start};
+
 const PIT: &str = "bench-pit";
 const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
-
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `tether ARGS` and answers it with the URL its banner names.
-fn start(args: &[&str], banner: &str) -> (Process, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the tether binary runs");
-    let stdout = child.stdout.take().expect("piped");
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the simulator prints a banner")
-            .expect("utf-8");
-        if let Some(url) = line.strip_prefix(banner) {
-            break url.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Process(child), url)
-}
 
 fn status_kb(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -247,7 +221,7 @@ async fn bare_loop(ops: Arc<dyn Operations>) {
 async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f64, u64, f64) {
     let flows = recipe(flow_text);
     let mut worker = Worker::new(store.clone(), ops.clone(), flows.clone());
-    worker.concurrency = 8;
+    worker.concurrency = concurrency();
     let shutdown = CancellationToken::new();
 
     reset_peak();
@@ -262,6 +236,15 @@ async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f6
     shutdown.cancel();
     let _ = worker_task.await;
     (seconds, cpu, feed_seconds)
+}
+
+/// Runs executed at once by each engine: 8, as `tether serve`'s default `workers`, unless
+/// `TETHER_BENCH_CONCURRENCY` says otherwise.
+fn concurrency() -> usize {
+    std::env::var("TETHER_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(8)
 }
 
 /// The shipped contact recipe as the only flow.
@@ -359,9 +342,9 @@ fn run_worker(url: &str) {
         let store = Store::connect(url, Vault::from_key(&[5; 32]))
             .await
             .expect("the bench's database");
-        let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()));
+        let ops: Arc<dyn Operations> = Arc::new(Registry::new(store.clone()).sharing_budgets());
         let mut worker = Worker::new(store.clone(), ops, recipe(flow_text));
-        worker.concurrency = 8;
+        worker.concurrency = concurrency();
         let shutdown = CancellationToken::new();
         {
             let shutdown = shutdown.clone();
@@ -417,34 +400,6 @@ async fn engine_on_postgres(
         let _ = worker.0.wait();
     }
     (seconds, cpu, feed_seconds)
-}
-
-/// A fresh PostgreSQL database made through `admin`: its URL and name.
-async fn new_database(admin: &str) -> (String, String) {
-    use sqlx::Connection;
-    let name = format!("tether_bench_{}_{}", std::process::id(), fastrand::u32(..));
-    let mut connection = sqlx::PgConnection::connect(admin)
-        .await
-        .unwrap_or_else(|error| panic!("PostgreSQL at {admin}: {error}"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut connection)
-        .await
-        .expect("a database");
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("an admin URL names a database");
-    (format!("{base}/{name}"), name)
-}
-
-async fn drop_database(admin: &str, name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut connection) = sqlx::PgConnection::connect(admin).await {
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut connection)
-        .await;
-    }
 }
 
 async fn one(n: usize, flow_text: &str, mode: &Mode) -> Row {

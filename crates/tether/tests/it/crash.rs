@@ -28,7 +28,7 @@ use tether_store::{AuthKind, NewConnection, Store, Vault};
 use crate::cli::{Running, start_process};
 
 pub(crate) const PIT: &str = "crash-pit";
-pub(crate) const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
+const LOCATION: &str = "ve9EPM428h8vShlRW1KT";
 /// The recipes that carry GHL into Details Flowers.
 const FLOWS: &[&str] = &[
     "ghl-contact-to-df-customer.yaml",
@@ -88,6 +88,33 @@ impl Place {
             "Tether serving on ",
         );
         running
+    }
+
+    /// Connects `ghl-main` (the simulator's private integration token) and
+    /// `details-flowers-main` to the simulators at these URLs.
+    pub(crate) fn connect_simulators(&self, ghl_url: &str, flowers_url: &str) {
+        self.tether(&[
+            "connect",
+            "ghl",
+            "--name",
+            "ghl-main",
+            "--pit",
+            PIT,
+            "--location",
+            LOCATION,
+            "--api-base",
+            ghl_url,
+        ]);
+        self.tether(&[
+            "connect",
+            "details-flowers",
+            "--name",
+            "details-flowers-main",
+            "--api-key",
+            "sim-api-key",
+            "--base-url",
+            flowers_url,
+        ]);
     }
 
     /// The crashing Tether's store, opened by the test to watch its runs.
@@ -300,29 +327,7 @@ fn crash_sync(default_contacts: usize, faults: bool, backend: Backend) {
     for flow in FLOWS {
         std::fs::copy(shipped.join(flow), flows_dir.join(flow)).unwrap();
     }
-    let pit_args = [
-        "connect",
-        "ghl",
-        "--name",
-        "ghl-main",
-        "--pit",
-        PIT,
-        "--location",
-        LOCATION,
-        "--api-base",
-        &ghl_url,
-    ];
-    place.tether(&pit_args);
-    place.tether(&[
-        "connect",
-        "details-flowers",
-        "--name",
-        "details-flowers-main",
-        "--api-key",
-        "sim-api-key",
-        "--base-url",
-        &flowers_url,
-    ]);
+    place.connect_simulators(&ghl_url, &flowers_url);
     for name in ["ghl-main", "details-flowers-main"] {
         place.tether(&["connections", "set", name, "--rate-limit", "off"]);
     }

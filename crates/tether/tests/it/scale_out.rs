@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cli::start_process;
-use crate::crash::{LOCATION, PIT, Place, drop_postgres_database, new_postgres_database};
+use crate::crash::{PIT, Place, drop_postgres_database, new_postgres_database};
 
 const CUSTOMERS: usize = 300;
 const BURST_MAX: u32 = 20;
@@ -57,28 +57,7 @@ fn three_processes_on_postgres_share_a_ghl_rate_limit_and_meet_no_429() {
     let flow = "df-customer-to-ghl-contact.yaml";
     let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
     std::fs::copy(shipped.join(flow), flows_dir.join(flow)).unwrap();
-    place.tether(&[
-        "connect",
-        "ghl",
-        "--name",
-        "ghl-main",
-        "--pit",
-        PIT,
-        "--location",
-        LOCATION,
-        "--api-base",
-        &ghl_url,
-    ]);
-    place.tether(&[
-        "connect",
-        "details-flowers",
-        "--name",
-        "details-flowers-main",
-        "--api-key",
-        "sim-api-key",
-        "--base-url",
-        &flowers_url,
-    ]);
+    place.connect_simulators(&ghl_url, &flowers_url);
     // GHL's connection keeps its published limit, which the simulator's headers then correct
     // to the 20 per second it enforces; Details Flowers is not limited here.
     place.tether(&[
