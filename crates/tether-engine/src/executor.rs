@@ -1141,8 +1141,10 @@ impl ActionCall<'_> {
     ) -> Result<(StepStatus, Value), StepFailure> {
         let stored = |error: tether_store::Error| StepFailure::store(&error);
         let hash = content_hash(&input);
-        let link = store
-            .get_link(
+        // This flow's link from the record, and every link (of any flow) that wrote into it:
+        // what Tether put there.
+        let (link, into_source) = store
+            .links_of_record(
                 &self.link_flow,
                 &source.app,
                 &source.record_type,
@@ -1161,11 +1163,6 @@ impl ActionCall<'_> {
                 json!({ "unchanged": true, "stale": true, "id": link.target_id }),
             ));
         }
-        // Every link that wrote the source record, whichever flow made it: what Tether put there.
-        let into_source = store
-            .find_link_by_target(&source.app, &source.record_type, &source.id)
-            .await
-            .map_err(stored)?;
         let own_state = link.as_ref().and_then(SyncState::of);
         let written_into: Vec<SyncState> = into_source.iter().filter_map(SyncState::of).collect();
         let record = &context.as_json()["trigger"];

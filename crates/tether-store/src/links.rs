@@ -108,6 +108,50 @@ impl Store {
         rows.iter().map(decode_link).collect()
     }
 
+    /// What an action needs to know of its source record, in one query: `flow_id`'s link from
+    /// the record ([`Store::get_link`]) and every link, of any flow, that wrote into it
+    /// ([`Store::find_link_by_target`], in its order).
+    pub async fn links_of_record(
+        &self,
+        flow_id: &str,
+        app: &str,
+        record_type: &str,
+        id: &str,
+    ) -> Result<(Option<Link>, Vec<Link>), Error> {
+        let rows = sqlx::query(concat!(
+            "SELECT CAST(0 AS BIGINT) AS side, ",
+            link_columns!(),
+            " FROM links WHERE flow_id = $1 AND source_app = $2 AND source_type = $3 \
+             AND source_id = $4 \
+             UNION ALL SELECT CAST(1 AS BIGINT) AS side, ",
+            link_columns!(),
+            " FROM links WHERE target_app = $2 AND target_type = $3 AND target_id = $4"
+        ))
+        .bind(flow_id)
+        .bind(app)
+        .bind(record_type)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut from = None;
+        let mut into = Vec::new();
+        for row in &rows {
+            let side: i64 = row.try_get("side")?;
+            let link = decode_link(row)?;
+            if side == 0 {
+                from = Some(link);
+            } else {
+                into.push(link);
+            }
+        }
+        into.sort_by(|a, b| {
+            b.updated_at_ms
+                .cmp(&a.updated_at_ms)
+                .then_with(|| a.flow_id.cmp(&b.flow_id))
+        });
+        Ok((from, into))
+    }
+
     /// Every link, of any flow, pointing at one of these target records of one app and type, in
     /// one query (a page of polled or fed records, checked for Tether's own writes at once).
     pub async fn find_links_by_targets(
@@ -185,6 +229,53 @@ fn decode_link(row: &AnyRow) -> Result<Link, Error> {
                 reason: error.to_string(),
             })?,
     })
+}
+
+/// Writes every link of `links` whatever is stored ([`LinkExpect::Any`]) in one statement per
+/// chunk. Two links of one record in one statement are refused by PostgreSQL; a run path's
+/// batch never holds two (each is written under its record's lease), and a refused batch is
+/// written again one job at a time.
+pub(crate) async fn upsert_links_any(
+    connection: &mut sqlx::AnyConnection,
+    links: &[&Link],
+) -> Result<(), Error> {
+    for chunk in links.chunks(500) {
+        let values = (0..chunk.len())
+            .map(|index| {
+                let places: Vec<String> = (index * 11 + 1..index * 11 + 12)
+                    .map(|n| format!("${n}"))
+                    .collect();
+                format!("({})", places.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO links ({}) VALUES {values} \
+             ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
+             target_app = excluded.target_app, target_type = excluded.target_type, \
+             target_id = excluded.target_id, content_hash = excluded.content_hash, \
+             updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version, \
+             sync_state = excluded.sync_state",
+            link_columns!()
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for link in chunk {
+            query = query
+                .bind(&link.flow_id)
+                .bind(&link.source_app)
+                .bind(&link.source_type)
+                .bind(&link.source_id)
+                .bind(&link.target_app)
+                .bind(&link.target_type)
+                .bind(&link.target_id)
+                .bind(&link.content_hash)
+                .bind(link.updated_at_ms)
+                .bind(link.source_version)
+                .bind(link.sync_state.as_ref().map(serde_json::Value::to_string));
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
 }
 
 /// [`Store::upsert_link`] on `connection` (a transaction's, to write more with it).

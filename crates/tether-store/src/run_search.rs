@@ -526,6 +526,65 @@ enum Bind {
     Int(i64),
 }
 
+/// [`insert_run_link`] for many runs at once: one statement for their run links and one for
+/// the records they touched, per chunk.
+pub(crate) async fn insert_run_links(
+    connection: &mut sqlx::AnyConnection,
+    written: &[(RunId, &str, &Link)],
+) -> Result<(), Error> {
+    let now = now_ms();
+    for chunk in written.chunks(500) {
+        let values = (0..chunk.len())
+            .map(|index| {
+                let first = index * 8 + 2;
+                let places: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+                format!("({}, $1)", places.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
+             target_app, target_type, target_id, written_at_ms) VALUES {values}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for (run_id, step_id, link) in chunk {
+            query = query
+                .bind(run_id.0)
+                .bind(*step_id)
+                .bind(&link.source_app)
+                .bind(&link.source_type)
+                .bind(&link.source_id)
+                .bind(&link.target_app)
+                .bind(&link.target_type)
+                .bind(&link.target_id);
+        }
+        query.execute(&mut *connection).await?;
+        let values = (0..chunk.len())
+            .map(|index| {
+                format!(
+                    "(${}, ${}, ${})",
+                    index * 3 + 1,
+                    index * 3 + 2,
+                    index * 3 + 3
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO run_records (record, run_id, app) VALUES {values} ON CONFLICT DO NOTHING"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (run_id, _, link) in chunk {
+            query = query
+                .bind(record_key(&link.target_id))
+                .bind(run_id.0)
+                .bind(&link.target_app);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
 /// The row of `run_links` saying run `run_id`'s step `step_id` wrote `link`, and the target as
 /// one of the run's records, on `connection` (a transaction's).
 pub(crate) async fn insert_run_link(

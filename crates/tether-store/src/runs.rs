@@ -628,14 +628,11 @@ impl Store {
         let commit = Arc::new(commit);
         let (inserted, lease_lost) = self
             .writer
-            .write({
-                let commit = commit.clone();
-                move |connection| {
-                    let commit = commit.clone();
-                    Box::pin(async move {
-                        write_steps(connection, run_id, attempt, recorded_at_ms, &commit).await
-                    })
-                }
+            .commit_steps(crate::writer::StepsJob {
+                run_id,
+                attempt,
+                recorded_at_ms,
+                commit: commit.clone(),
             })
             .await?;
         // The writer drops the job before answering, so the rows come back without a copy.
@@ -738,86 +735,147 @@ impl Store {
     }
 }
 
-/// The statements of [`Store::commit_steps`] on `connection` (a transaction's when more than
-/// one): answers the journal rows inserted (step id → row id) and whether the completion found
-/// the run leased to someone else.
-async fn write_steps(
+/// Rows bound at most per multi-row statement (each journal row binds eight values, so well
+/// under SQLite's and PostgreSQL's limits on bound values).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// The statements of [`Store::commit_steps`] for several runs at once, on `connection` (a
+/// transaction's): each run's link, then every run's journal rows in one statement, the leases
+/// they give back in one, and their completions in one. Answers, per job in order, the journal
+/// rows inserted (step id → row id) and whether the completion found the run leased to someone
+/// else.
+pub(crate) async fn write_many_steps(
     connection: &mut sqlx::AnyConnection,
-    run_id: RunId,
-    attempt: i64,
-    recorded_at_ms: i64,
-    commit: &StepCommit,
-) -> Result<(HashMap<String, i64>, bool), Error> {
-    // The link first: every statement here writes, so SQLite takes the write lock at once.
-    if let Some((link, step)) = &commit.link {
-        let written =
-            crate::links::upsert_link_on(connection, link, crate::LinkExpect::Any).await?;
-        if let (true, Some(step)) = (written, step.as_deref()) {
-            crate::run_search::insert_run_link(connection, run_id, step, link).await?;
-        }
+    jobs: &[&crate::writer::StepsJob],
+) -> Result<Vec<crate::writer::StepsWritten>, Error> {
+    let mut written: Vec<crate::writer::StepsWritten> =
+        jobs.iter().map(|_| (HashMap::new(), false)).collect();
+    // Which job a run's rows belong to: a run commits one step commit at a time.
+    let by_run: HashMap<i64, usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(at, job)| (job.run_id.0, at))
+        .collect();
+    if by_run.len() != jobs.len() {
+        return Err(Error::Corrupt {
+            field: "commit_steps",
+            reason: "one run's steps twice in one batch".into(),
+        });
     }
-    let mut inserted = HashMap::new();
-    if !commit.steps.is_empty() {
-        // One statement for every row: `$1` run, `$2` attempt, `$3` time, then five a row.
-        let rows = (0..commit.steps.len())
+    // The links first: every statement here writes, so SQLite takes the write lock at once.
+    // Written whatever is stored (the record's lease makes the action its only writer), so each
+    // is written and its run records that its step wrote it.
+    let links: Vec<&crate::Link> = jobs
+        .iter()
+        .filter_map(|job| job.commit.link.as_ref().map(|(link, _)| link))
+        .collect();
+    if !links.is_empty() {
+        crate::links::upsert_links_any(connection, &links).await?;
+    }
+    let run_links: Vec<(RunId, &str, &crate::Link)> = jobs
+        .iter()
+        .filter_map(|job| {
+            let (link, step) = job.commit.link.as_ref()?;
+            Some((job.run_id, step.as_deref()?, link))
+        })
+        .collect();
+    if !run_links.is_empty() {
+        crate::run_search::insert_run_links(connection, &run_links).await?;
+    }
+    let rows: Vec<(&crate::writer::StepsJob, &NewStep)> = jobs
+        .iter()
+        .flat_map(|job| job.commit.steps.iter().map(move |step| (*job, step)))
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let values = (0..chunk.len())
             .map(|index| {
-                let first = index * 5 + 4;
-                format!(
-                    "($1, ${first}, $2, ${}, ${}, $3, ${}, ${})",
-                    first + 1,
-                    first + 2,
-                    first + 3,
-                    first + 4
-                )
+                let first = index * 8 + 1;
+                let places: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+                format!("({})", places.join(", "))
             })
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
             "INSERT INTO run_steps (run_id, step_id, attempt, status, output, recorded_at_ms, \
-             input, duration_ms) VALUES {rows} ON CONFLICT DO NOTHING RETURNING id, step_id"
+             input, duration_ms) VALUES {values} ON CONFLICT DO NOTHING \
+             RETURNING id, run_id, step_id"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(run_id.0)
-            .bind(attempt)
-            .bind(recorded_at_ms);
-        for step in &commit.steps {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (job, step) in chunk {
             query = query
+                .bind(job.run_id.0)
                 .bind(step.step_id.as_str())
+                .bind(job.attempt)
                 .bind(step.status.as_str())
                 .bind(step.output.to_string())
+                .bind(job.recorded_at_ms)
                 .bind(step.input.as_ref().map(serde_json::Value::to_string))
                 .bind(step.duration_ms);
         }
         for row in query.fetch_all(&mut *connection).await? {
-            inserted.insert(row.try_get("step_id")?, row.try_get("id")?);
+            let run_id: i64 = row.try_get("run_id")?;
+            if let Some(&at) = by_run.get(&run_id) {
+                written[at]
+                    .0
+                    .insert(row.try_get("step_id")?, row.try_get("id")?);
+            }
         }
     }
-    if !commit.release.is_empty() {
-        let keys = (0..commit.release.len())
-            .map(|index| format!("${}", index + 2))
+    // Leases given back, each only while its owner (a run's own name) still holds it.
+    let releases: Vec<(&str, &str)> = jobs
+        .iter()
+        .flat_map(|job| {
+            job.commit
+                .release
+                .iter()
+                .map(|key| (job.commit.lease_owner.as_str(), key.as_str()))
+        })
+        .collect();
+    for chunk in releases.chunks(ROWS_PER_STATEMENT) {
+        let pairs = (0..chunk.len())
+            .map(|index| format!("(${}, ${})", index * 2 + 1, index * 2 + 2))
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!("DELETE FROM leases WHERE owner = $1 AND lease_key IN ({keys})");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(commit.lease_owner.as_str());
-        for key in &commit.release {
-            query = query.bind(key.as_str());
+        let sql = format!("DELETE FROM leases WHERE (owner, lease_key) IN (VALUES {pairs})");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (owner, key) in chunk {
+            query = query.bind(*owner).bind(*key);
         }
         query.execute(&mut *connection).await?;
     }
-    let mut lease_lost = false;
-    if let Some(worker) = commit.complete.as_deref() {
-        let result = sqlx::query(
+    // Completions, each only while its worker still holds the run; a run not answered back lost
+    // its lease.
+    let completions: Vec<(usize, &str)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(at, job)| job.commit.complete.as_deref().map(|worker| (at, worker)))
+        .collect();
+    let done_at = jobs.iter().map(|job| job.recorded_at_ms).max().unwrap_or(0);
+    for chunk in completions.chunks(ROWS_PER_STATEMENT) {
+        let pairs = (0..chunk.len())
+            .map(|index| format!("(${}, ${})", index * 2 + 2, index * 2 + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
             "UPDATE runs SET status = 'done', lease_owner = NULL, lease_expires_at_ms = NULL, \
-             updated_at_ms = $1 WHERE id = $2 AND status = 'running' AND lease_owner = $3",
-        )
-        .bind(recorded_at_ms)
-        .bind(run_id.0)
-        .bind(worker)
-        .execute(&mut *connection)
-        .await?;
-        lease_lost = result.rows_affected() != 1;
+             updated_at_ms = $1 WHERE status = 'running' AND (id, lease_owner) IN (VALUES {pairs}) \
+             RETURNING id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(done_at);
+        for (at, worker) in chunk {
+            query = query.bind(jobs[*at].run_id.0).bind(*worker);
+        }
+        let done: std::collections::HashSet<i64> = query
+            .fetch_all(&mut *connection)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64, _>("id"))
+            .collect::<Result<_, _>>()?;
+        for (at, _) in chunk {
+            written[*at].1 = !done.contains(&jobs[*at].run_id.0);
+        }
     }
-    Ok((inserted, lease_lost))
+    Ok(written)
 }
 
 /// Inserts a run unless `(flow_id, event_id, replay_of)` has one; answers the run's id either way.

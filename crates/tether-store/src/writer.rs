@@ -6,6 +6,12 @@
 //! file's lock (a loser would sleep in SQLite's busy handler), and the runs finishing at about
 //! the same moment share one commit. On PostgreSQL, one commit serves the batch as well.
 //!
+//! Runs' step commits ([`Writer::commit_steps`]) are not closures but data, so the steps of every
+//! run in a batch go in together: one statement for all their journal rows, one for the leases
+//! they give back, one for their completions (`runs::write_many_steps`), where each would cost
+//! three of its own. A statement costs about the same whatever its rows: most of its time is
+//! handing it to the database (on SQLite, to the connection's thread) and back.
+//!
 //! A job runs only statements on the connection it is given, never the pool (the writer holds a
 //! pooled connection while it runs). When a batch fails, each of its jobs runs again alone, in
 //! its own transaction, so one job's failure is answered to its caller only; a job must
@@ -22,6 +28,7 @@ use tokio::sync::oneshot;
 
 use crate::Error;
 use crate::group::Group;
+use crate::runs::{RunId, StepCommit};
 
 /// Jobs committed in one transaction at most.
 const MAX_JOBS: usize = 256;
@@ -32,9 +39,27 @@ pub(crate) type JobFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, Error>>
 type Answer = Box<dyn Any + Send>;
 type Job = Arc<dyn for<'c> Fn(&'c mut AnyConnection) -> JobFuture<'c, Answer> + Send + Sync>;
 
-struct Waiting {
-    job: Job,
-    reply: oneshot::Sender<Result<Answer, Error>>,
+/// A run's step commit, as queued: its run, attempt, time and what to write.
+pub(crate) struct StepsJob {
+    pub(crate) run_id: RunId,
+    pub(crate) attempt: i64,
+    pub(crate) recorded_at_ms: i64,
+    pub(crate) commit: Arc<StepCommit>,
+}
+
+/// What a step commit wrote: the journal rows inserted (step id → row id) and whether the
+/// completion found the run leased to someone else.
+pub(crate) type StepsWritten = (std::collections::HashMap<String, i64>, bool);
+
+enum Waiting {
+    Job {
+        job: Job,
+        reply: oneshot::Sender<Result<Answer, Error>>,
+    },
+    Steps {
+        steps: StepsJob,
+        reply: oneshot::Sender<Result<StepsWritten, Error>>,
+    },
 }
 
 /// The run path's writer of one store (see the module docs).
@@ -76,7 +101,7 @@ impl Writer {
             Box::pin(async move { future.await.map(|value| Box::new(value) as Answer) })
         });
         let (reply, answer) = oneshot::channel();
-        self.group.submit(Waiting { job, reply });
+        self.group.submit(Waiting::Job { job, reply });
         let answer = answer.await.map_err(|_| Error::Stopped)??;
         answer
             .downcast::<T>()
@@ -86,6 +111,20 @@ impl Writer {
                 reason: "a job answered another type than its own".into(),
             })
     }
+
+    /// Writes a run's step commit in the next batch's transaction, together with the other
+    /// runs' step commits of that batch, and answers once that transaction committed.
+    pub(crate) async fn commit_steps(&self, steps: StepsJob) -> Result<StepsWritten, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.group.submit(Waiting::Steps { steps, reply });
+        answer.await.map_err(|_| Error::Stopped)?
+    }
+}
+
+/// What a batch's jobs answered, in the batch's order.
+enum Answered {
+    Job(Answer),
+    Steps(StepsWritten),
 }
 
 async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
@@ -93,8 +132,22 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
         let mut connection = pool.acquire().await?;
         let mut transaction = connection.begin().await?;
         let mut answers = Vec::with_capacity(batch.len());
+        let mut steps = Vec::new();
         for waiting in &batch {
-            answers.push((waiting.job)(&mut transaction).await?);
+            match waiting {
+                Waiting::Job { job, .. } => {
+                    answers.push(Some(Answered::Job(job(&mut transaction).await?)))
+                }
+                Waiting::Steps { steps: job, .. } => {
+                    steps.push((answers.len(), job));
+                    answers.push(None);
+                }
+            }
+        }
+        let jobs: Vec<&StepsJob> = steps.iter().map(|(_, job)| *job).collect();
+        let written = crate::runs::write_many_steps(&mut transaction, &jobs).await?;
+        for ((at, _), written) in steps.iter().zip(written) {
+            answers[*at] = Some(Answered::Steps(written));
         }
         transaction.commit().await?;
         Ok::<_, Error>(answers)
@@ -104,15 +157,28 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
         Ok(answers) => {
             for (waiting, answer) in batch.into_iter().zip(answers) {
                 // The job goes before its caller hears: what it held is the caller's again.
-                let Waiting { job, reply } = waiting;
-                drop(job);
-                let _ = reply.send(Ok(answer));
+                match (waiting, answer) {
+                    (Waiting::Job { job, reply }, Some(Answered::Job(answer))) => {
+                        drop(job);
+                        let _ = reply.send(Ok(answer));
+                    }
+                    (Waiting::Steps { steps, reply }, Some(Answered::Steps(written))) => {
+                        drop(steps);
+                        let _ = reply.send(Ok(written));
+                    }
+                    (waiting, _) => answer_error(
+                        waiting,
+                        Error::Corrupt {
+                            field: "writer",
+                            reason: "a job's answer went astray".into(),
+                        },
+                    ),
+                }
             }
         }
         Err(error) if batch.len() == 1 => {
-            if let Some(Waiting { job, reply }) = batch.into_iter().next() {
-                drop(job);
-                let _ = reply.send(Err(error));
+            if let Some(waiting) = batch.into_iter().next() {
+                answer_error(waiting, error);
             }
         }
         Err(error) => {
@@ -121,18 +187,51 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
                 "A batch of writes failed; running each alone."
             );
             for waiting in batch {
-                let alone = async {
-                    let mut connection = pool.acquire().await?;
-                    let mut transaction = connection.begin().await?;
-                    let answer = (waiting.job)(&mut transaction).await?;
-                    transaction.commit().await?;
-                    Ok::<_, Error>(answer)
+                match waiting {
+                    Waiting::Job { job, reply } => {
+                        let alone = async {
+                            let mut connection = pool.acquire().await?;
+                            let mut transaction = connection.begin().await?;
+                            let answer = job(&mut transaction).await?;
+                            transaction.commit().await?;
+                            Ok::<_, Error>(answer)
+                        }
+                        .await;
+                        drop(job);
+                        let _ = reply.send(alone);
+                    }
+                    Waiting::Steps { steps, reply } => {
+                        let alone = async {
+                            let mut connection = pool.acquire().await?;
+                            let mut transaction = connection.begin().await?;
+                            let mut written =
+                                crate::runs::write_many_steps(&mut transaction, &[&steps]).await?;
+                            transaction.commit().await?;
+                            written.pop().ok_or_else(|| Error::Corrupt {
+                                field: "writer",
+                                reason: "a step commit answered nothing".into(),
+                            })
+                        }
+                        .await;
+                        drop(steps);
+                        let _ = reply.send(alone);
+                    }
                 }
-                .await;
-                let Waiting { job, reply } = waiting;
-                drop(job);
-                let _ = reply.send(alone);
             }
+        }
+    }
+}
+
+/// Answers `waiting`'s caller with `error`, dropping the job first.
+fn answer_error(waiting: Waiting, error: Error) {
+    match waiting {
+        Waiting::Job { job, reply } => {
+            drop(job);
+            let _ = reply.send(Err(error));
+        }
+        Waiting::Steps { steps, reply } => {
+            drop(steps);
+            let _ = reply.send(Err(error));
         }
     }
 }

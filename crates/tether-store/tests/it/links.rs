@@ -177,3 +177,57 @@ both!(
         );
     }
 );
+
+both!(
+    a_records_own_link_and_the_links_into_it_come_in_one_read,
+    |store: Store| async move {
+        assert_eq!(
+            store
+                .links_of_record("sync", "ghl", "contact", "c1")
+                .await
+                .unwrap(),
+            (None, Vec::new())
+        );
+        // c1 → d1 by `sync`; two flows wrote into the GHL contact c1 from Details Flowers.
+        let own = link("sync", "c1", "d1", "h1");
+        store.upsert_link(&own, LinkExpect::Absent).await.unwrap();
+        let mut back = Vec::new();
+        for (flow, at) in [("back-a", 2_000), ("back-b", 3_000)] {
+            let written = Link {
+                flow_id: flow.into(),
+                source_app: "details-flowers".into(),
+                source_type: "customer".into(),
+                source_id: "d1".into(),
+                target_app: "ghl".into(),
+                target_type: "contact".into(),
+                target_id: "c1".into(),
+                updated_at_ms: at,
+                ..link(flow, "d1", "c1", "h2")
+            };
+            store
+                .upsert_link(&written, LinkExpect::Absent)
+                .await
+                .unwrap();
+            back.push(written);
+        }
+        // Another flow's link from c1 is not this flow's.
+        store
+            .upsert_link(&link("other", "c1", "d7", "h3"), LinkExpect::Absent)
+            .await
+            .unwrap();
+        let (from, into) = store
+            .links_of_record("sync", "ghl", "contact", "c1")
+            .await
+            .unwrap();
+        assert_eq!(from, Some(own));
+        back.reverse();
+        assert_eq!(into, back, "the latest write first, as find_link_by_target");
+        assert_eq!(
+            into,
+            store
+                .find_link_by_target("ghl", "contact", "c1")
+                .await
+                .unwrap()
+        );
+    }
+);

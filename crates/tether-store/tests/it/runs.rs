@@ -464,6 +464,165 @@ both!(
     }
 );
 
+both!(
+    step_commits_of_many_runs_at_once_each_hear_their_own_outcome,
+    |store: Store| async move {
+        let t = now_ms();
+        let mut runs = Vec::new();
+        for n in 0..40 {
+            let event_id = event(&store, &format!("many-{n}")).await;
+            runs.push(store.enqueue_run("sync", 1, event_id).await.unwrap());
+        }
+        assert_eq!(
+            store.lease_runs("w", 40, t, 60_000).await.unwrap().len(),
+            40
+        );
+        for run_id in &runs {
+            let owner = format!("w/run-{run_id}");
+            assert!(
+                store
+                    .try_lease(&format!("link:{run_id}"), &owner, t, t + 30_000)
+                    .await
+                    .unwrap()
+            );
+        }
+        // Someone else holds the key run 9 names: giving back is only for its holder.
+        assert!(
+            store
+                .try_lease("shared-key", "x/run-1", t, t + 30_000)
+                .await
+                .unwrap()
+        );
+        let mut commits = tokio::task::JoinSet::new();
+        for (n, run_id) in runs.iter().copied().enumerate() {
+            let store = store.clone();
+            commits.spawn(async move {
+                let mut release = vec![format!("link:{run_id}")];
+                if n == 9 {
+                    release.push("shared-key".into());
+                }
+                let committed = store
+                    .commit_steps(
+                        run_id,
+                        1,
+                        StepCommit {
+                            steps: vec![
+                                new_step("filter", StepStatus::Ok, json!({"n": n})),
+                                new_step("action", StepStatus::Ok, json!({"id": n})),
+                            ],
+                            // Every other run keeps a link its action wrote.
+                            link: (n % 2 == 0).then(|| (many_link(n), Some("action".to_owned()))),
+                            release,
+                            lease_owner: format!("w/run-{run_id}"),
+                            // Run 7's completion names a worker that does not hold it.
+                            complete: Some(if n == 7 { "other" } else { "w" }.into()),
+                        },
+                    )
+                    .await
+                    .unwrap();
+                (n, run_id, committed)
+            });
+        }
+        while let Some(joined) = commits.join_next().await {
+            let (n, run_id, committed) = joined.unwrap();
+            assert_eq!(committed.lease_lost, n == 7, "run {n}");
+            let outputs: Vec<(&str, &serde_json::Value, RunIdOf)> = committed
+                .steps
+                .iter()
+                .map(|step| {
+                    (
+                        step.step_id.as_str(),
+                        &step.output,
+                        RunIdOf(step.run_id == run_id),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                outputs,
+                [
+                    ("filter", &json!({"n": n}), RunIdOf(true)),
+                    ("action", &json!({"id": n}), RunIdOf(true))
+                ],
+                "run {n} hears its own rows"
+            );
+            let journal = store.journal(run_id).await.unwrap();
+            assert_eq!(journal.len(), 2, "run {n}");
+            assert_eq!(
+                journal.iter().map(|step| step.row).collect::<Vec<_>>(),
+                committed
+                    .steps
+                    .iter()
+                    .map(|step| step.row)
+                    .collect::<Vec<_>>()
+            );
+            let links: Vec<String> = store
+                .run_links(run_id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| format!("{} {}", row.step_id, row.target_id))
+                .collect();
+            if n % 2 == 0 {
+                assert_eq!(links, [format!("action d{n}")], "run {n}");
+                assert_eq!(
+                    store
+                        .get_link("sync", "ghl", "contact", &format!("c{n}"))
+                        .await
+                        .unwrap(),
+                    Some(many_link(n))
+                );
+            } else {
+                assert!(links.is_empty(), "run {n}");
+            }
+            let status = store.run(run_id).await.unwrap().status;
+            assert_eq!(
+                status,
+                if n == 7 {
+                    RunStatus::Running
+                } else {
+                    RunStatus::Done
+                },
+                "run {n}"
+            );
+            assert!(
+                store
+                    .try_lease(&format!("link:{run_id}"), "y/run-1", t, t + 30_000)
+                    .await
+                    .unwrap(),
+                "run {n} gave its lease back"
+            );
+        }
+        assert!(
+            !store
+                .try_lease("shared-key", "y/run-1", t, t + 30_000)
+                .await
+                .unwrap(),
+            "a lease another holds stays held"
+        );
+    }
+);
+
+/// The link run `n` of the many keeps.
+fn many_link(n: usize) -> Link {
+    Link {
+        flow_id: "sync".into(),
+        source_app: "ghl".into(),
+        source_type: "contact".into(),
+        source_id: format!("c{n}"),
+        target_app: "details_flowers".into(),
+        target_type: "customer".into(),
+        target_id: format!("d{n}"),
+        content_hash: format!("h{n}"),
+        source_version: Some(1),
+        updated_at_ms: 1_000,
+        sync_state: None,
+    }
+}
+
+/// Whether a row is of the run expected (compared as a whole with the rest of a row).
+#[derive(Debug, PartialEq)]
+struct RunIdOf(bool);
+
 fn new_step(step_id: &str, status: StepStatus, output: serde_json::Value) -> NewStep {
     NewStep {
         step_id: step_id.into(),
