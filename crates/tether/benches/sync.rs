@@ -4,7 +4,7 @@
 //! For each size N: `tether sim ghl --seed N` and `tether sim details-flowers` run as child
 //! processes with rate limits off (their memory is theirs, not ours); this process is the engine:
 //! a fresh SQLite store, the shipped contact recipe, GHL's change feed (`ghl_sync`) taking the
-//! whole location in as events, and a worker (8 runs at a time) executing them into Details
+//! whole location in as events, and a worker (32 runs at a time) executing them into Details
 //! Flowers. The figure is customers written per second from the first read to the last run
 //! finished, every event durable in SQLite and every step journaled; and the engine's peak RSS
 //! while syncing N. Each size runs in a fresh process of this bench (`--one N`), so no size's
@@ -18,14 +18,15 @@
 //! to it, intake is.
 //!
 //! A second table is the ceiling: the same calls (the feed's pages; Details Flowers' find by
-//! e-mail, then a create) in a bare loop, 8 at a time, with no store at all (`--bare`), and
+//! e-mail, then a create) in a bare loop, as many at a time, with no store at all (`--bare`), and
 //! `engine/bare`, the share of that ceiling the durable engine reaches: the cost of durability.
 //!
 //! `-- --postgres postgres://postgres@127.0.0.1:5432/postgres --processes 1,3` runs the same job
 //! on a fresh PostgreSQL database instead, with 1 and then 3 engine processes (`--work URL`, 8
 //! runs at a time each) and the feed in a process of its own: scale-out. CPU is all of them.
 //!
-//! `TETHER_BENCH_CONCURRENCY=N` runs N runs at a time in each engine instead of 8.
+//! `TETHER_BENCH_CONCURRENCY=N` runs N runs at a time in each engine (and N calls at a time in
+//! the bare loop) instead of 32, `tether serve`'s default `workers`.
 //!
 //! `TETHER_BENCH_SQL=1` also counts the engine's SQL statements (sqlx's query log) and prints
 //! them per event on stderr, most frequent first: how many statements one record costs, and
@@ -169,7 +170,7 @@ async fn bare_loop(ops: Arc<dyn Operations>) {
             else {
                 continue;
             };
-            while calls.len() >= 8 {
+            while calls.len() >= concurrency() {
                 calls.join_next().await;
             }
             let name: Vec<&str> = ["firstName", "lastName"]
@@ -216,7 +217,7 @@ async fn bare_loop(ops: Arc<dyn Operations>) {
 }
 
 /// The engine's sync of the location: GHL's change feed taking every contact in as events and
-/// a worker (8 runs at a time) executing them into Details Flowers; answers the seconds, the
+/// a worker (32 runs at a time) executing them into Details Flowers; answers the seconds, the
 /// engine's CPU µs, and when the feed had stored every event.
 async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f64, u64, f64) {
     let flows = recipe(flow_text);
@@ -238,13 +239,13 @@ async fn engine(store: &Store, ops: Arc<dyn Operations>, flow_text: &str) -> (f6
     (seconds, cpu, feed_seconds)
 }
 
-/// Runs executed at once by each engine: 8, as `tether serve`'s default `workers`, unless
-/// `TETHER_BENCH_CONCURRENCY` says otherwise.
+/// Runs executed at once by each engine: 32, as `tether serve`'s default `workers`, unless
+/// `TETHER_BENCH_CONCURRENCY` says otherwise (the bare loop makes as many calls at once).
 fn concurrency() -> usize {
     std::env::var("TETHER_BENCH_CONCURRENCY")
         .ok()
         .and_then(|text| text.parse().ok())
-        .unwrap_or(8)
+        .unwrap_or(32)
 }
 
 /// The shipped contact recipe as the only flow.
@@ -332,7 +333,7 @@ fn cpu_us_of(pid: u32) -> u64 {
     (fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)) * 10_000
 }
 
-/// An engine process of the PostgreSQL mode (`--work URL`): a worker (8 runs at a time) on the
+/// An engine process of the PostgreSQL mode (`--work URL`): a worker (32 runs at a time) on the
 /// store at URL until its standard input closes.
 fn run_worker(url: &str) {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -651,7 +652,8 @@ fn postgres_table(sizes: &[usize], admin: &str, processes: Option<&String>) {
         }
         println!(
             "End-to-end sync GHL → Details Flowers (rate limits off, PostgreSQL, {processes} \
-             engine process(es) of 8 runs at a time, the feed in another)"
+             engine process(es) of {} runs at a time, the feed in another)",
+            concurrency()
         );
         print_header();
         for &n in sizes {
@@ -699,7 +701,10 @@ fn main() {
         return;
     }
     let sizes = sizes_of(&args);
-    println!("End-to-end sync GHL → Details Flowers (rate limits off, SQLite, 8 runs at a time)");
+    println!(
+        "End-to-end sync GHL → Details Flowers (rate limits off, SQLite, {} runs at a time)",
+        concurrency()
+    );
     print_header();
     let mut engine_rates = Vec::new();
     for &n in &sizes {
@@ -710,8 +715,9 @@ fn main() {
 
     println!();
     println!(
-        "The ceiling: the same calls in a bare loop, no store (8 at a time); engine/bare is the \
-         share of it the durable engine reaches"
+        "The ceiling: the same calls in a bare loop, no store ({} at a time); engine/bare is the \
+         share of it the durable engine reaches",
+        concurrency()
     );
     println!(
         "{:>9} {:>10} {:>9} {:>12} {:>17} {:>11}",

@@ -323,7 +323,7 @@ const DEFAULTS: Defaults = Defaults {
     listen: "127.0.0.1:8800",
     data_dir: "tether-data",
     retention: "30d",
-    workers: 8,
+    workers: 32,
     reconcile_every: "5m",
     log_level: "info",
     log_format: "text",
@@ -801,7 +801,7 @@ mod tests {
     fn flags_beat_the_environment_which_beats_the_file_which_beats_the_defaults() {
         Jail::expect_with(|jail| {
             let defaults = load(&flags()).unwrap();
-            assert_eq!(defaults.workers, 8);
+            assert_eq!(defaults.workers, 32);
             assert_eq!(defaults.origin("workers"), Origin::Default);
             assert_eq!(defaults.public_url.as_str(), "http://127.0.0.1:8800/");
             assert_eq!(defaults.retention, Duration::from_secs(30 * 86_400));
