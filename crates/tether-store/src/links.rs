@@ -231,6 +231,32 @@ fn decode_link(row: &AnyRow) -> Result<Link, Error> {
     })
 }
 
+/// What makes an `INSERT INTO links` write whatever is stored ([`LinkExpect::Any`]).
+const REPLACE_ON_CONFLICT: &str = " ON CONFLICT (flow_id, source_app, source_type, source_id) \
+     DO UPDATE SET target_app = excluded.target_app, target_type = excluded.target_type, \
+     target_id = excluded.target_id, content_hash = excluded.content_hash, \
+     updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version, \
+     sync_state = excluded.sync_state";
+
+/// A statement's query with `link`'s eleven columns bound next, in [`link_columns!`]'s order.
+fn bind_link<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    link: &'q Link,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&link.flow_id)
+        .bind(&link.source_app)
+        .bind(&link.source_type)
+        .bind(&link.source_id)
+        .bind(&link.target_app)
+        .bind(&link.target_type)
+        .bind(&link.target_id)
+        .bind(&link.content_hash)
+        .bind(link.updated_at_ms)
+        .bind(link.source_version)
+        .bind(link.sync_state.as_ref().map(serde_json::Value::to_string))
+}
+
 /// Writes every link of `links` whatever is stored ([`LinkExpect::Any`]) in one statement per
 /// chunk. Two links of one record in one statement are refused by PostgreSQL; a run path's
 /// batch never holds two (each is written under its record's lease), and a refused batch is
@@ -250,28 +276,12 @@ pub(crate) async fn upsert_links_any(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO links ({}) VALUES {values} \
-             ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
-             target_app = excluded.target_app, target_type = excluded.target_type, \
-             target_id = excluded.target_id, content_hash = excluded.content_hash, \
-             updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version, \
-             sync_state = excluded.sync_state",
+            "INSERT INTO links ({}) VALUES {values}{REPLACE_ON_CONFLICT}",
             link_columns!()
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for link in chunk {
-            query = query
-                .bind(&link.flow_id)
-                .bind(&link.source_app)
-                .bind(&link.source_type)
-                .bind(&link.source_id)
-                .bind(&link.target_app)
-                .bind(&link.target_type)
-                .bind(&link.target_id)
-                .bind(&link.content_hash)
-                .bind(link.updated_at_ms)
-                .bind(link.source_version)
-                .bind(link.sync_state.as_ref().map(serde_json::Value::to_string));
+            query = bind_link(query, link);
         }
         query.execute(&mut *connection).await?;
     }
@@ -285,16 +295,8 @@ pub(crate) async fn upsert_link_on(
     expect: LinkExpect<'_>,
 ) -> Result<bool, Error> {
     let query = match expect {
-        LinkExpect::Any => sqlx::query(concat!(
-            "INSERT INTO links (",
-            link_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (flow_id, source_app, source_type, source_id) DO UPDATE SET \
-             target_app = excluded.target_app, target_type = excluded.target_type, \
-             target_id = excluded.target_id, content_hash = excluded.content_hash, \
-             updated_at_ms = excluded.updated_at_ms, source_version = excluded.source_version, \
-             sync_state = excluded.sync_state"
-        )),
+        // Always written: an insert, or an update of the one row of this record and flow.
+        LinkExpect::Any => return upsert_links_any(connection, &[link]).await.map(|()| true),
         LinkExpect::Absent => sqlx::query(concat!(
             "INSERT INTO links (",
             link_columns!(),
@@ -307,18 +309,7 @@ pub(crate) async fn upsert_link_on(
              AND content_hash = $12",
         ),
     };
-    let mut query = query
-        .bind(&link.flow_id)
-        .bind(&link.source_app)
-        .bind(&link.source_type)
-        .bind(&link.source_id)
-        .bind(&link.target_app)
-        .bind(&link.target_type)
-        .bind(&link.target_id)
-        .bind(&link.content_hash)
-        .bind(link.updated_at_ms)
-        .bind(link.source_version)
-        .bind(link.sync_state.as_ref().map(serde_json::Value::to_string));
+    let mut query = bind_link(query, link);
     if let LinkExpect::Hash(expected) = expect {
         query = query.bind(expected);
     }
