@@ -332,6 +332,21 @@ pub(crate) fn json_column(
     })
 }
 
+/// `rows` groups of `columns` numbered placeholders from `$first`: with 2, 2 and 1,
+/// `($1, $2), ($3, $4)`; the VALUES of a multi-row statement.
+pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let fields = (0..columns)
+                .map(|column| format!("${}", first + row * columns + column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("({fields})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Milliseconds since the Unix epoch, the portable time column type of every table.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

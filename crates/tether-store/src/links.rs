@@ -266,15 +266,7 @@ pub(crate) async fn upsert_links_any(
     links: &[&Link],
 ) -> Result<(), Error> {
     for chunk in links.chunks(500) {
-        let values = (0..chunk.len())
-            .map(|index| {
-                let places: Vec<String> = (index * 11 + 1..index * 11 + 12)
-                    .map(|n| format!("${n}"))
-                    .collect();
-                format!("({})", places.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = crate::placeholders(chunk.len(), 11, 1);
         let sql = format!(
             "INSERT INTO links ({}) VALUES {values}{REPLACE_ON_CONFLICT}",
             link_columns!()

@@ -526,27 +526,21 @@ enum Bind {
     Int(i64),
 }
 
-/// [`insert_run_link`] for many runs at once: one statement for their run links and one for
-/// the records they touched, per chunk.
+/// The rows of `run_links` saying each run's step wrote its link, and each target as one of
+/// the run's records, on `connection` (a transaction's): one statement for each table per chunk,
+/// for one run or a writer batch's.
 pub(crate) async fn insert_run_links(
     connection: &mut sqlx::AnyConnection,
     written: &[(RunId, &str, &Link)],
 ) -> Result<(), Error> {
     let now = now_ms();
     for chunk in written.chunks(500) {
-        let values = (0..chunk.len())
-            .map(|index| {
-                let first = index * 8 + 2;
-                let places: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
-                format!("({}, $1)", places.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
             "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
-             target_app, target_type, target_id, written_at_ms) VALUES {values}"
+             target_app, target_type, target_id, written_at_ms) VALUES {}",
+            crate::placeholders(chunk.len(), 9, 1)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (run_id, step_id, link) in chunk {
             query = query
                 .bind(run_id.0)
@@ -556,22 +550,13 @@ pub(crate) async fn insert_run_links(
                 .bind(&link.source_id)
                 .bind(&link.target_app)
                 .bind(&link.target_type)
-                .bind(&link.target_id);
+                .bind(&link.target_id)
+                .bind(now);
         }
         query.execute(&mut *connection).await?;
-        let values = (0..chunk.len())
-            .map(|index| {
-                format!(
-                    "(${}, ${}, ${})",
-                    index * 3 + 1,
-                    index * 3 + 2,
-                    index * 3 + 3
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
         let sql = format!(
-            "INSERT INTO run_records (record, run_id, app) VALUES {values} ON CONFLICT DO NOTHING"
+            "INSERT INTO run_records (record, run_id, app) VALUES {} ON CONFLICT DO NOTHING",
+            crate::placeholders(chunk.len(), 3, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (run_id, _, link) in chunk {
@@ -585,31 +570,14 @@ pub(crate) async fn insert_run_links(
     Ok(())
 }
 
-/// The row of `run_links` saying run `run_id`'s step `step_id` wrote `link`, and the target as
-/// one of the run's records, on `connection` (a transaction's).
+/// [`insert_run_links`] for one run's step.
 pub(crate) async fn insert_run_link(
     connection: &mut sqlx::AnyConnection,
     run_id: RunId,
     step_id: &str,
     link: &Link,
 ) -> Result<(), Error> {
-    sqlx::query(
-        "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
-         target_app, target_type, target_id, written_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(run_id.0)
-    .bind(step_id)
-    .bind(&link.source_app)
-    .bind(&link.source_type)
-    .bind(&link.source_id)
-    .bind(&link.target_app)
-    .bind(&link.target_type)
-    .bind(&link.target_id)
-    .bind(now_ms())
-    .execute(&mut *connection)
-    .await?;
-    insert_run_record(connection, run_id, &link.target_app, &link.target_id).await
+    insert_run_links(connection, &[(run_id, step_id, link)]).await
 }
 
 #[cfg(test)]

@@ -787,14 +787,7 @@ pub(crate) async fn write_many_steps(
         .flat_map(|job| job.commit.steps.iter().map(move |step| (*job, step)))
         .collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let values = (0..chunk.len())
-            .map(|index| {
-                let first = index * 8 + 1;
-                let places: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
-                format!("({})", places.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = crate::placeholders(chunk.len(), 8, 1);
         let sql = format!(
             "INSERT INTO run_steps (run_id, step_id, attempt, status, output, recorded_at_ms, \
              input, duration_ms) VALUES {values} ON CONFLICT DO NOTHING \
@@ -832,10 +825,7 @@ pub(crate) async fn write_many_steps(
         })
         .collect();
     for chunk in releases.chunks(ROWS_PER_STATEMENT) {
-        let pairs = (0..chunk.len())
-            .map(|index| format!("(${}, ${})", index * 2 + 1, index * 2 + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let pairs = crate::placeholders(chunk.len(), 2, 1);
         let sql = format!("DELETE FROM leases WHERE (owner, lease_key) IN (VALUES {pairs})");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (owner, key) in chunk {
@@ -852,10 +842,7 @@ pub(crate) async fn write_many_steps(
         .collect();
     let done_at = jobs.iter().map(|job| job.recorded_at_ms).max().unwrap_or(0);
     for chunk in completions.chunks(ROWS_PER_STATEMENT) {
-        let pairs = (0..chunk.len())
-            .map(|index| format!("(${}, ${})", index * 2 + 2, index * 2 + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let pairs = crate::placeholders(chunk.len(), 2, 2);
         let sql = format!(
             "UPDATE runs SET status = 'done', lease_owner = NULL, lease_expires_at_ms = NULL, \
              updated_at_ms = $1 WHERE status = 'running' AND (id, lease_owner) IN (VALUES {pairs}) \
