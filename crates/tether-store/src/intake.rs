@@ -160,7 +160,7 @@ pub(crate) async fn insert_events(
         let sql = format!(
             "INSERT INTO events (source, event_key, kind, payload, received_at_ms) VALUES {} \
              ON CONFLICT (source, event_key) DO NOTHING RETURNING id, source, event_key",
-            crate::placeholders(chunk.len(), 5, 1)
+            crate::placeholders(connection, chunk.len(), 5, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for event in chunk {
@@ -286,7 +286,7 @@ pub(crate) async fn insert_events(
     for chunk in records.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO run_records (record, run_id, app) VALUES {} ON CONFLICT DO NOTHING",
-            crate::placeholders(chunk.len(), 3, 1)
+            crate::placeholders(connection, chunk.len(), 3, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (run_id, record, app) in chunk {

@@ -332,19 +332,55 @@ pub(crate) fn json_column(
     })
 }
 
-/// `rows` groups of `columns` numbered placeholders from `$first`: with 2, 2 and 1,
-/// `($1, $2), ($3, $4)`; the VALUES of a multi-row statement.
-pub(crate) fn placeholders(rows: usize, columns: usize, first: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let fields = (0..columns)
-                .map(|column| format!("${}", first + row * columns + column))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("({fields})")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The VALUES of a multi-row statement on `connection`: `rows` groups of `columns` placeholders,
+/// numbered from `$first` on PostgreSQL (with 2, 2 and 1: `($1, $2), ($3, $4)`), anonymous on
+/// SQLite (`(?, ?), (?, ?)`), where every other placeholder of the statement must then be
+/// anonymous too ([`param`]) and values are bound in the order of the text.
+///
+/// Why SQLite's are anonymous: sqlx binds a named placeholder by asking SQLite its name, which
+/// SQLite finds by walking the statement's list of names, and parsing a named placeholder walks
+/// that list as well; with hundreds of `$n` in one statement both grow with the square of the
+/// count (they were 6 % of a sync's CPU). An anonymous one is bound by its position.
+pub(crate) fn placeholders(
+    connection: &sqlx::AnyConnection,
+    rows: usize,
+    columns: usize,
+    first: usize,
+) -> String {
+    let anonymous = is_sqlite(connection);
+    let mut values = String::with_capacity(rows * (columns * 6 + 4));
+    for row in 0..rows {
+        if row > 0 {
+            values.push_str(", ");
+        }
+        values.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                values.push_str(", ");
+            }
+            values.push_str(&param_as(anonymous, first + row * columns + column));
+        }
+        values.push(')');
+    }
+    values
+}
+
+/// Placeholder `$n` of a statement whose VALUES come from [`placeholders`]: `?` on SQLite.
+pub(crate) fn param(connection: &sqlx::AnyConnection, n: usize) -> String {
+    param_as(is_sqlite(connection), n)
+}
+
+/// Placeholder `$n`, or `?` when `anonymous` (SQLite's; see [`placeholders`]).
+pub(crate) fn param_as(anonymous: bool, n: usize) -> String {
+    if anonymous {
+        "?".to_owned()
+    } else {
+        format!("${n}")
+    }
+}
+
+fn is_sqlite(connection: &sqlx::AnyConnection) -> bool {
+    connection.backend_name().eq_ignore_ascii_case("sqlite")
 }
 
 /// Milliseconds since the Unix epoch, the portable time column type of every table.

@@ -162,14 +162,19 @@ impl Store {
     ) -> Result<Vec<Link>, Error> {
         let mut links = Vec::new();
         for chunk in target_ids.chunks(500) {
+            // Anonymous on SQLite: a page's ids are hundreds of placeholders (see
+            // `crate::placeholders`).
+            let anonymous = self.backend == crate::Backend::Sqlite;
             let list = (0..chunk.len())
-                .map(|at| format!("${}", at + 3))
+                .map(|at| crate::param_as(anonymous, at + 3))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(
-                "SELECT {} FROM links WHERE target_app = $1 AND target_type = $2 \
+                "SELECT {} FROM links WHERE target_app = {} AND target_type = {} \
                  AND target_id IN ({list})",
-                link_columns!()
+                link_columns!(),
+                crate::param_as(anonymous, 1),
+                crate::param_as(anonymous, 2),
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(target_app)
@@ -266,7 +271,7 @@ pub(crate) async fn upsert_links_any(
     links: &[&Link],
 ) -> Result<(), Error> {
     for chunk in links.chunks(500) {
-        let values = crate::placeholders(chunk.len(), 11, 1);
+        let values = crate::placeholders(connection, chunk.len(), 11, 1);
         let sql = format!(
             "INSERT INTO links ({}) VALUES {values}{REPLACE_ON_CONFLICT}",
             link_columns!()

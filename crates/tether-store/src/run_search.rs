@@ -538,7 +538,7 @@ pub(crate) async fn insert_run_links(
         let sql = format!(
             "INSERT INTO run_links (run_id, step_id, source_app, source_type, source_id, \
              target_app, target_type, target_id, written_at_ms) VALUES {}",
-            crate::placeholders(chunk.len(), 9, 1)
+            crate::placeholders(connection, chunk.len(), 9, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (run_id, step_id, link) in chunk {
@@ -556,7 +556,7 @@ pub(crate) async fn insert_run_links(
         query.execute(&mut *connection).await?;
         let sql = format!(
             "INSERT INTO run_records (record, run_id, app) VALUES {} ON CONFLICT DO NOTHING",
-            crate::placeholders(chunk.len(), 3, 1)
+            crate::placeholders(connection, chunk.len(), 3, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (run_id, _, link) in chunk {

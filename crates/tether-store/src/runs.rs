@@ -787,7 +787,7 @@ pub(crate) async fn write_many_steps(
         .flat_map(|job| job.commit.steps.iter().map(move |step| (*job, step)))
         .collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let values = crate::placeholders(chunk.len(), 8, 1);
+        let values = crate::placeholders(connection, chunk.len(), 8, 1);
         let sql = format!(
             "INSERT INTO run_steps (run_id, step_id, attempt, status, output, recorded_at_ms, \
              input, duration_ms) VALUES {values} ON CONFLICT DO NOTHING \
@@ -825,7 +825,7 @@ pub(crate) async fn write_many_steps(
         })
         .collect();
     for chunk in releases.chunks(ROWS_PER_STATEMENT) {
-        let pairs = crate::placeholders(chunk.len(), 2, 1);
+        let pairs = crate::placeholders(connection, chunk.len(), 2, 1);
         let sql = format!("DELETE FROM leases WHERE (owner, lease_key) IN (VALUES {pairs})");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (owner, key) in chunk {
@@ -842,11 +842,12 @@ pub(crate) async fn write_many_steps(
         .collect();
     let done_at = jobs.iter().map(|job| job.recorded_at_ms).max().unwrap_or(0);
     for chunk in completions.chunks(ROWS_PER_STATEMENT) {
-        let pairs = crate::placeholders(chunk.len(), 2, 2);
+        let pairs = crate::placeholders(connection, chunk.len(), 2, 2);
         let sql = format!(
             "UPDATE runs SET status = 'done', lease_owner = NULL, lease_expires_at_ms = NULL, \
-             updated_at_ms = $1 WHERE status = 'running' AND (id, lease_owner) IN (VALUES {pairs}) \
-             RETURNING id"
+             updated_at_ms = {} WHERE status = 'running' AND (id, lease_owner) IN (VALUES {pairs}) \
+             RETURNING id",
+            crate::param(connection, 1)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(done_at);
         for (at, worker) in chunk {
