@@ -908,25 +908,58 @@ impl SourceRecord {
 /// sync and its note's run upserting one customer), and a retry's backoff costs seconds.
 const LEASE_WAIT: Duration = Duration::from_secs(2);
 
-/// Takes the lease `key` for a record write, waiting up to [`LEASE_WAIT`] while another run
-/// holds it.
-async fn take_lease(store: &Store, key: &str, owner: &str) -> Result<bool, tether_store::Error> {
+/// Takes the leases `keys` for a record write, all asked for at once, waiting up to
+/// [`LEASE_WAIT`] while another run holds any of them. Answers the keys not held in the end
+/// (none: all are held); those taken stay held either way, for the caller to give back.
+async fn take_leases(
+    store: &Store,
+    keys: &[&str],
+    owner: &str,
+) -> Result<Vec<String>, tether_store::Error> {
     let started = tokio::time::Instant::now();
     let mut pause = Duration::from_millis(5);
+    let mut missing: Vec<&str> = keys.to_vec();
     loop {
         let now = tether_store::now_ms();
-        if store
-            .try_lease(key, owner, now, now.saturating_add(LINK_LEASE_MS))
-            .await?
-        {
-            return Ok(true);
-        }
-        if started.elapsed() + pause > LEASE_WAIT {
-            return Ok(false);
+        let held = store
+            .try_leases(&missing, owner, now, now.saturating_add(LINK_LEASE_MS))
+            .await?;
+        missing = missing
+            .into_iter()
+            .zip(held)
+            .filter_map(|(key, held)| (!held).then_some(key))
+            .collect();
+        if missing.is_empty() || started.elapsed() + pause > LEASE_WAIT {
+            return Ok(missing.into_iter().map(str::to_owned).collect());
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(100));
     }
+}
+
+/// Gives back every lease of `effects` (a failed step's), which then holds none.
+async fn release_held(store: &Store, owner: &str, effects: &mut Effects) {
+    for key in effects.held.drain(..) {
+        if let Err(error) = store.release_lease(&key, owner).await {
+            // The lease expires by itself; the record is only blocked until then.
+            warn!(error = %describe(&error), "Cannot release a record lease.");
+        }
+    }
+}
+
+/// The lease of a create matching an app's `resource` by `field` = `value` (case ignored in
+/// text), so two runs creating one record in the target take turns.
+fn match_lease_key(id: &OperationId<'_>, field: &str, value: &Value) -> String {
+    format!(
+        "match:{}.{}.{}={}",
+        id.app,
+        id.resource,
+        field,
+        match value {
+            Value::String(text) => text.to_lowercase(),
+            other => other.to_string(),
+        }
+    )
 }
 
 /// A record time (see [`expr::parse_time`]) as ms since the epoch.
@@ -1100,30 +1133,42 @@ impl ActionCall<'_> {
             "link:{}:{}:{}:{}",
             self.link_flow, source.app, source.record_type, source.id
         );
-        let held = take_lease(store, &lease_key, &self.lease_owner)
+        // The match's lease, which a create without a link needs (see `create_or_match`), is
+        // asked for together with the link's: one statement for both, in the same batch. When
+        // the record turns out to be linked, it was held for nothing and goes back with the
+        // step's commit.
+        let match_key = self.match_lease(&id, context).map(|(key, _)| key);
+        let mut keys = vec![lease_key.as_str()];
+        keys.extend(match_key.as_deref());
+        let missing = take_leases(store, &keys, &self.lease_owner)
             .await
             .map_err(|error| StepFailure::store(&error))?;
-        if !held {
-            return Err(StepFailure {
-                kind: ErrorKind::Transient,
-                reason: format!(
+        effects.held.extend(
+            keys.iter()
+                .filter(|key| !missing.iter().any(|other| other == *key))
+                .map(|key| (*key).to_owned()),
+        );
+        if !missing.is_empty() {
+            release_held(store, &self.lease_owner, effects).await;
+            let reason = if missing.contains(&lease_key) {
+                format!(
                     "action `{}`: another run is writing {} {} {} right now",
                     self.step_id, source.app, source.record_type, source.id
-                ),
+                )
+            } else {
+                self.match_busy(&id, context)
+            };
+            return Err(StepFailure {
+                kind: ErrorKind::Transient,
+                reason,
             });
         }
-        effects.held.push(lease_key);
         let result = self
             .execute_linked(store, ops, context, source, &id, input, effects)
             .await;
         if result.is_err() {
             effects.link = None;
-            for key in effects.held.drain(..) {
-                if let Err(error) = store.release_lease(&key, &self.lease_owner).await {
-                    // The lease expires by itself; the record is only blocked until then.
-                    warn!(error = %describe(&error), "Cannot release a record lease.");
-                }
-            }
+            release_held(store, &self.lease_owner, effects).await;
         }
         result
     }
@@ -1414,26 +1459,20 @@ impl ActionCall<'_> {
                 self.step_id
             ))
         })?;
-        let lease_key = format!(
-            "match:{}.{}.{}={}",
-            id.app,
-            id.resource,
-            match_on.field,
-            match &value {
-                Value::String(text) => text.to_lowercase(),
-                other => other.to_string(),
-            }
-        );
-        let held = take_lease(store, &lease_key, &self.lease_owner)
+        let lease_key = match_lease_key(id, &match_on.field, &value);
+        if effects.held.contains(&lease_key) {
+            // Taken with the link's lease (`execute`), which gives it back if this fails.
+            return self
+                .find_then_write(ops, id, &match_on.field, value, input)
+                .await;
+        }
+        let missing = take_leases(store, &[lease_key.as_str()], &self.lease_owner)
             .await
             .map_err(|error| StepFailure::store(&error))?;
-        if !held {
+        if !missing.is_empty() {
             return Err(StepFailure {
                 kind: ErrorKind::Transient,
-                reason: format!(
-                    "action `{}`: another run is writing the {} whose {} is {value} right now",
-                    self.step_id, id.resource, match_on.field
-                ),
+                reason: self.match_busy(id, context),
             });
         }
         let result = self
@@ -1445,6 +1484,30 @@ impl ActionCall<'_> {
             warn!(error = %describe(&error), "Cannot release a match lease.");
         }
         result
+    }
+
+    /// The match's lease key and value, when a create of this action matches by a field through
+    /// a lease of its own (`create_or_match`; GHL's upsert matches by itself), and its value
+    /// evaluates (when it does not, `create_or_match` says why).
+    fn match_lease(&self, id: &OperationId<'_>, context: &Context) -> Option<(String, Value)> {
+        let match_on = self.match_on?;
+        if id.app == "ghl" && !(id.resource == "contact" && match_on.field == "tags") {
+            return None;
+        }
+        let value = expr::evaluate(&match_on.value, context).ok()?;
+        Some((match_lease_key(id, &match_on.field, &value), value))
+    }
+
+    /// Why a create waits: another run holds its match's lease.
+    fn match_busy(&self, id: &OperationId<'_>, context: &Context) -> String {
+        let field = self.match_on.map_or("", |match_on| match_on.field.as_str());
+        let value = self
+            .match_lease(id, context)
+            .map_or_else(String::new, |(_, value)| value.to_string());
+        format!(
+            "action `{}`: another run is writing the {} whose {field} is {value} right now",
+            self.step_id, id.resource
+        )
     }
 
     /// Whether an input field has a policy that depends on what the target holds.

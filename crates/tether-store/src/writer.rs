@@ -9,8 +9,9 @@
 //! Runs' step commits ([`Writer::commit_steps`]) are not closures but data, so the steps of every
 //! run in a batch go in together: one statement for all their journal rows, one for the leases
 //! they give back, one for their completions (`runs::write_many_steps`), where each would cost
-//! three of its own. A statement costs about the same whatever its rows: most of its time is
-//! handing it to the database (on SQLite, to the connection's thread) and back.
+//! three of its own. Record leases ([`Writer::take_lease`]) are data too: every lease asked for
+//! in a batch is taken in one statement. A statement costs about the same whatever its rows: most
+//! of its time is handing it to the database (on SQLite, to the connection's thread) and back.
 //!
 //! A job runs only statements on the connection it is given, never the pool (the writer holds a
 //! pooled connection while it runs). When a batch fails, each of its jobs runs again alone, in
@@ -28,6 +29,7 @@ use tokio::sync::oneshot;
 
 use crate::Error;
 use crate::group::Group;
+use crate::leases::LeaseJob;
 use crate::runs::{RunId, StepCommit};
 
 /// Jobs committed in one transaction at most.
@@ -59,6 +61,10 @@ enum Waiting {
     Steps {
         steps: StepsJob,
         reply: oneshot::Sender<Result<StepsWritten, Error>>,
+    },
+    Lease {
+        lease: LeaseJob,
+        reply: oneshot::Sender<Result<bool, Error>>,
     },
 }
 
@@ -119,12 +125,26 @@ impl Writer {
         self.group.submit(Waiting::Steps { steps, reply });
         answer.await.map_err(|_| Error::Stopped)?
     }
+
+    /// Queues the lease `lease` for the next batch's transaction, where every lease of the batch
+    /// is taken in one statement ([`crate::leases::take_leases`]), and answers whether its owner
+    /// holds it once that transaction committed. Queued at the call, before the answer is
+    /// awaited: a caller asking for several leases has them all in one batch.
+    pub(crate) fn take_lease(
+        &self,
+        lease: LeaseJob,
+    ) -> impl Future<Output = Result<bool, Error>> + use<> {
+        let (reply, answer) = oneshot::channel();
+        self.group.submit(Waiting::Lease { lease, reply });
+        async move { answer.await.map_err(|_| Error::Stopped)? }
+    }
 }
 
 /// What a batch's jobs answered, in the batch's order.
 enum Answered {
     Job(Answer),
     Steps(StepsWritten),
+    Lease(bool),
 }
 
 async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
@@ -133,8 +153,24 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
         let mut transaction = connection.begin().await?;
         let mut answers = Vec::with_capacity(batch.len());
         let mut steps = Vec::new();
+        // The leases first, in one statement: runs wait on them before their actions call out.
+        let leases: Vec<(usize, &LeaseJob)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(at, waiting)| match waiting {
+                Waiting::Lease { lease, .. } => Some((at, lease)),
+                _ => None,
+            })
+            .collect();
+        let mut held = Vec::new();
+        if !leases.is_empty() {
+            let jobs: Vec<&LeaseJob> = leases.iter().map(|(_, lease)| *lease).collect();
+            held = crate::leases::take_leases(&mut transaction, &jobs).await?;
+        }
+        let mut held = held.into_iter();
         for waiting in &batch {
             match waiting {
+                Waiting::Lease { .. } => answers.push(held.next().map(Answered::Lease)),
                 Waiting::Job { job, .. } => {
                     answers.push(Some(Answered::Job(job(&mut transaction).await?)))
                 }
@@ -165,6 +201,9 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
                     (Waiting::Steps { steps, reply }, Some(Answered::Steps(written))) => {
                         drop(steps);
                         let _ = reply.send(Ok(written));
+                    }
+                    (Waiting::Lease { reply, .. }, Some(Answered::Lease(held))) => {
+                        let _ = reply.send(Ok(held));
                     }
                     (waiting, _) => answer_error(
                         waiting,
@@ -216,6 +255,18 @@ async fn commit(pool: &AnyPool, batch: Vec<Waiting>) {
                         drop(steps);
                         let _ = reply.send(alone);
                     }
+                    Waiting::Lease { lease, reply } => {
+                        let alone = async {
+                            let mut connection = pool.acquire().await?;
+                            let mut transaction = connection.begin().await?;
+                            let held =
+                                crate::leases::take_leases(&mut transaction, &[&lease]).await?;
+                            transaction.commit().await?;
+                            Ok::<_, Error>(held.first().copied().unwrap_or(false))
+                        }
+                        .await;
+                        let _ = reply.send(alone);
+                    }
                 }
             }
         }
@@ -231,6 +282,9 @@ fn answer_error(waiting: Waiting, error: Error) {
         }
         Waiting::Steps { steps, reply } => {
             drop(steps);
+            let _ = reply.send(Err(error));
+        }
+        Waiting::Lease { reply, .. } => {
             let _ = reply.send(Err(error));
         }
     }

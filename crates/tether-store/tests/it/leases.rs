@@ -111,3 +111,71 @@ both!(
         }
     }
 );
+
+both!(
+    leases_asked_for_together_are_each_taken_or_not_on_its_own,
+    |store: Store| async move {
+        assert!(
+            store
+                .try_lease("match:busy", "run-b", 1_000, 5_000)
+                .await
+                .unwrap()
+        );
+        let held = store
+            .try_leases(
+                &["link:free", "match:busy", "link:free-too"],
+                "run-a",
+                2_000,
+                6_000,
+            )
+            .await
+            .unwrap();
+        assert_eq!(held, [true, false, true], "only the busy key is refused");
+        assert!(
+            !store
+                .try_lease("link:free", "run-b", 2_100, 6_100)
+                .await
+                .unwrap(),
+            "what was taken together is held"
+        );
+        // Many callers at once share batches; every key goes to exactly one of them, even when
+        // one batch asks for a key twice.
+        let store = Arc::new(store);
+        let mut takers = tokio::task::JoinSet::new();
+        for worker in 0..30 {
+            let store = store.clone();
+            takers.spawn(async move {
+                let keys = [
+                    format!("record:{}", worker % 10),
+                    "record:shared".to_owned(),
+                ];
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                let held = store
+                    .try_leases(&keys, &format!("run-{worker}"), 3_000, 9_000)
+                    .await
+                    .unwrap();
+                (worker, held)
+            });
+        }
+        let mut winners = std::collections::HashMap::new();
+        while let Some(joined) = takers.join_next().await {
+            let (worker, held) = joined.unwrap();
+            for (key, held) in [
+                (format!("record:{}", worker % 10), held[0]),
+                ("shared".into(), held[1]),
+            ] {
+                if held {
+                    assert!(
+                        winners.insert(key.clone(), worker).is_none(),
+                        "{key} taken twice"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            11,
+            "every key has its one holder: {winners:?}"
+        );
+    }
+);
