@@ -197,6 +197,8 @@ pub struct Store {
     intake: intake::Intake,
     /// The run path's group-committed writes (see [`writer`]).
     writer: writer::Writer,
+    /// Actions' reads of their records' links, batched (see [`links::LinkReads`]).
+    link_reads: links::LinkReads,
     /// Moves on every change this process makes to a connection (see
     /// [`Store::connections_generation`]).
     connections_changed: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -241,6 +243,7 @@ impl Store {
         };
         Ok(Store {
             writer: writer::Writer::new(pool.clone()),
+            link_reads: links::LinkReads::new(pool.clone(), backend == Backend::Sqlite),
             pool,
             intake: intake::Intake::new(synced.clone()),
             connections_changed: std::sync::Arc::default(),

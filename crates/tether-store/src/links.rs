@@ -56,6 +56,150 @@ macro_rules! link_columns {
     };
 }
 
+/// [`Store::links_of_record`] asked for, as queued.
+struct LinkRead {
+    flow_id: String,
+    app: String,
+    record_type: String,
+    id: String,
+    reply: tokio::sync::oneshot::Sender<Result<(Option<Link>, Vec<Link>), Error>>,
+}
+
+/// Reads of [`Store::links_of_record`], batched like the writer's jobs ([`crate::group`]): the
+/// reads queued while one query runs go in the next, one `UNION ALL` of two indexed lookups per
+/// read. Every action reads its record's links once, right after taking the record's lease; the
+/// query costs about the same for one read as for a batch's, most of it handing the statement to
+/// the database and back.
+#[derive(Clone)]
+pub(crate) struct LinkReads {
+    group: crate::group::Group<LinkRead>,
+}
+
+impl std::fmt::Debug for LinkReads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkReads").finish_non_exhaustive()
+    }
+}
+
+/// Reads answered by one query at most.
+const READS_PER_QUERY: usize = 64;
+
+impl LinkReads {
+    /// Reads on `pool`, one query per batch; placeholders anonymous when `anonymous` (SQLite's,
+    /// see [`crate::placeholders`]).
+    pub(crate) fn new(pool: sqlx::AnyPool, anonymous: bool) -> Self {
+        let pool = std::sync::Arc::new(pool);
+        LinkReads {
+            group: crate::group::Group::new(
+                std::sync::Arc::new(move |batch: Vec<LinkRead>| {
+                    let pool = pool.clone();
+                    Box::pin(async move {
+                        match read_links(&pool, anonymous, &batch).await {
+                            Ok(answers) => {
+                                for (read, answer) in batch.into_iter().zip(answers) {
+                                    let _ = read.reply.send(Ok(answer));
+                                }
+                            }
+                            Err(error) => {
+                                // One error for the batch: each read is asked alone again, so a
+                                // failure is its own caller's only.
+                                tracing::debug!(
+                                    %error, reads = batch.len(),
+                                    "A batch of link reads failed; reading each alone."
+                                );
+                                for read in batch {
+                                    let alone = read_links(&pool, anonymous, &[&read])
+                                        .await
+                                        .and_then(|mut answers| {
+                                            answers.pop().ok_or(Error::Corrupt {
+                                                field: "links",
+                                                reason: "a read answered nothing".into(),
+                                            })
+                                        });
+                                    let _ = read.reply.send(alone);
+                                }
+                            }
+                        }
+                    })
+                }),
+                |_| 1,
+                READS_PER_QUERY,
+            ),
+        }
+    }
+}
+
+/// The answers of `reads`, in order, from one query.
+async fn read_links<R: std::borrow::Borrow<LinkRead>>(
+    pool: &sqlx::AnyPool,
+    anonymous: bool,
+    reads: &[R],
+) -> Result<Vec<(Option<Link>, Vec<Link>)>, Error> {
+    let mut sql = String::new();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        crate::param_as(anonymous, n)
+    };
+    for at in 0..reads.len() {
+        if at > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        // `at` and the side are this code's own numbers, not input.
+        sql.push_str(&format!(
+            "SELECT CAST({at} AS BIGINT) AS read_at, CAST(0 AS BIGINT) AS side, {} FROM links \
+             WHERE flow_id = {} AND source_app = {} AND source_type = {} AND source_id = {} \
+             UNION ALL SELECT CAST({at} AS BIGINT) AS read_at, CAST(1 AS BIGINT) AS side, {} \
+             FROM links WHERE target_app = {} AND target_type = {} AND target_id = {}",
+            link_columns!(),
+            next(),
+            next(),
+            next(),
+            next(),
+            link_columns!(),
+            next(),
+            next(),
+            next(),
+        ));
+    }
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for read in reads {
+        let read = read.borrow();
+        query = query
+            .bind(read.flow_id.as_str())
+            .bind(read.app.as_str())
+            .bind(read.record_type.as_str())
+            .bind(read.id.as_str())
+            .bind(read.app.as_str())
+            .bind(read.record_type.as_str())
+            .bind(read.id.as_str());
+    }
+    let rows = query.fetch_all(pool).await?;
+    let mut answers: Vec<(Option<Link>, Vec<Link>)> =
+        reads.iter().map(|_| (None, Vec::new())).collect();
+    for row in &rows {
+        let at: i64 = row.try_get("read_at")?;
+        let side: i64 = row.try_get("side")?;
+        let Some(answer) = usize::try_from(at).ok().and_then(|at| answers.get_mut(at)) else {
+            continue;
+        };
+        let link = decode_link(row)?;
+        if side == 0 {
+            answer.0 = Some(link);
+        } else {
+            answer.1.push(link);
+        }
+    }
+    for (_, into) in &mut answers {
+        into.sort_by(|a, b| {
+            b.updated_at_ms
+                .cmp(&a.updated_at_ms)
+                .then_with(|| a.flow_id.cmp(&b.flow_id))
+        });
+    }
+    Ok(answers)
+}
+
 impl Store {
     /// The link of a source record in a flow.
     pub async fn get_link(
@@ -111,6 +255,8 @@ impl Store {
     /// What an action needs to know of its source record, in one query: `flow_id`'s link from
     /// the record ([`Store::get_link`]) and every link, of any flow, that wrote into it
     /// ([`Store::find_link_by_target`], in its order).
+    ///
+    /// The actions asking at about the same moment share one query ([`LinkReads`]).
     pub async fn links_of_record(
         &self,
         flow_id: &str,
@@ -118,38 +264,15 @@ impl Store {
         record_type: &str,
         id: &str,
     ) -> Result<(Option<Link>, Vec<Link>), Error> {
-        let rows = sqlx::query(concat!(
-            "SELECT CAST(0 AS BIGINT) AS side, ",
-            link_columns!(),
-            " FROM links WHERE flow_id = $1 AND source_app = $2 AND source_type = $3 \
-             AND source_id = $4 \
-             UNION ALL SELECT CAST(1 AS BIGINT) AS side, ",
-            link_columns!(),
-            " FROM links WHERE target_app = $2 AND target_type = $3 AND target_id = $4"
-        ))
-        .bind(flow_id)
-        .bind(app)
-        .bind(record_type)
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut from = None;
-        let mut into = Vec::new();
-        for row in &rows {
-            let side: i64 = row.try_get("side")?;
-            let link = decode_link(row)?;
-            if side == 0 {
-                from = Some(link);
-            } else {
-                into.push(link);
-            }
-        }
-        into.sort_by(|a, b| {
-            b.updated_at_ms
-                .cmp(&a.updated_at_ms)
-                .then_with(|| a.flow_id.cmp(&b.flow_id))
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.link_reads.group.submit(LinkRead {
+            flow_id: flow_id.to_owned(),
+            app: app.to_owned(),
+            record_type: record_type.to_owned(),
+            id: id.to_owned(),
+            reply,
         });
-        Ok((from, into))
+        answer.await.map_err(|_| Error::Stopped)?
     }
 
     /// Every link, of any flow, pointing at one of these target records of one app and type, in

@@ -231,3 +231,39 @@ both!(
         );
     }
 );
+
+both!(
+    reads_at_the_same_moment_share_a_query_and_each_gets_its_own_record,
+    |store: Store| async move {
+        for n in 0..40 {
+            if n % 4 != 0 {
+                store
+                    .upsert_link(
+                        &link("sync", &format!("c{n}"), &format!("d{n}"), "h"),
+                        LinkExpect::Absent,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        let store = std::sync::Arc::new(store);
+        let mut readers = tokio::task::JoinSet::new();
+        for n in 0..40 {
+            let store = store.clone();
+            readers.spawn(async move {
+                let read = store
+                    .links_of_record("sync", "ghl", "contact", &format!("c{n}"))
+                    .await
+                    .unwrap();
+                (n, read)
+            });
+        }
+        while let Some(joined) = readers.join_next().await {
+            let (n, (from, into)) = joined.unwrap();
+            let expected =
+                (n % 4 != 0).then(|| link("sync", &format!("c{n}"), &format!("d{n}"), "h"));
+            assert_eq!(from, expected, "c{n}'s own link");
+            assert!(into.is_empty(), "nothing wrote into c{n}");
+        }
+    }
+);
