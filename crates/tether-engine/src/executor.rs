@@ -666,7 +666,7 @@ async fn execute_steps(
                     let input = evaluate_input(step.id.as_str(), template, &context)?;
                     trace.input = Some(input.clone());
                     let action = ActionCall {
-                        deps: sync::input_dependencies(&flow.steps, index, template),
+                        deps: sync::flow_input_dependencies(flow, index, template),
                         policies: write,
                         link_flow: format!("{}/{}", flow.id, step.id),
                         lease_owner: record_lease_owner(run),
@@ -1080,7 +1080,7 @@ struct ActionCall<'a> {
     connection: &'a str,
     match_on: Option<&'a MatchSpec>,
     /// The trigger fields each input field is made from.
-    deps: BTreeMap<String, Deps>,
+    deps: Arc<BTreeMap<String, Deps>>,
     /// The input fields' write policies (`write:`); a field not named is `always`.
     policies: &'a BTreeMap<String, WritePolicy>,
 }

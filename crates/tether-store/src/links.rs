@@ -56,13 +56,17 @@ macro_rules! link_columns {
     };
 }
 
+/// What [`Store::links_of_record`] answers: the flow's own link from the record, and the links
+/// into it.
+type RecordLinks = (Option<Link>, Vec<Link>);
+
 /// [`Store::links_of_record`] asked for, as queued.
 struct LinkRead {
     flow_id: String,
     app: String,
     record_type: String,
     id: String,
-    reply: tokio::sync::oneshot::Sender<Result<(Option<Link>, Vec<Link>), Error>>,
+    reply: tokio::sync::oneshot::Sender<Result<RecordLinks, Error>>,
 }
 
 /// Reads of [`Store::links_of_record`], batched like the writer's jobs ([`crate::group`]): the
@@ -134,7 +138,7 @@ async fn read_links<R: std::borrow::Borrow<LinkRead>>(
     pool: &sqlx::AnyPool,
     anonymous: bool,
     reads: &[R],
-) -> Result<Vec<(Option<Link>, Vec<Link>)>, Error> {
+) -> Result<Vec<RecordLinks>, Error> {
     let mut sql = String::new();
     let mut n = 0;
     let mut next = || {
@@ -175,8 +179,7 @@ async fn read_links<R: std::borrow::Borrow<LinkRead>>(
             .bind(read.id.as_str());
     }
     let rows = query.fetch_all(pool).await?;
-    let mut answers: Vec<(Option<Link>, Vec<Link>)> =
-        reads.iter().map(|_| (None, Vec::new())).collect();
+    let mut answers: Vec<RecordLinks> = reads.iter().map(|_| (None, Vec::new())).collect();
     for row in &rows {
         let at: i64 = row.try_get("read_at")?;
         let side: i64 = row.try_get("side")?;
@@ -263,7 +266,7 @@ impl Store {
         app: &str,
         record_type: &str,
         id: &str,
-    ) -> Result<(Option<Link>, Vec<Link>), Error> {
+    ) -> Result<RecordLinks, Error> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.link_reads.group.submit(LinkRead {
             flow_id: flow_id.to_owned(),
