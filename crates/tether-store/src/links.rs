@@ -259,7 +259,7 @@ impl Store {
     /// the record ([`Store::get_link`]) and every link, of any flow, that wrote into it
     /// ([`Store::find_link_by_target`], in its order).
     ///
-    /// The actions asking at about the same moment share one query ([`LinkReads`]).
+    /// The actions asking at about the same moment share one query.
     pub async fn links_of_record(
         &self,
         flow_id: &str,
