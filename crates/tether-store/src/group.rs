@@ -85,6 +85,8 @@ impl<T: Send + 'static> Group<T> {
         }
         let _reset = Reset(self.queue.clone());
         loop {
+            // The tasks ready to run now go first: what they submit joins this batch.
+            tokio::task::yield_now().await;
             let batch = {
                 let mut queue = self
                     .queue
