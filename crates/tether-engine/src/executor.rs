@@ -1137,9 +1137,9 @@ impl ActionCall<'_> {
         // asked for together with the link's: one statement for both, in the same batch. When
         // the record turns out to be linked, it was held for nothing and goes back with the
         // step's commit.
-        let match_key = self.match_lease(&id, context).map(|(key, _)| key);
+        let match_lease = self.match_lease(&id, context);
         let mut keys = vec![lease_key.as_str()];
-        keys.extend(match_key.as_deref());
+        keys.extend(match_lease.as_ref().map(|(key, _)| key.as_str()));
         let missing = take_leases(store, &keys, &self.lease_owner)
             .await
             .map_err(|error| StepFailure::store(&error))?;
@@ -1156,7 +1156,10 @@ impl ActionCall<'_> {
                     self.step_id, source.app, source.record_type, source.id
                 )
             } else {
-                self.match_busy(&id, context)
+                let value = match_lease
+                    .as_ref()
+                    .map_or(&Value::Null, |(_, value)| value);
+                self.match_busy(&id, value)
             };
             return Err(StepFailure {
                 kind: ErrorKind::Transient,
@@ -1472,7 +1475,7 @@ impl ActionCall<'_> {
         if !missing.is_empty() {
             return Err(StepFailure {
                 kind: ErrorKind::Transient,
-                reason: self.match_busy(id, context),
+                reason: self.match_busy(id, &value),
             });
         }
         let result = self
@@ -1498,12 +1501,9 @@ impl ActionCall<'_> {
         Some((match_lease_key(id, &match_on.field, &value), value))
     }
 
-    /// Why a create waits: another run holds its match's lease.
-    fn match_busy(&self, id: &OperationId<'_>, context: &Context) -> String {
+    /// Why a create waits: another run holds the lease of its match's `value`.
+    fn match_busy(&self, id: &OperationId<'_>, value: &Value) -> String {
         let field = self.match_on.map_or("", |match_on| match_on.field.as_str());
-        let value = self
-            .match_lease(id, context)
-            .map_or_else(String::new, |(_, value)| value.to_string());
         format!(
             "action `{}`: another run is writing the {} whose {field} is {value} right now",
             self.step_id, id.resource
