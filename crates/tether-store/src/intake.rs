@@ -17,7 +17,7 @@ use sqlx::{AnyConnection, AnyPool, Connection, Row};
 use tokio::sync::oneshot;
 
 use crate::events::{EventId, EventInsert};
-use crate::group::Group;
+use crate::group::{Group, WriteTurn};
 use crate::runs::RunId;
 use crate::{Error, now_ms};
 
@@ -66,9 +66,10 @@ impl std::fmt::Debug for Intake {
 }
 
 impl Intake {
-    /// An intake committing on `pool` (the store's synced connection).
-    pub(crate) fn new(pool: AnyPool) -> Self {
-        let writer = Arc::new(IntakeWriter { pool });
+    /// An intake committing on `pool` (the store's synced connection), each batch in its
+    /// `turn`.
+    pub(crate) fn new(pool: AnyPool, turn: WriteTurn) -> Self {
+        let writer = Arc::new(IntakeWriter { pool, turn });
         Intake {
             group: Group::new(
                 Arc::new(move |batch| {
@@ -95,10 +96,12 @@ impl Intake {
 
 struct IntakeWriter {
     pool: AnyPool,
+    turn: WriteTurn,
 }
 
 impl IntakeWriter {
     async fn commit(&self, batch: Vec<Waiting>) {
+        let _turn = self.turn.take().await;
         let events: Vec<&NewEvent> = batch.iter().flat_map(|waiting| &waiting.events).collect();
         match self.write(&events).await {
             Ok(mut recorded) => {

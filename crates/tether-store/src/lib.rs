@@ -236,16 +236,33 @@ impl Store {
             Backend::Sqlite => {
                 Self::pool_options(backend, Synchronous::Full)
                     .max_connections(1)
+                    .connect_with(options.clone())
+                    .await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
+        // SQLite's one writer: the run path's and intake's commits take turns (see group.rs).
+        let turn = match backend {
+            Backend::Sqlite => group::WriteTurn::exclusive(),
+            Backend::Postgres => group::WriteTurn::default(),
+        };
+        // On SQLite the run path writes on a connection of its own: a connection's page cache
+        // is emptied whenever another connection changed the file, so a writer taking whichever
+        // pooled connection is free read most pages it touched again from the file.
+        let writes = match backend {
+            Backend::Sqlite => {
+                Self::pool_options(backend, Synchronous::Normal)
+                    .max_connections(1)
                     .connect_with(options)
                     .await?
             }
             Backend::Postgres => pool.clone(),
         };
         Ok(Store {
-            writer: writer::Writer::new(pool.clone()),
+            writer: writer::Writer::new(writes, turn.clone()),
             link_reads: links::LinkReads::new(pool.clone(), backend == Backend::Sqlite),
             pool,
-            intake: intake::Intake::new(synced.clone()),
+            intake: intake::Intake::new(synced.clone(), turn),
             connections_changed: std::sync::Arc::default(),
             synced,
             backend,
@@ -263,11 +280,15 @@ impl Store {
         match backend {
             // SQLite has one writer; a small pool avoids "database is locked" storms, and WAL lets
             // readers go on while it writes. Each connection caches at most 2 MiB of pages
-            // (about SQLite's default, made explicit), so the store holds at most 10 MiB of the
-            // file in memory (4 connections and the synced one) however large the file grows.
+            // (about SQLite's default, made explicit), so the store holds at most 12 MiB of the
+            // file in memory (4 connections, the synced one and the run path's writer) however
+            // large the file grows.
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(4)
+                    // A connection to a local file has no peer to lose: testing it before each
+                    // use would cost a round trip to its thread on every acquire.
+                    .test_before_acquire(false)
                     .after_connect(move |conn, _meta| {
                         Box::pin(async move {
                             sqlx::query("PRAGMA journal_mode = WAL")

@@ -28,7 +28,7 @@ use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::oneshot;
 
 use crate::Error;
-use crate::group::Group;
+use crate::group::{Group, WriteTurn};
 use crate::leases::LeaseJob;
 use crate::runs::{RunId, StepCommit};
 
@@ -81,14 +81,18 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// A writer committing on a connection of `pool`.
-    pub(crate) fn new(pool: AnyPool) -> Self {
+    /// A writer committing on a connection of `pool`, each batch in its `turn`.
+    pub(crate) fn new(pool: AnyPool, turn: WriteTurn) -> Self {
         let pool = Arc::new(pool);
         Writer {
             group: Group::new(
                 Arc::new(move |batch| {
                     let pool = pool.clone();
-                    Box::pin(async move { commit(&pool, batch).await })
+                    let turn = turn.clone();
+                    Box::pin(async move {
+                        let _turn = turn.take().await;
+                        commit(&pool, batch).await
+                    })
                 }),
                 |_| 1,
                 MAX_JOBS,
@@ -311,7 +315,7 @@ mod tests {
             .execute(&pool)
             .await
             .expect("a table");
-        let writer = Writer::new(pool.clone());
+        let writer = Writer::new(pool.clone(), WriteTurn::default());
         // Fifty callers at once: they share batches, and job 13 fails in whichever it is in.
         let mut callers = tokio::task::JoinSet::new();
         for n in 0..50_i64 {
