@@ -230,33 +230,25 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        let synced = match backend {
-            // One connection: SQLite has one writer anyway, and intakes queue for it in the pool
-            // rather than spinning on the file lock.
+        // On SQLite, intake (synced to disk) and the run path's writer each commit on a
+        // connection of their own, and take turns for the file's one writer (see group.rs). A
+        // connection's page cache is emptied whenever another connection changed the file, so a
+        // writer taking whichever pooled connection was free read again most pages it touched.
+        // On PostgreSQL every commit is synced and row locks let writers go on together.
+        let (synced, writes, turn) = match backend {
             Backend::Sqlite => {
-                Self::pool_options(backend, Synchronous::Full)
-                    .max_connections(1)
-                    .connect_with(options.clone())
-                    .await?
+                let connection = |synchronous| {
+                    Self::pool_options(backend, synchronous)
+                        .max_connections(1)
+                        .connect_with(options.clone())
+                };
+                (
+                    connection(Synchronous::Full).await?,
+                    connection(Synchronous::Normal).await?,
+                    group::WriteTurn::exclusive(),
+                )
             }
-            Backend::Postgres => pool.clone(),
-        };
-        // SQLite's one writer: the run path's and intake's commits take turns (see group.rs).
-        let turn = match backend {
-            Backend::Sqlite => group::WriteTurn::exclusive(),
-            Backend::Postgres => group::WriteTurn::default(),
-        };
-        // On SQLite the run path writes on a connection of its own: a connection's page cache
-        // is emptied whenever another connection changed the file, so a writer taking whichever
-        // pooled connection is free read most pages it touched again from the file.
-        let writes = match backend {
-            Backend::Sqlite => {
-                Self::pool_options(backend, Synchronous::Normal)
-                    .max_connections(1)
-                    .connect_with(options)
-                    .await?
-            }
-            Backend::Postgres => pool.clone(),
+            Backend::Postgres => (pool.clone(), pool.clone(), group::WriteTurn::default()),
         };
         Ok(Store {
             writer: writer::Writer::new(writes, turn.clone()),
