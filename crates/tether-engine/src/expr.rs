@@ -31,8 +31,12 @@ pub const ROOT_VARIABLES: [&str; 4] = ["trigger", "steps", "flow", "now"];
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {
     root: Value,
+    /// `trigger` as minijinja reads it, made on first use and kept for the run: the event is
+    /// the largest part of the context and never changes, so a step's output does not convert
+    /// it again.
+    trigger: std::sync::OnceLock<minijinja::Value>,
     /// `root` as minijinja reads it, made on first use and dropped on every change: a run's
-    /// expressions between two step outputs share one conversion of the event.
+    /// expressions between two step outputs share one conversion of it.
     jinja: std::sync::OnceLock<minijinja::Value>,
 }
 
@@ -52,6 +56,7 @@ impl Context {
         );
         Context {
             root: Value::Object(root),
+            trigger: std::sync::OnceLock::new(),
             jinja: std::sync::OnceLock::new(),
         }
     }
@@ -74,7 +79,27 @@ impl Context {
     /// The context as minijinja values (see `jinja`).
     fn jinja(&self) -> minijinja::Value {
         self.jinja
-            .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(&self.root)))
+            .get_or_init(|| {
+                let variables: BTreeMap<String, minijinja::Value> = self
+                    .root
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(name, value)| {
+                        let value = if name == "trigger" {
+                            self.trigger
+                                .get_or_init(|| {
+                                    minijinja::Value::from(minijinja::value::Serde(value))
+                                })
+                                .clone()
+                        } else {
+                            minijinja::Value::from(minijinja::value::Serde(value))
+                        };
+                        (name.clone(), value)
+                    })
+                    .collect();
+                minijinja::Value::from_object(variables)
+            })
             .clone()
     }
 
