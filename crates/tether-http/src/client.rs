@@ -320,14 +320,17 @@ impl HttpClient {
 
     /// Sends `request`, retrying as the module docs describe; a non-2xx final answer is an error.
     pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+        // Errors and logs carry the path without personal data (`redact`); queries never. Made
+        // once per call: every attempt's answer and error carries it.
+        let path = redact::path(&request.path);
         let span = info_span!(
             "http",
             connection = %self.inner.config.name,
             method = %request.method,
-            path = %redact::path(&request.path),
+            path = %path,
             trace_id = tracing::field::Empty
         );
-        self.send_inner(request).instrument(span).await
+        self.send_inner(request, path).instrument(span).await
     }
 
     /// Sends and decodes the JSON answer.
@@ -350,12 +353,13 @@ impl HttpClient {
         Ok(url)
     }
 
-    async fn send_inner(&self, request: ApiRequest) -> Result<ApiResponse, Error> {
+    async fn send_inner(&self, request: ApiRequest, path: String) -> Result<ApiResponse, Error> {
         let inner = &self.inner;
         let deadline = Instant::now() + inner.config.timeouts.call;
         let url = self.url(&request)?;
-        // Errors and logs carry the path without personal data (`redact`); queries never.
-        let (method, path) = (request.method.clone(), redact::path(&request.path));
+        let method = request.method.clone();
+        // What an attempt's answer and errors show: the whole path of the URL, redacted.
+        let url_path = redact::path(url.path());
         inner.budget.deposit();
         let mut attempt = 0u32;
         let mut refreshed = false;
@@ -382,7 +386,7 @@ impl HttpClient {
             inner.credentials.apply(&mut target).await?;
             let sent_headers = target.headers.clone();
 
-            let outcome = self.attempt(target, deadline).await;
+            let outcome = self.attempt(target, url_path.clone(), deadline).await;
             let (error, maybe_applied) = match outcome {
                 Ok(Attempt::Success(response)) => return Ok(response),
                 Ok(Attempt::Refused {
@@ -462,12 +466,11 @@ impl HttpClient {
     async fn attempt(
         &self,
         target: AuthTarget,
+        path: String,
         deadline: Instant,
     ) -> Result<Attempt, (Error, bool)> {
         let inner = &self.inner;
-        let (method, path) = (target.method.clone(), redact::path(target.url.path()));
-        // reqwest's errors print their URL, query included; ours carry it redacted.
-        let shown_url = redact::url(&target.url);
+        let method = target.method.clone();
         let mut builder = inner
             .http
             .request(target.method, target.url)
@@ -487,7 +490,7 @@ impl HttpClient {
                     Error::Connect {
                         method: method.clone(),
                         path: path.clone(),
-                        source: source.with_url(shown_url),
+                        source: shown(source),
                     },
                     false,
                 ));
@@ -497,7 +500,7 @@ impl HttpClient {
                     Error::Io {
                         method: method.clone(),
                         path: path.clone(),
-                        source: source.with_url(shown_url),
+                        source: shown(source),
                     },
                     true,
                 ));
@@ -513,7 +516,7 @@ impl HttpClient {
                     Error::Io {
                         method: method.clone(),
                         path: path.clone(),
-                        source: source.with_url(shown_url),
+                        source: shown(source),
                     },
                     true,
                 ));
@@ -544,6 +547,14 @@ impl HttpClient {
             headers,
             body,
         })
+    }
+}
+
+/// `error` with its URL redacted: reqwest's errors print their URL, query included.
+fn shown(error: reqwest::Error) -> reqwest::Error {
+    match error.url().map(redact::url) {
+        Some(url) => error.with_url(url),
+        None => error,
     }
 }
 
