@@ -25,6 +25,8 @@
 //! than one account of an app is connected (not supported yet).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -475,18 +477,29 @@ impl Worker {
     ///
     /// Runs are leased [`Worker::concurrency`] at a time, ahead of need: a run that finishes is
     /// replaced from the ones leased already, not by a lease of its own (one statement and commit
-    /// per batch, not per run). The heartbeat keeps the waiting ones' leases alive as it does the
-    /// running ones'; on shutdown they are given back, due at once, for any worker.
+    /// per batch, not per run). The next batch is leased while the runs go on, as soon as half
+    /// of the ones ahead have started, so a finished run never waits for a lease to commit. The
+    /// heartbeat keeps the waiting ones' leases alive as it does the running ones'; on shutdown
+    /// they are given back, due at once, for any worker.
     pub async fn run(&self, shutdown: CancellationToken) {
         let concurrency = self.concurrency.max(1);
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
         let mut ahead: VecDeque<(Run, Option<Event>)> = VecDeque::new();
+        // The lease of the next runs, while it is being committed.
+        let mut leasing: Option<Pin<Box<dyn Future<Output = Leased> + Send + '_>>> = None;
+        // Whether to look for due runs: not again after a lease found fewer than it asked for,
+        // until a run finishes or the poll interval passes.
+        let mut look = true;
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !shutdown.is_cancelled() {
-            if ahead.is_empty() && tasks.len() < concurrency {
-                let now = tether_store::now_ms();
-                ahead.extend(self.lease_ahead(concurrency, now).await);
+            if look && leasing.is_none() && ahead.len() <= concurrency / 2 {
+                let wanted = concurrency - ahead.len();
+                leasing = Some(Box::pin(async move {
+                    let runs = self.lease_ahead(wanted, tether_store::now_ms()).await;
+
+                    Leased { wanted, runs }
+                }));
             }
             while tasks.len() < concurrency
                 && let Some((run, event)) = ahead.pop_front()
@@ -507,12 +520,23 @@ impl Worker {
             }
             tokio::select! {
                 () = shutdown.cancelled() => {}
+                Some(leased) = async {
+                    match leasing.as_mut() {
+                        Some(lease) => Some(lease.await),
+                        None => None,
+                    }
+                }, if leasing.is_some() => {
+                    leasing = None;
+                    look = leased.runs.len() >= leased.wanted;
+                    ahead.extend(leased.runs);
+                }
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    look = true;
                     if let Err(error) = joined {
                         warn!(worker = %self.id, %error, "A run task failed.");
                     }
                 }
-                () = tokio::time::sleep(POLL_INTERVAL) => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => look = true,
                 _ = heartbeat.tick() => {
                     let until = tether_store::now_ms() + LEASE_FOR_MS;
                     if let Err(error) = self.store.renew_leases(&self.id, until).await {
@@ -520,6 +544,10 @@ impl Worker {
                     }
                 }
             }
+        }
+        // A lease being committed is waited for, so its runs are given back too.
+        if let Some(lease) = leasing.take() {
+            ahead.extend(lease.await.runs);
         }
         let never_started: Vec<RunId> = ahead.iter().map(|(run, _)| run.id).collect();
         if let Err(error) = self.store.give_back_runs(&self.id, &never_started).await {
@@ -534,6 +562,12 @@ impl Worker {
             }
         }
     }
+}
+
+/// Runs leased ahead by [`Worker::run`], and how many it asked for.
+struct Leased {
+    wanted: usize,
+    runs: Vec<(Run, Option<Event>)>,
 }
 
 fn tally(report: &mut IdleReport, outcome: &Outcome) {

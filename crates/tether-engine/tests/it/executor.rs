@@ -646,6 +646,54 @@ async fn a_running_worker_executes_new_runs_and_stops_on_cancel() {
     assert_eq!(setup.shop.customers().len(), 5);
 }
 
+/// A worker leases its next runs while the ones it started are still going, so a run that
+/// finishes is replaced at once rather than after a lease's commit; what it leased ahead and never
+/// started goes back when it stops.
+#[tokio::test]
+async fn a_worker_leases_its_next_runs_while_its_runs_go_on_and_gives_them_back_on_stop() {
+    let setup = setup(FLOW).await;
+    // Every create waits (300 ms) for a third that never comes: both runs stay in flight.
+    *setup.shop.create_gate.lock() = Some(Arc::new(tokio::sync::Barrier::new(3)));
+    for index in 0..6 {
+        setup
+            .deliver(
+                &format!("w{index}"),
+                "ContactCreate",
+                contact(&format!("c{index}"), &format!("p{index}@x.io"), "P"),
+            )
+            .await;
+    }
+    let worker = Worker {
+        concurrency: 2,
+        ..setup.worker.clone()
+    };
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move { worker.run(shutdown).await }
+    });
+    // Two runs wait at the gate; two more are leased ahead of them meanwhile.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while setup.store.run_counts().await.unwrap().running < 4 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the next runs are leased while the first two go on");
+    assert_eq!(setup.shop.calls_of("shop.customer.create"), 0);
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the worker stops on cancel")
+        .unwrap();
+    let counts = setup.store.run_counts().await.unwrap();
+    assert_eq!(
+        (counts.done, counts.running, counts.queued),
+        (2, 0, 4),
+        "the runs in flight finish; the ones leased ahead are given back: {counts:?}"
+    );
+}
+
 #[test]
 fn the_shipped_flows_load_as_a_set() {
     let flows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
