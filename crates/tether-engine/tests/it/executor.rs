@@ -196,6 +196,18 @@ impl Setup {
             .unwrap()
     }
 
+    /// Delivers the creation of `n` contacts, `c0` to `c{n-1}`, each with an e-mail of its own.
+    async fn deliver_contacts(&self, n: usize) {
+        for index in 0..n {
+            self.deliver(
+                &format!("w{index}"),
+                "ContactCreate",
+                contact(&format!("c{index}"), &format!("p{index}@x.io"), "P"),
+            )
+            .await;
+        }
+    }
+
     /// Runs everything due now.
     async fn drain(&self) -> IdleReport {
         self.worker
@@ -622,15 +634,7 @@ async fn a_running_worker_executes_new_runs_and_stops_on_cancel() {
         let shutdown = shutdown.clone();
         async move { worker.run(shutdown).await }
     });
-    for index in 0..5 {
-        setup
-            .deliver(
-                &format!("w{index}"),
-                "ContactCreate",
-                contact(&format!("c{index}"), &format!("p{index}@x.io"), "P"),
-            )
-            .await;
-    }
+    setup.deliver_contacts(5).await;
     tokio::time::timeout(Duration::from_secs(10), async {
         while setup.store.run_counts().await.unwrap().done < 5 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -654,15 +658,7 @@ async fn a_worker_leases_its_next_runs_while_its_runs_go_on_and_gives_them_back_
     let setup = setup(FLOW).await;
     // Every create waits (300 ms) for a third that never comes: both runs stay in flight.
     *setup.shop.create_gate.lock() = Some(Arc::new(tokio::sync::Barrier::new(3)));
-    for index in 0..6 {
-        setup
-            .deliver(
-                &format!("w{index}"),
-                "ContactCreate",
-                contact(&format!("c{index}"), &format!("p{index}@x.io"), "P"),
-            )
-            .await;
-    }
+    setup.deliver_contacts(6).await;
     let worker = Worker {
         concurrency: 2,
         ..setup.worker.clone()
