@@ -25,11 +25,11 @@
 //! than one account of an app is connected (not supported yet).
 
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use serde_json::Value;
 use tether_store::{Event, EventInsert, NewEvent, Run, RunId, Store};
 use tokio::task::JoinSet;
@@ -486,7 +486,7 @@ impl Worker {
         let mut tasks: JoinSet<Outcome> = JoinSet::new();
         let mut ahead: VecDeque<(Run, Option<Event>)> = VecDeque::new();
         // The lease of the next runs, while it is being committed.
-        let mut leasing: Option<Pin<Box<dyn Future<Output = Leased> + Send + '_>>> = None;
+        let mut leasing: Option<BoxFuture<'_, Leased>> = None;
         // Whether to look for due runs: not again after a lease found fewer than it asked for,
         // until a run finishes or the poll interval passes.
         let mut look = true;
@@ -495,11 +495,11 @@ impl Worker {
         while !shutdown.is_cancelled() {
             if look && leasing.is_none() && ahead.len() <= concurrency / 2 {
                 let wanted = concurrency - ahead.len();
-                leasing = Some(Box::pin(async move {
-                    let runs = self.lease_ahead(wanted, tether_store::now_ms()).await;
-
-                    Leased { wanted, runs }
-                }));
+                leasing = Some(
+                    self.lease_ahead(wanted, tether_store::now_ms())
+                        .map(move |runs| Leased { wanted, runs })
+                        .boxed(),
+                );
             }
             while tasks.len() < concurrency
                 && let Some((run, event)) = ahead.pop_front()
